@@ -1,0 +1,75 @@
+/**
+ * Server-side apply bookkeeping: `metadata.managedFields` entries and the field sets they own.
+ * Pure functions; the engine uses them to hand the `eks` manager's fields to a new owner.
+ */
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: FieldSet;
+  subresource?: string;
+}
+
+/** A `FieldsV1` trie: keys like `f:metadata`, `k:{"name":"x"}`, `v:...`, `.`; leaves are `{}`. */
+export interface FieldSet { [key: string]: FieldSet }
+
+/** The union of two field sets. */
+export function unionFieldSets(a: FieldSet = {}, b: FieldSet = {}): FieldSet {
+  const out: FieldSet = {};
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    out[key] = unionFieldSets(a[key], b[key]);
+  }
+  return out;
+}
+
+/** Whether `set` owns the path (a list of FieldsV1 keys). */
+export function ownsPath(set: FieldSet | undefined, path: readonly string[]): boolean {
+  let node = set;
+  for (const key of path) {
+    if (!node || !(key in node)) return false;
+    node = node[key];
+  }
+  return node !== undefined;
+}
+
+/** Entries that belong together: same manager, operation, API version and subresource. */
+function entryKey(e: ManagedFieldsEntry): string {
+  return JSON.stringify([e.manager, e.operation, e.apiVersion, e.subresource ?? '']);
+}
+
+/**
+ * Gives every entry of manager `from` to manager `to`, keeping its operation, API version and
+ * subresource. An entry `to` already has with the same key absorbs it (field sets united, newest
+ * time kept). Entries of other managers are returned unchanged and in place.
+ */
+export function moveManager(entries: readonly ManagedFieldsEntry[], from: string, to: string): ManagedFieldsEntry[] {
+  const out: ManagedFieldsEntry[] = [];
+  const byKey = new Map<string, ManagedFieldsEntry>();
+  const add = (entry: ManagedFieldsEntry) => {
+    const key = entryKey(entry);
+    const existing = byKey.get(key);
+    if (!existing) {
+      const copy = { ...entry };
+      byKey.set(key, copy);
+      out.push(copy);
+      return;
+    }
+    existing.fieldsV1 = unionFieldSets(existing.fieldsV1, entry.fieldsV1);
+    if ((entry.time ?? '') > (existing.time ?? '')) existing.time = entry.time;
+  };
+  // Existing entries of `to` come first so a moved entry merges into them rather than the reverse.
+  for (const e of entries) if (e.manager === to) add(e);
+  for (const e of entries) {
+    if (e.manager === to) continue;
+    add(e.manager === from ? { ...e, manager: to } : e);
+  }
+  return out;
+}
+
+/** `manager/Operation` for each entry, for logs and tests. */
+export function describeManagers(entries: readonly ManagedFieldsEntry[] = []): string[] {
+  return entries.map((e) => `${e.manager}/${e.operation}${e.subresource ? `(${e.subresource})` : ''}`);
+}

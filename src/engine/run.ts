@@ -1,0 +1,93 @@
+import { KubeApiError, KubeClient } from './kube-client';
+import { observe } from './observe';
+import { plan as makePlan, PlanOptions } from './plan';
+import { Action, ClusterFacts, Observation, Owner, Plan, Write } from './types';
+
+/** One structured event per step, for logs (never carries credentials). */
+export type EngineLog = (event: { step: string; [key: string]: unknown }) => void;
+
+export interface RunOptions extends PlanOptions {
+  readonly action: Action;
+  readonly facts?: ClusterFacts;
+  /** Stop after the plan. */
+  readonly dryRun?: boolean;
+  /** How many times to re-read and re-plan after a 409 Conflict. Default 3. */
+  readonly maxConflictRetries?: number;
+  readonly log?: EngineLog;
+  /** Called before each write; tests use it to change the cluster concurrently. */
+  readonly beforeWrite?: (write: Write) => Promise<void> | void;
+}
+
+export interface RunResult {
+  /** The owner before this run changed anything. */
+  readonly previousOwner: Owner;
+  /** The observation the last plan was made from. */
+  readonly observation: Observation;
+  /** The plan that was executed (or, for dry-run, would be). */
+  readonly plan: Plan;
+  /** Ids of the objects this run changed or deleted. */
+  readonly changed: readonly string[];
+  readonly dryRun: boolean;
+  /** Plans made: 1, plus one per 409 Conflict. */
+  readonly attempts: number;
+}
+
+/** A write failed: says what was done and what was not, so the next run (which converges) is easy to reason about. */
+export class PartialApplyError extends Error {
+  constructor(readonly done: readonly string[], readonly notDone: readonly string[], readonly cause: unknown) {
+    super(`${cause instanceof Error ? cause.message : String(cause)}\n`
+      + `Done: ${done.length ? done.join(', ') : 'nothing'}. Not done: ${notDone.join(', ')}. Running again continues from here.`);
+    this.name = 'PartialApplyError';
+  }
+}
+
+/** Observe → plan → (unless dry-run) execute; a 409 re-observes and re-plans, a bounded number of times. */
+export async function run(client: KubeClient, options: RunOptions): Promise<RunResult> {
+  const log: EngineLog = options.log ?? (() => {});
+  const facts = options.facts ?? {};
+  const maxAttempts = 1 + (options.maxConflictRetries ?? 3);
+  const countCustomResources = options.action.type === 'INSPECT'
+    || (options.action.type === 'REMOVE' && options.action.crdPolicy === 'DELETE_IF_UNUSED');
+  const changed: string[] = [];
+  let previousOwner: Owner | undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    const observation = await observe(client, facts, { countCustomResources });
+    previousOwner ??= observation.owner;
+    log({
+      step: 'observe',
+      attempt,
+      owner: observation.owner.kind,
+      ownerDescription: observation.owner.description,
+      objects: observation.objects.map((s) => ({ id: s.object.id, present: !!s.live, owner: s.owner.kind, managers: s.managers })),
+    });
+    const plan = makePlan(observation, options.action, options);
+    log({ step: 'plan', action: options.action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
+    const result = (): RunResult => ({ previousOwner: previousOwner!, observation, plan, changed, dryRun: !!options.dryRun, attempts: attempt });
+    if (options.dryRun || plan.writes.length === 0) return result();
+
+    try {
+      for (const write of plan.writes) {
+        await options.beforeWrite?.(write);
+        const applied = await execute(client, write);
+        log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });
+        if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
+      }
+      return result();
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 409 && attempt < maxAttempts) {
+        log({ step: 'conflict', attempt, detail: e.message, next: 're-read and re-plan' });
+        continue;
+      }
+      const done = new Set(changed);
+      throw new PartialApplyError(changed, plan.writes.map((w) => w.objectId).filter((id) => !done.has(id)), e);
+    }
+  }
+}
+
+/** Applies one write; `false` when a DELETE found the object already gone. */
+async function execute(client: KubeClient, write: Write): Promise<boolean> {
+  if (write.verb === 'DELETE') return client.delete(write.path, write.body);
+  await client.patch(write.path, 'merge', write.body, write.fieldManager!);
+  return true;
+}

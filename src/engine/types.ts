@@ -1,0 +1,100 @@
+import { CniObject } from './objects';
+
+/** Who owns the VPC CNI, decided from the signals a cluster offers (see docs/ownership.md). */
+export type OwnerKind =
+  /** EKS installed it at cluster creation: field manager `eks`, no Helm release. */
+  | 'EKS_BOOTSTRAP'
+  /** The EKS API reports `vpc-cni` as a managed add-on (which also writes as manager `eks`). */
+  | 'EKS_MANAGED_ADDON'
+  /** A Helm release (its release record exists) owns it. */
+  | 'HELM_RELEASE'
+  /** Labelled and annotated for a Helm release that has no release record yet: adopted, chart not installed. */
+  | 'HELM_ADOPTED'
+  /** Written with `kubectl apply` (client-side): the style of clusters created before 2024. */
+  | 'KUBECTL'
+  /** Present, but none of the above. */
+  | 'UNKNOWN'
+  /** Not there. */
+  | 'ABSENT';
+
+export interface Owner {
+  readonly kind: OwnerKind;
+  readonly releaseName?: string;
+  readonly releaseNamespace?: string;
+  /** Human-readable, e.g. `Helm release "cilium" in namespace "kube-system"`. */
+  readonly description: string;
+}
+
+/** Facts from outside the cluster (the EKS API). */
+export interface ClusterFacts {
+  /** The EKS API's `DescribeAddon(vpc-cni)` succeeded. */
+  readonly managedAddon?: boolean;
+}
+
+export interface ObjectState {
+  readonly object: CniObject;
+  /** The live object; `undefined` when absent. */
+  readonly live?: KubeObject;
+  /** This object's owner; CRDs (never labelled) report `UNKNOWN` unless absent. */
+  readonly owner: Owner;
+  /** `manager/Operation` of each managedFields entry. */
+  readonly managers: readonly string[];
+  /** For CRDs, when counted: how many custom resources of it exist. */
+  readonly customResources?: number;
+  /** What makes this object unsafe to change (unexpected shape); empty when fine. */
+  readonly problems: readonly string[];
+}
+
+export interface Observation {
+  readonly owner: Owner;
+  readonly objects: readonly ObjectState[];
+  readonly facts: ClusterFacts;
+}
+
+export type CrdPolicy = 'KEEP' | 'DELETE_IF_UNUSED' | 'DELETE';
+export type OwnedByOthers = 'FAIL' | 'SKIP' | 'TAKE_OVER';
+
+export type Action =
+  | { readonly type: 'INSPECT' }
+  | { readonly type: 'ADOPT'; readonly releaseName: string; readonly releaseNamespace: string; readonly fieldManager: string }
+  | { readonly type: 'REMOVE'; readonly crdPolicy: CrdPolicy }
+  | { readonly type: 'DISABLE' }
+  | { readonly type: 'RESTORE' };
+
+/** One write of a plan. Every write carries the resourceVersion it was planned against. */
+export interface Write {
+  readonly objectId: string;
+  readonly verb: 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly reason: string;
+  readonly resourceVersion: string;
+  /** PATCH: a JSON merge patch; DELETE: DeleteOptions. */
+  readonly body: unknown;
+  readonly fieldManager?: string;
+}
+
+export interface Plan {
+  readonly action: Action;
+  readonly owner: Owner;
+  readonly writes: readonly Write[];
+  /** Things deliberately left as they are, with the reason (e.g. a CRD kept by policy). */
+  readonly notes: readonly string[];
+  /** Set when the guard let the run succeed without writing (`ifOwnedByOthers: SKIP`). */
+  readonly skipped?: string;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    managedFields?: import('./managed-fields').ManagedFieldsEntry[];
+  };
+  [key: string]: any;
+}
