@@ -41,30 +41,30 @@ function entryKey(e: ManagedFieldsEntry): string {
 }
 
 /**
- * Gives every entry of manager `from` to manager `to`, keeping its operation, API version and
- * subresource. An entry `to` already has with the same key absorbs it (field sets united, newest
- * time kept). Entries of other managers are returned unchanged and in place.
+ * Hands every entry of the managers `from` to manager `to` as an Apply entry (keeping API version
+ * and subresource), so that `to`'s next server-side apply owns those fields: it keeps the ones it
+ * sets and removes the ones it stops setting. An entry `to` already has with the same key absorbs
+ * it (field sets united, newest time kept). Entries of other managers are returned unchanged.
  */
-export function moveManager(entries: readonly ManagedFieldsEntry[], from: string, to: string): ManagedFieldsEntry[] {
+export function handOver(entries: readonly ManagedFieldsEntry[], from: readonly string[], to: string): ManagedFieldsEntry[] {
   const out: ManagedFieldsEntry[] = [];
   const byKey = new Map<string, ManagedFieldsEntry>();
-  const add = (entry: ManagedFieldsEntry) => {
+  for (const e of entries) {
+    const entry = from.includes(e.manager ?? '') ? { ...e, manager: to, operation: 'Apply' } : e;
+    if (entry.manager !== to) {
+      out.push(entry);
+      continue;
+    }
     const key = entryKey(entry);
     const existing = byKey.get(key);
     if (!existing) {
       const copy = { ...entry };
       byKey.set(key, copy);
       out.push(copy);
-      return;
+      continue;
     }
     existing.fieldsV1 = unionFieldSets(existing.fieldsV1, entry.fieldsV1);
     if ((entry.time ?? '') > (existing.time ?? '')) existing.time = entry.time;
-  };
-  // Existing entries of `to` come first so a moved entry merges into them rather than the reverse.
-  for (const e of entries) if (e.manager === to) add(e);
-  for (const e of entries) {
-    if (e.manager === to) continue;
-    add(e.manager === from ? { ...e, manager: to } : e);
   }
   return out;
 }

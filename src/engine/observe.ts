@@ -57,24 +57,24 @@ const releaseKey = (r: ReleaseRef) => `${r.namespace}/${r.name}`;
 
 async function releaseExists(client: KubeClient, name: string, namespace: string): Promise<boolean> {
   if (!namespace) return false;
-  const list = await client.list<{ items: KubeObject[] }>(
+  const list = await client.list<{ items: KubeObject[] | null }>(
     resourcePath('v1', 'secrets', namespace),
     { labelSelector: releaseRecordSelector(name) },
     METADATA_ONLY_LIST,
   );
   // A release uninstalled with --keep-history leaves records that no longer own anything.
-  return list.items.some((s) => s.metadata.labels?.status !== 'uninstalled');
+  return (list.items ?? []).some((s) => s.metadata.labels?.status !== 'uninstalled');
 }
 
 async function countCustomResources(client: KubeClient, crd: KubeObject): Promise<number> {
   const spec = crd.spec ?? {};
   const version = (spec.versions ?? []).find((v: any) => v.storage)?.name ?? spec.versions?.[0]?.name;
-  const list = await client.list<{ items: unknown[]; metadata?: { remainingItemCount?: number } }>(
+  const list = await client.list<{ items: unknown[] | null; metadata?: { remainingItemCount?: number } }>(
     resourcePath(`${spec.group}/${version}`, spec.names?.plural),
     { limit: '500' },
     METADATA_ONLY_LIST,
   );
-  return list.items.length + (list.metadata?.remainingItemCount ?? 0);
+  return (list.items ?? []).length + (list.metadata?.remainingItemCount ?? 0);
 }
 
 function owner(kind: Owner['kind'], description: string, release?: ReleaseRef): Owner {

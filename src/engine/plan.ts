@@ -1,8 +1,8 @@
 import {
-  DISABLED_NODE_SELECTOR_KEY, EKS_FIELD_MANAGER, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER,
+  DISABLED_NODE_SELECTOR_KEY, EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER,
   RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 } from './helm';
-import { moveManager } from './managed-fields';
+import { handOver } from './managed-fields';
 import { objectPath } from './objects';
 import { Action, Observation, ObjectState, OwnedByOthers, Owner, Plan, Write } from './types';
 
@@ -86,15 +86,16 @@ function writesFor(state: ObjectState, action: Action, notes: string[]): Write[]
 
 function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>): Write[] {
   const live = state.live!;
-  // CRDs come from the chart's crds/ folder, which Helm never adopts, upgrades or deletes.
-  if (state.object.crd) return [];
   const labels = live.metadata.labels ?? {};
   const annotations = live.metadata.annotations ?? {};
   const managedFields = live.metadata.managedFields ?? [];
 
   const reasons: string[] = [];
   const metadata: Record<string, unknown> = {};
-  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_HELM) {
+  // CRDs come from the chart's crds/ folder, which Helm never adopts: they get no Helm metadata,
+  // only the hand-over of their `eks` fields (so server-side apply tools can manage them).
+  const helmMetadata = !state.object.crd;
+  if (helmMetadata && labels[MANAGED_BY_LABEL] !== MANAGED_BY_HELM) {
     metadata.labels = { [MANAGED_BY_LABEL]: MANAGED_BY_HELM };
     reasons.push(`label ${MANAGED_BY_LABEL}=${MANAGED_BY_HELM}`);
   }
@@ -102,16 +103,21 @@ function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT'
     [RELEASE_NAME_ANNOTATION]: action.releaseName,
     [RELEASE_NAMESPACE_ANNOTATION]: action.releaseNamespace,
   };
-  const changedAnnotations = Object.fromEntries(Object.entries(wantedAnnotations).filter(([k, v]) => annotations[k] !== v));
+  const changedAnnotations = helmMetadata
+    ? Object.fromEntries(Object.entries(wantedAnnotations).filter(([k, v]) => annotations[k] !== v))
+    : {};
   if (Object.keys(changedAnnotations).length > 0) {
     metadata.annotations = changedAnnotations;
     reasons.push(`annotate ${Object.entries(changedAnnotations).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
-  const eksEntries = managedFields.filter((m) => m.manager === EKS_FIELD_MANAGER).length;
-  if (eksEntries > 0) {
+  // The installer's fields become the new owner's: `eks`, and kubectl's when kubectl installed it.
+  const installers = state.owner.kind === 'KUBECTL' ? [EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER] : [EKS_FIELD_MANAGER];
+  const handedOver = managedFields.filter((m) => installers.includes(m.manager ?? ''));
+  if (handedOver.length > 0) {
     // A non-apply write may replace managedFields wholesale; a merge patch replaces the list.
-    metadata.managedFields = moveManager(managedFields, EKS_FIELD_MANAGER, action.fieldManager);
-    reasons.push(`move ${eksEntries} managedFields entr${eksEntries === 1 ? 'y' : 'ies'} of "${EKS_FIELD_MANAGER}" to "${action.fieldManager}"`);
+    metadata.managedFields = handOver(managedFields, installers, action.fieldManager);
+    const from = [...new Set(handedOver.map((m) => `"${m.manager}"`))].join(' and ');
+    reasons.push(`hand ${handedOver.length} managedFields entr${handedOver.length === 1 ? 'y' : 'ies'} of ${from} to "${action.fieldManager}"`);
   }
   if (reasons.length === 0) return [];
   return [patch(state, { metadata }, `adopt into Helm release ${action.releaseNamespace}/${action.releaseName}: ${reasons.join('; ')}`, action.fieldManager)];

@@ -1,0 +1,14 @@
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+/** Starts one real etcd + kube-apiserver for the whole jest run (built once, cached in ~/.cache). */
+export default async function globalSetup(): Promise<void> {
+  const root = path.resolve(__dirname, '..', '..');
+  const state = path.join(root, '.controlplane', 'jest');
+  for (const pkg of LAYER_PACKAGES) layerTools(pkg);
+  execFileSync('bash', [path.join(__dirname, 'controlplane.sh'), 'stop', state], { stdio: 'inherit' });
+  execFileSync('bash', [path.join(__dirname, 'controlplane.sh'), 'start', state], { stdio: 'inherit' });
+  // Test workers start after this and inherit the variable.
+  process.env.CNI_TEST_CONTROLPLANE = state;
+}

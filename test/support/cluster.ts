@@ -1,0 +1,168 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, KubeClient, KubeConnection, KubeObject, objectPath, resourcePath } from '../../src/engine';
+import { KubeTools } from './tools';
+
+export const CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'aws-vpc-cni');
+export const RELEASE = 'aws-vpc-cni';
+
+interface ControlPlaneFiles {
+  readonly endpoint: string;
+  readonly caFile: string;
+  readonly token: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  readonly kubeconfig: string;
+}
+
+function controlPlaneFiles(): ControlPlaneFiles {
+  const state = process.env.CNI_TEST_CONTROLPLANE;
+  if (!state) throw new Error('CNI_TEST_CONTROLPLANE is not set: run the tests through jest (test/controlplane/global-setup.ts)');
+  return JSON.parse(fs.readFileSync(path.join(state, 'connection.json'), 'utf8'));
+}
+
+/** The local control plane, as the engine sees it: with the admin bearer token, or the admin client certificate. */
+export function connection(auth: 'token' | 'certificate' = 'token'): KubeConnection {
+  const files = controlPlaneFiles();
+  const caData = fs.readFileSync(files.caFile, 'utf8');
+  return auth === 'token'
+    ? { endpoint: files.endpoint, caData, token: files.token }
+    : { endpoint: files.endpoint, caData, clientCertData: fs.readFileSync(files.clientCertFile, 'utf8'), clientKeyData: fs.readFileSync(files.clientKeyFile, 'utf8') };
+}
+
+/** Runs the real kubectl and helm against the local control plane. */
+export class Cli {
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(readonly tools: KubeTools) {
+    const helmHome = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-helm-'));
+    this.env = {
+      PATH: process.env.PATH,
+      HOME: helmHome,
+      KUBECONFIG: controlPlaneFiles().kubeconfig,
+      HELM_CACHE_HOME: path.join(helmHome, 'cache'),
+      HELM_CONFIG_HOME: path.join(helmHome, 'config'),
+      HELM_DATA_HOME: path.join(helmHome, 'data'),
+    };
+  }
+
+  kubectl(args: string[], input?: string): string {
+    return this.exec(this.tools.kubectl, args, input);
+  }
+
+  helm(args: string[]): string {
+    return this.exec(this.tools.helm, args);
+  }
+
+  /** Runs a command expected to fail; returns its combined output. */
+  failing(binary: 'kubectl' | 'helm', args: string[]): string {
+    try {
+      this.exec(this.tools[binary], args);
+    } catch (e: any) {
+      return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    throw new Error(`${binary} ${args.join(' ')} succeeded, but it was expected to fail`);
+  }
+
+  /** `helm template` of the test chart, the way EKS renders the aws-vpc-cni chart. */
+  render(...extra: string[]): string {
+    return this.helm(['template', RELEASE, CHART, '--include-crds', '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true', ...extra]);
+  }
+
+  private exec(binary: string, args: string[], input?: string): string {
+    return execFileSync(binary, args, { env: this.env, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+}
+
+/** Deletes every VPC CNI object and Helm release record, and waits until the CRDs are really gone. */
+export async function resetCluster(client: KubeClient): Promise<void> {
+  await client.request('DELETE', resourcePath('v1', 'secrets', CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
+  for (const o of CNI_OBJECTS) await client.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
+  for (const o of CNI_OBJECTS) await waitUntil(`${o.id} deleted`, async () => !(await client.get(objectPath(o))));
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function find(id: string): CniObject {
+  const o = CNI_OBJECTS.find((x) => x.id === id);
+  if (!o) throw new Error(`no VPC CNI object ${id}`);
+  return o;
+}
+
+export async function getLive(client: KubeClient, id: string): Promise<KubeObject | undefined> {
+  return client.get<KubeObject>(objectPath(find(id)));
+}
+
+/** Everything about every VPC CNI object, to compare before/after a run that must not write. */
+export async function snapshot(client: KubeClient): Promise<Record<string, KubeObject | undefined>> {
+  const out: Record<string, KubeObject | undefined> = {};
+  for (const o of CNI_OBJECTS) out[o.id] = await client.get<KubeObject>(objectPath(o));
+  return out;
+}
+
+export const DS = 'DaemonSet/kube-system/aws-node';
+
+export function awsNodeEnv(ds: KubeObject | undefined): string[] {
+  const container = ds?.spec.template.spec.containers.find((c: any) => c.name === 'aws-node');
+  return (container?.env ?? []).map((e: any) => e.name);
+}
+
+/** The starting points the engine must handle, each made the way it happens on a real cluster. */
+export class Fixtures {
+  constructor(private readonly cli: Cli) {}
+
+  /** What EKS does at cluster creation: helm template | kubectl apply --server-side --force-conflicts --field-manager eks. */
+  newEksCluster(...extra: string[]): void {
+    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'eks', '-f', '-'], this.cli.render(...extra));
+  }
+
+  /** An administrator's real Helm release of the chart. */
+  userHelmRelease(release = RELEASE): void {
+    this.cli.helm(['install', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true']);
+  }
+
+  /** Clusters from before 2024: the manifest applied client-side with kubectl. */
+  kubectlClientSide(): void {
+    this.cli.kubectl(['apply', '-f', '-'], this.cli.render());
+  }
+
+  /** A user added an env var: a second field manager (kubectl-set) owns one field of the DaemonSet. */
+  userSetEnv(name: string, value: string): void {
+    this.cli.kubectl(['set', 'env', 'daemonset/aws-node', '-n', CNI_NAMESPACE, '-c', 'aws-node', `${name}=${value}`]);
+  }
+
+  /** Someone deleted part of it by hand. */
+  partlyRemoved(): void {
+    this.newEksCluster();
+    this.cli.kubectl(['delete', '-n', CNI_NAMESPACE, 'daemonset/aws-node', 'configmap/amazon-vpc-cni']);
+  }
+
+  /** ENIConfigs for custom networking: deleting the CRD would delete them. */
+  eniConfigs(...names: string[]): void {
+    const docs = names.map((name) => JSON.stringify({
+      apiVersion: 'crd.k8s.amazonaws.com/v1alpha1',
+      kind: 'ENIConfig',
+      metadata: { name },
+      spec: { subnet: `subnet-${name}`, securityGroups: ['sg-0123456789abcdef0'] },
+    }));
+    this.cli.kubectl(['wait', '--for=condition=Established', 'crd/eniconfigs.crd.k8s.amazonaws.com', '--timeout=30s']);
+    this.cli.kubectl(['apply', '-f', '-'], docs.join('\n---\n'));
+  }
+}
+
+/** Fixture: already adopted into a Helm release whose chart is not installed yet, made without the engine. */
+export function adoptedWithoutEngine(cli: Cli, release = RELEASE): void {
+  const manifests = cli.helm(['template', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true']);
+  const annotated = cli.kubectl(['annotate', '--local', '-f', '-', '-o', 'yaml',
+    `meta.helm.sh/release-name=${release}`, `meta.helm.sh/release-namespace=${CNI_NAMESPACE}`], manifests);
+  cli.kubectl(['apply', '--server-side', '--field-manager', 'helm', '-f', '-'], annotated);
+  cli.kubectl(['apply', '--server-side', '--field-manager', 'helm', '-f', '-'], cli.helm(['show', 'crds', CHART]));
+}
