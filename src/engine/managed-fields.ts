@@ -25,16 +25,6 @@ export function unionFieldSets(a: FieldSet = {}, b: FieldSet = {}): FieldSet {
   return out;
 }
 
-/** Whether `set` owns the path (a list of FieldsV1 keys). */
-export function ownsPath(set: FieldSet | undefined, path: readonly string[]): boolean {
-  let node = set;
-  for (const key of path) {
-    if (!node || !(key in node)) return false;
-    node = node[key];
-  }
-  return node !== undefined;
-}
-
 /** Entries that belong together: same manager, operation, API version and subresource. */
 function entryKey(e: ManagedFieldsEntry): string {
   return JSON.stringify([e.manager, e.operation, e.apiVersion, e.subresource ?? '']);

@@ -32,9 +32,9 @@ export interface CrdFacts {
   readonly version: string;
 }
 
-function object(apiVersion: string, kind: string, resource: string, name: string, namespace?: string, crd?: CrdFacts): CniObject {
+function object(apiVersion: string, kind: string, resource: string, name: string, namespace?: string, crdFacts?: CrdFacts): CniObject {
   const id = [kind, namespace, name].filter(Boolean).join('/');
-  return { id, apiVersion, kind, resource, name, namespace, crd };
+  return { id, apiVersion, kind, resource, name, namespace, crd: crdFacts };
 }
 
 function crd(group: string, kind: string, plural: string, scope: CrdFacts['scope']): CniObject {

@@ -3,10 +3,10 @@
  * kubectl and helm binaries of the CDK kubectl layers: Helm 4 (server-side apply) and Helm 3.
  */
 import {
-  Action, CNI_OBJECTS, KubeClient, OwnedByOthersError, PartialApplyError, run, RunOptions, UnexpectedClusterStateError,
+  Action, CNI_OBJECTS, KubeClient, objectPath, OwnedByOthersError, PartialApplyError, run, RunOptions, UnexpectedClusterStateError,
 } from '../../src/engine';
 import {
-  adoptedWithoutEngine, awsNodeEnv, CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot,
+  adoptedWithoutEngine, awsNodeEnv, CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil,
 } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -65,14 +65,14 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
     expect(adopted.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
     expect(adopted.result.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
     for (const o of CNI_OBJECTS) {
-      const live = await admin.get(`${pathOf(o.id)}`);
+      const live = await admin.get(objectPath(o));
       expect(live.metadata.managedFields.map((m: any) => m.manager)).not.toContain('eks');
     }
 
     // No --force-conflicts, no --take-ownership.
     cli.helm(INSTALL);
     for (const o of CNI_OBJECTS) {
-      const live = await admin.get(pathOf(o.id));
+      const live = await admin.get(objectPath(o));
       expect({ id: o.id, managers: live.metadata.managedFields.map((m: any) => m.manager) })
         .toEqual({ id: o.id, managers: expect.not.arrayContaining(['eks']) });
     }
@@ -90,6 +90,37 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
     expect(again.result.previousOwner).toMatchObject({ kind: 'HELM_RELEASE', releaseName: RELEASE });
   });
 
+  test('adopt keeps every label, annotation and field the objects had, beyond the ownership hand-over', async () => {
+    fixtures.newEksCluster();
+    cli.kubectl(['annotate', 'daemonset/aws-node', '-n', 'kube-system', 'team.example.com/owner=network']);
+    const before = await snapshot(admin);
+    await engine(ADOPT);
+    const after = await snapshot(admin);
+    for (const o of CNI_OBJECTS) {
+      const [b, a] = [before[o.id]!, after[o.id]!];
+      const { metadata: bm, ...bRest } = b;
+      const { metadata: am, ...aRest } = a;
+      expect(aRest).toEqual(bRest);
+      expect(am.labels ?? {}).toEqual({ ...bm.labels, ...(o.crd ? {} : { 'app.kubernetes.io/managed-by': 'Helm' }) });
+      expect(am.annotations ?? {}).toEqual({
+        ...bm.annotations,
+        ...(o.crd ? {} : { 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': 'kube-system' }),
+      });
+    }
+  });
+
+  test('dry-run returns the plan, each write with its reason, and writes nothing', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const { result, writes } = await engine(ADOPT, { dryRun: true });
+    expect(writes).toBe(0);
+    expect(result.dryRun).toBe(true);
+    expect(result.changed).toEqual([]);
+    expect(result.plan.writes.map((w) => w.objectId)).toEqual(CNI_OBJECTS.map((o) => o.id));
+    expect(result.plan.writes[0].reason).toMatch(/annotate meta.helm.sh\/release-name=aws-vpc-cni.*hand 1 managedFields entry of "eks" to "helm"/);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
   test('adopt twice: the second run writes nothing', async () => {
     fixtures.newEksCluster();
     await engine(ADOPT);
@@ -100,10 +131,6 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
   });
 });
 
-function pathOf(id: string): string {
-  const o = CNI_OBJECTS.find((x) => x.id === id)!;
-  return require('../../src/engine').objectPath(o);
-}
 
 describe('remove', () => {
   const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
@@ -120,7 +147,7 @@ describe('remove', () => {
 
     const removed = await engine({ type: 'REMOVE', crdPolicy }, {}, `REMOVE ${crdPolicy}`);
     expect(removed.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
-    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(pathOf(o.id))).toBeUndefined();
+    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
     const crd = async (name: string) => {
       const live = await admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
       return !!live && !live.metadata.deletionTimestamp;
@@ -143,7 +170,6 @@ describe('remove', () => {
   async function resetCrdsIfDeleting(kept: { eniconfigs: boolean; policyendpoints: boolean }) {
     for (const [name, isKept] of [['eniconfigs.crd.k8s.amazonaws.com', kept.eniconfigs], ['policyendpoints.networking.k8s.aws', kept.policyendpoints]] as const) {
       if (isKept) continue;
-      const { waitUntil } = require('../support/cluster');
       await waitUntil(`${name} gone`, async () => !(await admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)));
     }
   }

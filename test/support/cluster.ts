@@ -2,8 +2,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, KubeClient, KubeConnection, KubeObject, objectPath, resourcePath } from '../../src/engine';
 import { KubeTools } from './tools';
+import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, KubeClient, KubeConnection, KubeObject, objectPath, resourcePath } from '../../src/engine';
 
 export const CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'aws-vpc-cni');
 export const RELEASE = 'aws-vpc-cni';

@@ -1,0 +1,95 @@
+import { Action, CNI_OBJECTS, KubeObject, Observation, ObjectState, Owner, OwnedByOthersError, plan, UnexpectedClusterStateError } from '../../src/engine';
+
+const EKS: Owner = { kind: 'EKS_BOOTSTRAP', description: 'EKS' };
+const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };
+
+function live(name: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
+  return {
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      resourceVersion: '42',
+      managedFields: [{ manager: 'eks', operation: 'Apply', apiVersion: 'v1', fieldsV1: { 'f:metadata': {} } }],
+      ...extra,
+    },
+  };
+}
+
+function observation(options: { owner?: Owner; customResources?: number; problems?: string[]; managedAddon?: boolean } = {}): Observation {
+  const objects: ObjectState[] = CNI_OBJECTS.map((object) => ({
+    object,
+    live: live(object.name),
+    owner: object.crd ? { kind: 'UNKNOWN', description: 'CRD' } : options.owner ?? EKS,
+    managers: ['eks/Apply'],
+    customResources: object.crd ? options.customResources : undefined,
+    problems: object.kind === 'DaemonSet' ? options.problems ?? [] : [],
+  }));
+  const overall: Owner = options.managedAddon ? { kind: 'EKS_MANAGED_ADDON', description: 'the EKS managed add-on "vpc-cni"' } : options.owner ?? EKS;
+  return { owner: overall, objects, facts: { managedAddon: options.managedAddon } };
+}
+
+test('adopt: one merge patch per object, with the resourceVersion precondition and its reason', () => {
+  const p = plan(observation(), ADOPT);
+  expect(p.writes).toHaveLength(CNI_OBJECTS.length);
+  const ds = p.writes[0];
+  expect(ds).toMatchObject({ verb: 'PATCH', path: '/apis/apps/v1/namespaces/kube-system/daemonsets/aws-node', resourceVersion: '42', fieldManager: 'helm' });
+  expect(ds.body).toEqual({
+    metadata: {
+      resourceVersion: '42',
+      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      annotations: { 'meta.helm.sh/release-name': 'aws-vpc-cni', 'meta.helm.sh/release-namespace': 'kube-system' },
+      managedFields: [{ manager: 'helm', operation: 'Apply', apiVersion: 'v1', fieldsV1: { 'f:metadata': {} } }],
+    },
+  });
+  // CRDs get the hand-over only: Helm never adopts crds/.
+  const crd = p.writes[CNI_OBJECTS.length - 1];
+  expect(Object.keys((crd.body as any).metadata).sort()).toEqual(['managedFields', 'resourceVersion']);
+});
+
+test('remove: DaemonSet first, DeleteOptions with uid and resourceVersion preconditions; CRDs by policy', () => {
+  const keep = plan(observation({ customResources: 1 }), { type: 'REMOVE', crdPolicy: 'KEEP' });
+  expect(keep.writes.map((w) => w.objectId)).toEqual(CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id));
+  expect(keep.writes[0].body).toEqual({
+    apiVersion: 'v1',
+    kind: 'DeleteOptions',
+    propagationPolicy: 'Background',
+    preconditions: { uid: 'uid-aws-node', resourceVersion: '42' },
+  });
+  expect(keep.notes).toHaveLength(2);
+
+  const unused = plan(observation({ customResources: 3 }), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
+  expect(unused.writes.some((w) => w.objectId.startsWith('CustomResourceDefinition'))).toBe(false);
+  expect(unused.notes[0]).toMatch(/kept, 3 ENIConfig custom resource\(s\) exist/);
+
+  const none = plan(observation({ customResources: 0 }), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
+  expect(none.writes).toHaveLength(CNI_OBJECTS.length);
+
+  expect(() => plan(observation(), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' })).toThrow(/custom resources were not counted/);
+});
+
+test('the guard: FAIL throws naming the owner and the options, SKIP plans nothing, TAKE_OVER plans the writes', () => {
+  const helmRelease: Owner = { kind: 'HELM_RELEASE', releaseName: 'mine', releaseNamespace: 'kube-system', description: 'Helm release "mine" in namespace "kube-system"' };
+  const obs = observation({ owner: helmRelease });
+  expect(() => plan(obs, { type: 'DISABLE' })).toThrow(OwnedByOthersError);
+  expect(() => plan(obs, { type: 'DISABLE' })).toThrow(/Refusing to disable the VPC CNI: it is owned by Helm release "mine".*TAKE_OVER.*SKIP/);
+  expect(plan(obs, { type: 'DISABLE' }, { ifOwnedByOthers: 'SKIP' })).toMatchObject({ writes: [], skipped: expect.stringMatching(/Helm release "mine"/) });
+  expect(plan(obs, { type: 'DISABLE' }, { ifOwnedByOthers: 'TAKE_OVER' }).writes).toHaveLength(1);
+  // Adopting into the release that owns it is not someone else's business.
+  expect(() => plan(obs, { ...ADOPT, releaseName: 'mine' } as Action)).not.toThrow();
+  expect(() => plan(observation({ managedAddon: true }), ADOPT)).toThrow(/EKS managed add-on/);
+});
+
+test('unexpected state throws before planning any write, but inspect reports it', () => {
+  const obs = observation({ problems: ['DaemonSet/kube-system/aws-node: spec.selector is wrong'] });
+  expect(() => plan(obs, ADOPT)).toThrow(UnexpectedClusterStateError);
+  expect(() => plan(obs, ADOPT)).toThrow(/nothing was changed:\n- DaemonSet\/kube-system\/aws-node: spec.selector is wrong/);
+  expect(plan(obs, { type: 'INSPECT' }).writes).toEqual([]);
+});
+
+test('objects being deleted are left to finish', () => {
+  const obs = observation();
+  (obs.objects[0].live!.metadata as any).deletionTimestamp = '2026-01-01T00:00:00Z';
+  const p = plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' });
+  expect(p.writes.map((w) => w.objectId)).not.toContain('DaemonSet/kube-system/aws-node');
+  expect(p.notes).toContain('DaemonSet/kube-system/aws-node: already being deleted');
+});
