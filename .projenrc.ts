@@ -40,4 +40,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 project.npmignore?.addPatterns('/integ/', '/.ci/', '/docs/', '/test/');
 
+project.addTask('demo', {
+  description: 'Local demo: a real kube-apiserver seeded like a new EKS cluster; inspect, plan, adopt, helm install, remove',
+  exec: 'ts-node -T --project test/tsconfig.json test/demo.ts',
+  receiveArgs: true,
+});
+
 project.synth();

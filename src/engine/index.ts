@@ -6,3 +6,4 @@ export * from './managed-fields';
 export { observe, ObserveOptions } from './observe';
 export { plan, PlanOptions, OwnedByOthersError, UnexpectedClusterStateError } from './plan';
 export { run, RunOptions, RunResult, EngineLog, PartialApplyError } from './run';
+export { formatObservation, formatPlan, table } from './format';

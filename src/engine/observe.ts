@@ -83,7 +83,7 @@ function owner(kind: Owner['kind'], description: string, release?: ReleaseRef): 
 
 export const ABSENT_OWNER: Owner = owner('ABSENT', 'absent');
 
-/** One object's owner, from its own metadata (CRDs carry no Helm metadata, so say nothing). */
+/** One object's owner, from its own metadata. */
 function objectOwner(object: CniObject, live: KubeObject | undefined, releaseFound: Map<string, boolean>): Owner {
   if (!live) return ABSENT_OWNER;
   const managers = live.metadata.managedFields ?? [];
@@ -94,13 +94,13 @@ function objectOwner(object: CniObject, live: KubeObject | undefined, releaseFou
       ? owner('HELM_RELEASE', where, release)
       : owner('HELM_ADOPTED', `adopted for ${where}, which is not installed yet`, release);
   }
-  if (object.crd) return owner('UNKNOWN', `CRD (managers: ${describeManagers(managers).join(', ') || 'none'})`);
   if (managers.some((m) => m.manager === EKS_FIELD_MANAGER && m.operation === 'Apply')) {
     return owner('EKS_BOOTSTRAP', 'the EKS bootstrap install (field manager "eks", no Helm release)');
   }
   if (live.metadata.annotations?.[LAST_APPLIED_ANNOTATION] || managers.some((m) => m.manager === KUBECTL_CLIENT_SIDE_MANAGER)) {
     return owner('KUBECTL', 'kubectl apply (client-side)');
   }
+  // CRDs never carry Helm metadata, so a Helm-installed CRD lands here too.
   return owner('UNKNOWN', `an unknown owner (field managers: ${describeManagers(managers).join(', ') || 'none'})`);
 }
 

@@ -1,6 +1,6 @@
 import { CniObject } from './objects';
 
-/** Who owns the VPC CNI, decided from the signals a cluster offers (see docs/ownership.md). */
+/** Who owns the VPC CNI, decided from the signals a cluster offers (docs/ownership.md). */
 export type OwnerKind =
   /** EKS installed it at cluster creation: field manager `eks`, no Helm release. */
   | 'EKS_BOOTSTRAP'
@@ -35,7 +35,7 @@ export interface ObjectState {
   readonly object: CniObject;
   /** The live object; `undefined` when absent. */
   readonly live?: KubeObject;
-  /** This object's owner; CRDs (never labelled) report `UNKNOWN` unless absent. */
+  /** This object's owner. CRDs carry no Helm metadata: they are EKS_BOOTSTRAP or UNKNOWN. */
   readonly owner: Owner;
   /** `manager/Operation` of each managedFields entry. */
   readonly managers: readonly string[];
