@@ -35,7 +35,7 @@ export async function observe(client: KubeClient, facts: ClusterFacts, options: 
     return {
       object,
       live,
-      owner: objectOwner(object, live, releaseFound),
+      owner: objectOwner(live, releaseFound),
       managers: describeManagers(live?.metadata.managedFields),
       customResources,
       problems: live ? problemsOf(object, live) : [],
@@ -84,7 +84,7 @@ function owner(kind: Owner['kind'], description: string, release?: ReleaseRef): 
 export const ABSENT_OWNER: Owner = owner('ABSENT', 'absent');
 
 /** One object's owner, from its own metadata. */
-function objectOwner(object: CniObject, live: KubeObject | undefined, releaseFound: Map<string, boolean>): Owner {
+function objectOwner(live: KubeObject | undefined, releaseFound: Map<string, boolean>): Owner {
   if (!live) return ABSENT_OWNER;
   const managers = live.metadata.managedFields ?? [];
   const release = releaseOf(live);
