@@ -14,6 +14,8 @@ export interface RunOptions extends PlanOptions {
   /** How many times to re-read and re-plan after a 409 Conflict. Default 3. */
   readonly maxConflictRetries?: number;
   readonly log?: EngineLog;
+  /** Epoch milliseconds after which no new read or write starts (the caller's own time limit). */
+  readonly deadline?: number;
   /** Called before each write; tests use it to change the cluster concurrently. */
   readonly beforeWrite?: (write: Write) => Promise<void> | void;
 }
@@ -51,7 +53,14 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
   const changed: string[] = [];
   let previousOwner: Owner | undefined;
 
+  const checkDeadline = (next: string) => {
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      throw new Error(`Out of time before ${next}; stopping so the caller can report it.`);
+    }
+  };
+
   for (let attempt = 1; ; attempt++) {
+    checkDeadline('reading the cluster');
     const observation = await observe(client, facts, { countCustomResources });
     previousOwner ??= observation.owner;
     log({
@@ -68,6 +77,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
 
     try {
       for (const write of plan.writes) {
+        checkDeadline(`${write.verb} ${write.objectId}`);
         await options.beforeWrite?.(write);
         const applied = await execute(client, write);
         log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });

@@ -117,7 +117,7 @@ cmd_start() {
 
   local extra=()
   if [[ -n "${CONTROLPLANE_WEBHOOK_CONFIG:-}" ]]; then
-    extra+=(--authentication-token-webhook-config-file "$CONTROLPLANE_WEBHOOK_CONFIG")
+    extra+=(--authentication-token-webhook-config-file "$CONTROLPLANE_WEBHOOK_CONFIG" --authentication-token-webhook-version v1)
   fi
   "$bins/kube-apiserver" \
     --etcd-servers "https://127.0.0.1:$etcd_port" --etcd-cafile "$pki/ca.crt" \

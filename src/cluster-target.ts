@@ -1,0 +1,98 @@
+import { aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
+
+/** Where the handler runs when the cluster endpoint is private. */
+export interface HandlerNetworkOptions {
+  /** The VPC the handler runs in. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets for the handler: they need a route to the EKS API (NAT or an `eks` interface endpoint).
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups for the handler; one of them must be allowed to reach the cluster endpoint on 443.
+   * @default - none (give the cluster security group)
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+}
+
+/** A cluster known only by name: imported, or created outside this app. */
+export interface ClusterNameOptions {
+  /** The EKS cluster name. */
+  readonly clusterName: string;
+  /**
+   * Run the handler in this network (for a cluster whose endpoint is private).
+   * @default - outside any VPC: the cluster endpoint must be public
+   */
+  readonly handlerNetwork?: HandlerNetworkOptions;
+}
+
+/** Overrides for a cluster construct. */
+export interface ClusterTargetOptions {
+  /**
+   * Run the handler in this network instead of the one derived from the cluster.
+   * @default - the cluster's VPC, private subnets and cluster security group when the endpoint is private-only; no VPC otherwise
+   */
+  readonly handlerNetwork?: HandlerNetworkOptions;
+}
+
+/** How the handler's IAM role is recognised by Kubernetes. */
+export enum ClusterAuthenticationMode {
+  /** EKS access entries. */
+  ACCESS_ENTRIES = 'ACCESS_ENTRIES',
+  /** The aws-auth ConfigMap only (aws-eks clusters in CONFIG_MAP mode). */
+  CONFIG_MAP = 'CONFIG_MAP',
+}
+
+/**
+ * The EKS cluster whose VPC CNI is handled: an `aws-eks` cluster, an `aws-eks-v2` cluster, or a
+ * cluster known only by name.
+ */
+export class ClusterTarget {
+  /** An `aws-cdk-lib/aws-eks` cluster (created or imported). */
+  public static fromEksCluster(cluster: eks.ICluster, options: ClusterTargetOptions = {}): ClusterTarget {
+    const privateOnly = (cluster.kubectlPrivateSubnets?.length ?? 0) > 0;
+    const network = options.handlerNetwork ?? (privateOnly ? {
+      vpc: cluster.vpc,
+      vpcSubnets: { subnets: cluster.kubectlPrivateSubnets },
+      securityGroups: [cluster.kubectlSecurityGroup ?? cluster.clusterSecurityGroup],
+    } : undefined);
+    // A created cluster tells its mode (aws-eks defaults to CONFIG_MAP); an imported one must allow access entries.
+    const configMapOnly = cluster instanceof eks.Cluster
+      && (cluster.authenticationMode ?? eks.AuthenticationMode.CONFIG_MAP) === eks.AuthenticationMode.CONFIG_MAP;
+    const mode = configMapOnly ? ClusterAuthenticationMode.CONFIG_MAP : ClusterAuthenticationMode.ACCESS_ENTRIES;
+    return new ClusterTarget(cluster.clusterName, cluster, mode, network, (id, scope, manifest) =>
+      new eks.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true }));
+  }
+
+  /** An `aws-cdk-lib/aws-eks-v2` cluster (always access entries). */
+  public static fromEksV2Cluster(cluster: eksv2.ICluster, options: ClusterTargetOptions = {}): ClusterTarget {
+    // aws-eks-v2 keeps its endpoint configuration private; read it where it is.
+    const endpoint: { _config?: { publicAccess?: boolean } } | undefined = (cluster as any).endpointAccess;
+    const privateOnly = endpoint?._config?.publicAccess === false;
+    const network = options.handlerNetwork ?? (privateOnly ? {
+      vpc: cluster.vpc,
+      securityGroups: [cluster.clusterSecurityGroup],
+    } : undefined);
+    const applyManifest = cluster.kubectlProvider
+      ? (id: string, scope: any, manifest: Record<string, any>[]) => new eksv2.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true })
+      : undefined;
+    return new ClusterTarget(cluster.clusterName, cluster, ClusterAuthenticationMode.ACCESS_ENTRIES, network, applyManifest);
+  }
+
+  /** A cluster known only by name. Its authentication mode must allow access entries. */
+  public static fromClusterName(options: ClusterNameOptions): ClusterTarget {
+    return new ClusterTarget(options.clusterName, undefined, ClusterAuthenticationMode.ACCESS_ENTRIES, options.handlerNetwork, undefined);
+  }
+
+  private constructor(
+    /** The EKS cluster name. */
+    public readonly clusterName: string,
+    /** @internal */ public readonly _cluster: eks.ICluster | eksv2.ICluster | undefined,
+    /** How the handler role is mapped into Kubernetes. */
+    public readonly authenticationMode: ClusterAuthenticationMode,
+    /** @internal */ public readonly _network: HandlerNetworkOptions | undefined,
+    /** @internal Applies a Kubernetes manifest through the cluster's kubectl provider, when it has one. */
+    public readonly _applyManifest: ((id: string, scope: any, manifest: Record<string, any>[]) => any) | undefined,
+  ) {}
+}

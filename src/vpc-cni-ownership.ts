@@ -1,0 +1,330 @@
+import {
+  Arn, ArnFormat, Aws, CustomResource, Duration, Stack, Token,
+  aws_eks as eks, aws_iam as iam, aws_lambda as lambda, custom_resources as cr,
+} from 'aws-cdk-lib';
+import { Construct, IDependable } from 'constructs';
+import { ClusterAuthenticationMode, ClusterTarget, HandlerNetworkOptions } from './cluster-target';
+import { ATTRIBUTE, KUBERNETES_GROUP, KUBERNETES_USERNAME, OwnershipResourceProperties, RESOURCE_TYPE, rbacManifest } from './contract';
+import type { Action } from './engine/types';
+import { fieldManagerProblems, namespaceProblems, releaseNameProblems } from './engine/validate';
+import { VpcCniOwnershipFunction } from './vpc-cni-ownership-function';
+
+/** What happens to the CustomResourceDefinitions of the VPC CNI on removal. */
+export enum CrdPolicy {
+  /** Keep both CRDs (and every ENIConfig). */
+  KEEP = 'KEEP',
+  /** Delete a CRD only when none of its custom resources exist. */
+  DELETE_IF_UNUSED = 'DELETE_IF_UNUSED',
+  /** Delete both CRDs, and with them every custom resource of them (e.g. ENIConfigs). */
+  DELETE = 'DELETE',
+}
+
+/** What to do when the VPC CNI is owned by someone other than the EKS bootstrap install. */
+export enum OwnedByOthers {
+  /** Fail the deployment before any write, saying who owns it. */
+  FAIL = 'FAIL',
+  /** Succeed without writing anything. */
+  SKIP = 'SKIP',
+  /** Proceed anyway (an EKS managed add-on is first deleted through the EKS API). */
+  TAKE_OVER = 'TAKE_OVER',
+}
+
+/** Options for adopting the VPC CNI into a Helm release. */
+export interface AdoptIntoHelmOptions {
+  /**
+   * The Helm release that will own the VPC CNI (install the aws-vpc-cni chart under this name).
+   * @default 'aws-vpc-cni'
+   */
+  readonly releaseName?: string;
+  /**
+   * The namespace of the Helm release.
+   * @default 'kube-system'
+   */
+  readonly releaseNamespace?: string;
+  /**
+   * The field manager that takes over the fields EKS owned: the one your tool applies with
+   * (`helm` for Helm, `argocd-controller` for Argo CD, `helm-controller` for Flux).
+   * @default 'helm'
+   */
+  readonly fieldManager?: string;
+}
+
+/** Options for removing the VPC CNI. */
+export interface RemoveOptions {
+  /**
+   * What happens to the ENIConfig and PolicyEndpoint CRDs.
+   * @default CrdPolicy.DELETE_IF_UNUSED
+   */
+  readonly crdPolicy?: CrdPolicy;
+}
+
+/** What the custom resource does to the VPC CNI at deploy time. */
+export class CniAction {
+  /** Adopt the VPC CNI into a Helm release: Helm metadata on each object, and EKS's fields handed to the release's field manager. */
+  public static adoptIntoHelm(options: AdoptIntoHelmOptions = {}): CniAction {
+    return new CniAction({
+      type: 'ADOPT',
+      releaseName: options.releaseName ?? 'aws-vpc-cni',
+      releaseNamespace: options.releaseNamespace ?? 'kube-system',
+      fieldManager: options.fieldManager ?? 'helm',
+    });
+  }
+
+  /** Delete the VPC CNI's objects (for Cilium, Calico or another CNI). */
+  public static remove(options: RemoveOptions = {}): CniAction {
+    return new CniAction({ type: 'REMOVE', crdPolicy: options.crdPolicy ?? CrdPolicy.DELETE_IF_UNUSED });
+  }
+
+  /** Stop every aws-node pod with a nodeSelector no node has; deleting the stack restores it. */
+  public static disable(): CniAction {
+    return new CniAction({ type: 'DISABLE' });
+  }
+
+  /** Only report who owns the VPC CNI. */
+  public static inspect(): CniAction {
+    return new CniAction({ type: 'INSPECT' });
+  }
+
+  /** The action's name: ADOPT, REMOVE, DISABLE or INSPECT. */
+  public readonly actionType: string;
+
+  private constructor(/** @internal */ public readonly _action: Action) {
+    this.actionType = _action.type;
+  }
+}
+
+/** Properties of VpcCniOwnership. */
+export interface VpcCniOwnershipProps {
+  /** The cluster whose VPC CNI is handled. */
+  readonly cluster: ClusterTarget;
+  /** What to do with the VPC CNI. */
+  readonly action: CniAction;
+  /**
+   * When someone other than the EKS bootstrap install owns the VPC CNI (a Helm release, an EKS
+   * managed add-on, kubectl, unknown).
+   * @default OwnedByOthers.FAIL
+   */
+  readonly ifOwnedByOthers?: OwnedByOthers;
+  /**
+   * Only plan: the `plan` attribute lists the writes, nothing is written.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+  /**
+   * How the handler gets Kubernetes permissions.
+   * @default - `KubernetesAccess.rbac()` when the cluster construct can apply manifests, otherwise `KubernetesAccess.clusterAdminPolicy()`
+   */
+  readonly kubernetesAccess?: KubernetesAccess;
+}
+
+/** How the handler's IAM role gets its Kubernetes permissions. */
+export class KubernetesAccess {
+  /**
+   * RBAC limited to the VPC CNI objects by name, applied through the cluster's kubectl provider,
+   * and the handler role mapped to its group (an access entry, or aws-auth in CONFIG_MAP mode).
+   */
+  public static rbac(): KubernetesAccess {
+    return new KubernetesAccess('RBAC');
+  }
+
+  /** An access entry with AmazonEKSClusterAdminPolicy at cluster scope: for clusters that cannot apply manifests. */
+  public static clusterAdminPolicy(): KubernetesAccess {
+    return new KubernetesAccess('CLUSTER_ADMIN_POLICY');
+  }
+
+  /**
+   * Nothing is created: map `handlerRole` yourself, for example to the group `cdk-vpc-cni-ownership`
+   * bound by `VpcCniOwnership.rbacManifest()`.
+   */
+  public static manual(): KubernetesAccess {
+    return new KubernetesAccess('MANUAL');
+  }
+
+  private constructor(/** The kind of access: RBAC, CLUSTER_ADMIN_POLICY or MANUAL. */ public readonly kind: string) {}
+}
+
+/**
+ * Inspects who owns the Amazon VPC CNI (`aws-node`) of an EKS cluster at deploy time, then adopts it
+ * into a Helm release, removes it, or disables it reversibly.
+ */
+export class VpcCniOwnership extends Construct {
+  /** The Kubernetes group the handler is mapped to, bound by `rbacManifest()`. */
+  public static readonly KUBERNETES_GROUP = KUBERNETES_GROUP;
+
+  /**
+   * The RBAC objects (ClusterRole, Role, bindings) the handler needs, limited to the VPC CNI objects
+   * by name, for the group `cdk-vpc-cni-ownership`: apply them yourself with `KubernetesAccess.manual()`.
+   * @param releaseNamespaces namespaces where Helm release records are looked up (kube-system is always included)
+   */
+  public static rbacManifest(releaseNamespaces: string[] = []): any[] {
+    return rbacManifest(releaseNamespaces);
+  }
+
+  /** The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE, HELM_ADOPTED, KUBECTL, UNKNOWN or ABSENT. */
+  public readonly previousOwner: string;
+  /** The previous owner in words, e.g. `Helm release "cilium" in namespace "kube-system"`. */
+  public readonly previousOwnerDescription: string;
+  /** Comma-separated ids of the objects the deployment changed or deleted. */
+  public readonly changedObjects: string;
+  /** JSON: the planned writes with their reasons, notes, and why nothing was done if skipped. */
+  public readonly plan: string;
+  /** The IAM role the handler runs as (shared by every VpcCniOwnership in the stack). */
+  public readonly handlerRole: iam.IRole;
+
+  private readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: VpcCniOwnershipProps) {
+    super(scope, id);
+    validateProps(this, props);
+    const target = props.cluster;
+    const action = props.action._action;
+    const stack = Stack.of(this);
+
+    const handler = HandlerSingleton.of(stack, target._network);
+    handler.claim(target.clusterName, this);
+    this.handlerRole = handler.role;
+    grantEksApi(handler.role, target.clusterName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
+
+    const access = props.kubernetesAccess ?? (target._applyManifest ? KubernetesAccess.rbac() : KubernetesAccess.clusterAdminPolicy());
+    const accessResources = this.grantKubernetesAccess(target, access, handler.role,
+      action.type === 'ADOPT' ? [action.releaseNamespace] : []);
+
+    const properties: OwnershipResourceProperties = {
+      ClusterName: target.clusterName,
+      Action: JSON.stringify(action),
+      IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
+      DryRun: String(props.dryRun ?? false),
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: handler.provider.serviceToken,
+      resourceType: RESOURCE_TYPE,
+      properties,
+    });
+    for (const dependency of accessResources) this.resource.node.addDependency(dependency);
+
+    this.previousOwner = this.resource.getAttString(ATTRIBUTE.previousOwner);
+    this.previousOwnerDescription = this.resource.getAttString(ATTRIBUTE.previousOwnerDescription);
+    this.changedObjects = this.resource.getAttString(ATTRIBUTE.changedObjects);
+    this.plan = this.resource.getAttString(ATTRIBUTE.plan);
+  }
+
+  private grantKubernetesAccess(target: ClusterTarget, access: KubernetesAccess, role: iam.IRole, releaseNamespaces: string[]): IDependable[] {
+    switch (access.kind) {
+      case 'MANUAL':
+        return [];
+      case 'CLUSTER_ADMIN_POLICY':
+        if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
+          throw new Error(`${this.node.path}: kubernetesAccess clusterAdminPolicy() needs access entries, but the cluster uses the aws-auth ConfigMap only (authenticationMode CONFIG_MAP); use rbac() or manual()`);
+        }
+        return [new eks.CfnAccessEntry(this, 'AccessEntry', {
+          clusterName: target.clusterName,
+          principalArn: role.roleArn,
+          type: 'STANDARD',
+          username: KUBERNETES_USERNAME,
+          accessPolicies: [{
+            policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+            accessScope: { type: 'cluster' },
+          }],
+        })];
+      default: {
+        if (!target._applyManifest) {
+          throw new Error(`${this.node.path}: kubernetesAccess rbac() needs a cluster construct with a kubectl provider to apply the RBAC manifest; `
+            + 'use clusterAdminPolicy(), or manual() and apply VpcCniOwnership.rbacManifest() yourself');
+        }
+        const manifest = target._applyManifest('Rbac', this, rbacManifest(releaseNamespaces));
+        if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
+          // CONFIG_MAP is only derived from a created aws-eks Cluster, which has aws-auth.
+          const cluster = target._cluster as eks.Cluster;
+          cluster.awsAuth.addRoleMapping(role, { groups: [KUBERNETES_GROUP], username: KUBERNETES_USERNAME });
+          return [manifest, cluster.awsAuth];
+        }
+        const entry = new eks.CfnAccessEntry(this, 'AccessEntry', {
+          clusterName: target.clusterName,
+          principalArn: role.roleArn,
+          type: 'STANDARD',
+          username: KUBERNETES_USERNAME,
+          kubernetesGroups: [KUBERNETES_GROUP],
+        });
+        return [manifest, entry];
+      }
+    }
+  }
+}
+
+/** Synth-time checks; each error names the prop. Tokens are checked by the handler at deploy time. */
+function validateProps(scope: Construct, props: VpcCniOwnershipProps): void {
+  const action = props.action._action;
+  const problems: string[] = [];
+  const check = (value: string, fn: (v: string, prop: string) => string[], prop: string) => {
+    if (!Token.isUnresolved(value)) problems.push(...fn(value, prop));
+  };
+  if (action.type === 'ADOPT') {
+    check(action.releaseName, releaseNameProblems, 'releaseName');
+    check(action.releaseNamespace, namespaceProblems, 'releaseNamespace');
+    check(action.fieldManager, fieldManagerProblems, 'fieldManager');
+  }
+  if (!Token.isUnresolved(props.cluster.clusterName) && props.cluster.clusterName.length === 0) problems.push('clusterName must not be empty');
+  // inspect() never writes: options about writing contradict it.
+  if (action.type === 'INSPECT' && props.ifOwnedByOthers !== undefined) problems.push('ifOwnedByOthers has no meaning for action inspect(), which never writes');
+  if (action.type === 'INSPECT' && props.dryRun !== undefined) problems.push('dryRun has no meaning for action inspect(), which never writes');
+  if (problems.length > 0) throw new Error(`${scope.node.path}: invalid VpcCniOwnership props:\n- ${problems.join('\n- ')}`);
+}
+
+/** EKS API permissions, scoped to the one cluster and its vpc-cni add-on. */
+function grantEksApi(role: iam.IRole, clusterName: string, deleteAddon: boolean): void {
+  const stack = Stack.of(role);
+  const clusterArn = stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: clusterName });
+  const addonArn = Arn.format({ service: 'eks', resource: 'addon', resourceName: `${clusterName}/vpc-cni/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['eks:DescribeCluster'], resources: [clusterArn] }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: deleteAddon ? ['eks:DescribeAddon', 'eks:DeleteAddon'] : ['eks:DescribeAddon'],
+    resources: [addonArn],
+  }));
+}
+
+/** One handler function and one Provider per stack, whatever the number of VpcCniOwnership constructs. */
+class HandlerSingleton extends Construct {
+  public static of(stack: Stack, network: HandlerNetworkOptions | undefined): HandlerSingleton {
+    const id = 'VpcCniOwnershipHandler';
+    const existing = stack.node.tryFindChild(id) as HandlerSingleton | undefined;
+    if (existing) {
+      if (networkKey(existing.network) !== networkKey(network)) {
+        throw new Error(`Every VpcCniOwnership in stack ${stack.stackName} shares one handler, so all must run it in the same network `
+          + `(handlerNetwork: ${networkKey(existing.network) || 'none'} vs ${networkKey(network) || 'none'}); put them in separate stacks`);
+      }
+      return existing;
+    }
+    return new HandlerSingleton(stack, id, network);
+  }
+
+  public readonly role: iam.IRole;
+  public readonly provider: cr.Provider;
+  private readonly clusters = new Map<string, string>();
+
+  /** Two constructs on one cluster would undo each other: allow one. */
+  public claim(clusterName: string, owner: Construct): void {
+    const other = this.clusters.get(clusterName);
+    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has a VpcCniOwnership (${other}); use one per cluster`);
+    this.clusters.set(clusterName, owner.node.path);
+  }
+
+  private constructor(scope: Construct, id: string, private readonly network: HandlerNetworkOptions | undefined) {
+    super(scope, id);
+    const fn = new VpcCniOwnershipFunction(this, 'Function', {
+      description: 'cdk-vpc-cni-ownership: adopts, removes or disables the Amazon VPC CNI of an EKS cluster',
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      architecture: lambda.Architecture.ARM_64,
+      vpc: network?.vpc,
+      vpcSubnets: network?.vpcSubnets,
+      securityGroups: network?.securityGroups,
+    });
+    this.role = fn.role!;
+    this.provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
+  }
+}
+
+function networkKey(network: HandlerNetworkOptions | undefined): string {
+  if (!network) return '';
+  return [network.vpc.node.path, ...(network.securityGroups ?? []).map((sg) => sg.node.path)].join(',');
+}
