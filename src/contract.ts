@@ -29,6 +29,12 @@ export const KUBERNETES_GROUP = 'cdk-vpc-cni-ownership';
 export const KUBERNETES_USERNAME = 'cdk-vpc-cni-ownership-handler';
 
 const VERBS = ['get', 'patch', 'delete'];
+/**
+ * Kubernetes refuses any write to a role or binding by a user who does not hold its permissions
+ * (RBAC escalation prevention), even a metadata-only patch. `escalate` on the aws-node ClusterRole
+ * and `bind` on it (for the aws-node binding) lift that for these two objects only.
+ */
+const RBAC_VERBS: Record<string, string[]> = { ClusterRole: ['escalate', 'bind'] };
 
 function group(o: CniObject): string {
   return o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
@@ -43,7 +49,7 @@ export function rbacManifest(releaseNamespaces: readonly string[]): Record<strin
   const name = KUBERNETES_GROUP;
   const subjects = [{ kind: 'Group', name: KUBERNETES_GROUP, apiGroup: 'rbac.authorization.k8s.io' }];
   const byName = (objects: readonly CniObject[]) => objects.map((o) => ({
-    apiGroups: [group(o)], resources: [o.resource], resourceNames: [o.name], verbs: VERBS,
+    apiGroups: [group(o)], resources: [o.resource], resourceNames: [o.name], verbs: [...VERBS, ...RBAC_VERBS[o.kind] ?? []],
   }));
   const namespaced = CNI_OBJECTS.filter((o) => o.namespace);
   const clusterScoped = CNI_OBJECTS.filter((o) => !o.namespace);

@@ -17,15 +17,15 @@ interface ControlPlaneFiles {
   readonly kubeconfig: string;
 }
 
-function controlPlaneFiles(): ControlPlaneFiles {
-  const state = process.env.CNI_TEST_CONTROLPLANE;
+/** The shared control plane of the jest run, or a dedicated one started in `state`. */
+function controlPlaneFiles(state = process.env.CNI_TEST_CONTROLPLANE): ControlPlaneFiles {
   if (!state) throw new Error('CNI_TEST_CONTROLPLANE is not set: run the tests through jest (test/controlplane/global-setup.ts)');
   return JSON.parse(fs.readFileSync(path.join(state, 'connection.json'), 'utf8'));
 }
 
 /** The local control plane, as the engine sees it: with the admin bearer token, or the admin client certificate. */
-export function connection(auth: 'token' | 'certificate' = 'token'): KubeConnection {
-  const files = controlPlaneFiles();
+export function connection(auth: 'token' | 'certificate' = 'token', state?: string): KubeConnection {
+  const files = controlPlaneFiles(state);
   const caData = fs.readFileSync(files.caFile, 'utf8');
   return auth === 'token'
     ? { endpoint: files.endpoint, caData, token: files.token }
@@ -36,12 +36,12 @@ export function connection(auth: 'token' | 'certificate' = 'token'): KubeConnect
 export class Cli {
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly tools: KubeTools) {
+  constructor(readonly tools: KubeTools, state?: string) {
     const helmHome = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-helm-'));
     this.env = {
       PATH: process.env.PATH,
       HOME: helmHome,
-      KUBECONFIG: controlPlaneFiles().kubeconfig,
+      KUBECONFIG: controlPlaneFiles(state).kubeconfig,
       HELM_CACHE_HOME: path.join(helmHome, 'cache'),
       HELM_CONFIG_HOME: path.join(helmHome, 'config'),
       HELM_DATA_HOME: path.join(helmHome, 'data'),
