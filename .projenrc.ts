@@ -29,6 +29,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/signature-v4@5.7.5',
     '@smithy/hash-node@4.5.2',
     '@smithy/protocol-http@5.6.2',
+    '@smithy/types@4.20.0',
     '@types/aws-lambda@8.10.164',
     'aws-sdk-client-mock@4.1.0',
   ],
@@ -50,6 +51,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   gitignore: ['/.controlplane/'],
   npmignoreEnabled: true,
+});
+
+// The handler's dependencies are bundled into its asset, so they are build-time dependencies of the package.
+project.eslint?.addOverride({
+  files: ['src/handler/**/*.ts', 'src/*.lambda.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
 project.npmignore?.addPatterns('/integ/', '/.ci/', '/docs/', '/test/');

@@ -301,13 +301,6 @@ class HandlerSingleton extends Construct {
   public readonly provider: cr.Provider;
   private readonly clusters = new Map<string, string>();
 
-  /** Two constructs on one cluster would undo each other: allow one. */
-  public claim(clusterName: string, owner: Construct): void {
-    const other = this.clusters.get(clusterName);
-    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has a VpcCniOwnership (${other}); use one per cluster`);
-    this.clusters.set(clusterName, owner.node.path);
-  }
-
   private constructor(scope: Construct, id: string, private readonly network: HandlerNetworkOptions | undefined) {
     super(scope, id);
     const fn = new VpcCniOwnershipFunction(this, 'Function', {
@@ -321,6 +314,13 @@ class HandlerSingleton extends Construct {
     });
     this.role = fn.role!;
     this.provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
+  }
+
+  /** Two constructs on one cluster would undo each other: allow one. */
+  public claim(clusterName: string, owner: Construct): void {
+    const other = this.clusters.get(clusterName);
+    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has a VpcCniOwnership (${other}); use one per cluster`);
+    this.clusters.set(clusterName, owner.node.path);
   }
 }
 

@@ -147,7 +147,9 @@ async function releaseManagedAddon(deps: HandlerDependencies, clusterName: strin
   }
 }
 
-async function runAction(deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess, action: Action, dryRun: boolean): Promise<RunResult> {
+async function runAction(
+  deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess, action: Action, dryRun: boolean,
+): Promise<RunResult> {
   let managedAddon = await isManagedAddon(deps, props.clusterName);
   deps.log({ step: 'describeAddon', addon: VPC_CNI_ADDON, managed: managedAddon });
   if (managedAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {

@@ -83,7 +83,9 @@ describe('local deploy of the bundled handler', () => {
     webhook = await TokenWebhook.start({
       clusterName: CLUSTER,
       // What the construct's access entry does on EKS: the handler role becomes this user and group.
-      identities: { [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: KUBERNETES_USERNAME, groups: [KUBERNETES_GROUP] } },
+      identities: {
+        [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: KUBERNETES_USERNAME, groups: [KUBERNETES_GROUP] },
+      },
       dir: path.join(state, 'webhook'),
     });
     execFileSync('bash', [CONTROLPLANE, 'start', state], { env: { ...process.env, CONTROLPLANE_WEBHOOK_CONFIG: webhook.kubeconfigPath }, stdio: 'pipe' });
