@@ -22,6 +22,8 @@ export interface HandlerDependencies {
   readonly log: (event: { step: string; [key: string]: unknown }) => void;
   /** Per Kubernetes request; default 10 s. */
   readonly requestTimeoutMs?: number;
+  /** The bearer token for the cluster; default: an EKS token signed with `credentials`. */
+  readonly kubernetesToken?: (clusterName: string) => Promise<string>;
 }
 
 export interface HandlerResponse {
@@ -156,7 +158,9 @@ async function runAction(
     await releaseManagedAddon(deps, props.clusterName, action);
     managedAddon = false;
   }
-  const token = await eksToken({ clusterName: props.clusterName, region: deps.region, credentials: deps.credentials });
+  const token = deps.kubernetesToken
+    ? await deps.kubernetesToken(props.clusterName)
+    : await eksToken({ clusterName: props.clusterName, region: deps.region, credentials: deps.credentials });
   const client = new KubeClient({ endpoint: cluster.endpoint, caData: cluster.caData, token, requestTimeoutMs: deps.requestTimeoutMs });
   try {
     const result = await run(client, {
