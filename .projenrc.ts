@@ -23,6 +23,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/lambda-layer-kubectl-v33@2.2.2',
     '@aws-cdk/lambda-layer-kubectl-v31@2.1.0',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@2.197.10',
     // The handler's AWS side, bundled into the Lambda asset (nothing is taken from the runtime).
     '@aws-sdk/client-eks@3.1175.0',
     '@aws-sdk/credential-provider-node@3.972.98',
@@ -67,6 +68,21 @@ for (const task of project.tasks.all.filter((t) => /^bundle:.*\.lambda$/.test(t.
   task.reset(undefined);
   task.exec([...step.execArgs!, '--minify'].join(' '));
 }
+
+// Integ apps in integ/: snapshots are compared (no deploy, no credentials) as part of `test`.
+const integApp = 'ts-node -T --project test/tsconfig.json {filePath}';
+const integ = project.addTask('integ', {
+  description: 'Compare the integ apps in integ/ with their committed snapshots (no deployment)',
+  exec: `integ-runner --directory integ --language typescript --app "${integApp}"`,
+  receiveArgs: true,
+});
+project.addTask('integ:update', {
+  description: 'Synthesize the integ apps and write their snapshots (no deployment, no credentials)',
+  exec: `integ-runner --directory integ --language typescript --app "${integApp}" --update-on-failed --dry-run`,
+  receiveArgs: true,
+});
+project.testTask.spawn(integ);
+project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-integ.out.*');
 
 project.addTask('demo', {
   description: 'Local demo: a real kube-apiserver seeded like a new EKS cluster; inspect, plan, adopt, helm install, remove',
