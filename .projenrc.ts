@@ -84,6 +84,15 @@ project.addTask('integ:update', {
 project.testTask.spawn(integ);
 project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-integ.out.*');
 
+// README examples compile through jsii-rosetta in strict mode (fixture: rosetta/default.ts-fixture).
+project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile the README examples in every jsii language (strict: any error fails)',
+  exec: 'jsii-rosetta extract --strict',
+});
+project.postCompileTask.spawn(rosetta);
+project.gitignore.addPatterns('.jsii.tabl.json', '/.jsii-rosetta-cache*');
+
 project.addTask('demo', {
   description: 'Local demo: a real kube-apiserver seeded like a new EKS cluster; inspect, plan, adopt, helm install, remove',
   exec: 'ts-node -T --project test/tsconfig.json test/demo.ts',

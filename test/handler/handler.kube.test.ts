@@ -1,0 +1,465 @@
+/**
+ * The Lambda handler's branches: the EKS API mocked (aws-sdk-client-mock), Kubernetes REAL (the shared
+ * local kube-apiserver of the jest run). Every test resets the cluster and seeds what it needs.
+ */
+import {
+  DeleteAddonCommand, DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException,
+} from '@aws-sdk/client-eks';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ATTRIBUTE } from '../../src/contract';
+import { Action, CNI_OBJECTS, KubeClient, objectPath } from '../../src/engine';
+import { HandlerDependencies, onEvent, parseProperties } from '../../src/handler/handler';
+import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const CLUSTER = 'handler-test-cluster';
+const REGION = 'eu-west-1';
+const CREDENTIALS = { accessKeyId: 'x', secretAccessKey: 'y' };
+const DISABLED_KEY = 'cdk-vpc-cni-ownership/disabled';
+
+const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
+const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'KEEP' };
+const DISABLE: Action = { type: 'DISABLE' };
+const ALL_IDS = CNI_OBJECTS.map((o) => o.id);
+
+const eksMock = mockClient(EKSClient);
+const admin = new KubeClient(connection());
+const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
+const fixtures = new Fixtures(cli);
+
+type Logged = Parameters<HandlerDependencies['log']>[0];
+let logs: Logged[] = [];
+
+function notFound() {
+  return new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+}
+
+const ADDON = { addon: { addonName: 'vpc-cni', clusterName: CLUSTER, status: 'ACTIVE' as const, addonVersion: 'v1.19.0-eksbuild.1' } };
+
+function describedCluster(name = CLUSTER) {
+  const c = connection();
+  return {
+    cluster: {
+      name,
+      status: 'ACTIVE' as const,
+      endpoint: c.endpoint,
+      certificateAuthority: { data: Buffer.from(c.caData).toString('base64') },
+    },
+  };
+}
+
+function deps(overrides: Partial<HandlerDependencies> = {}): HandlerDependencies {
+  return {
+    eks: new EKSClient({ region: REGION, credentials: CREDENTIALS }),
+    region: REGION,
+    credentials: async () => CREDENTIALS,
+    deadline: Date.now() + 60_000,
+    log: (e) => logs.push(e),
+    kubernetesToken: async () => connection().token!,
+    ...overrides,
+  };
+}
+
+interface Props {
+  readonly action: Action | string;
+  readonly ifOwnedByOthers?: string;
+  readonly dryRun?: boolean;
+  readonly clusterName?: string;
+}
+
+function properties(p: Props): Record<string, string> {
+  return {
+    ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
+    ClusterName: p.clusterName ?? CLUSTER,
+    Action: typeof p.action === 'string' ? p.action : JSON.stringify(p.action),
+    IfOwnedByOthers: p.ifOwnedByOthers ?? 'FAIL',
+    DryRun: p.dryRun ? 'true' : 'false',
+  };
+}
+
+const COMMON = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
+  ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x',
+  StackId: 'arn:aws:cloudformation:eu-west-1:111111111111:stack/HandlerTest/00000000-0000-0000-0000-000000000000',
+  RequestId: 'request-1',
+  LogicalResourceId: 'CniOwnership',
+  ResourceType: 'Custom::VpcCniOwnership',
+};
+const PHYSICAL_ID = `${CLUSTER}/vpc-cni-ownership`;
+
+function create(p: Props): CloudFormationCustomResourceEvent {
+  return { ...COMMON, RequestType: 'Create', ResourceProperties: properties(p) } as CloudFormationCustomResourceEvent;
+}
+
+function update(p: Props, old: Props): CloudFormationCustomResourceEvent {
+  return {
+    ...COMMON, RequestType: 'Update', PhysicalResourceId: PHYSICAL_ID, ResourceProperties: properties(p), OldResourceProperties: properties(old),
+  } as CloudFormationCustomResourceEvent;
+}
+
+function del(p: Props): CloudFormationCustomResourceEvent {
+  return { ...COMMON, RequestType: 'Delete', PhysicalResourceId: PHYSICAL_ID, ResourceProperties: properties(p) } as CloudFormationCustomResourceEvent;
+}
+
+/** Lets every pending promise callback run (setImmediate is never faked here). */
+async function flush(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+afterAll(() => admin.close());
+
+beforeEach(async () => {
+  logs = [];
+  eksMock.reset();
+  eksMock.on(DescribeClusterCommand).resolves(describedCluster());
+  eksMock.on(DescribeAddonCommand).rejects(notFound());
+  eksMock.on(DeleteAddonCommand).resolves({});
+  await resetCluster(admin);
+});
+
+// Every test: each log event names its step and never carries the Kubernetes token.
+afterEach(() => {
+  const token = connection().token!;
+  for (const event of logs) {
+    expect(event).toEqual(expect.objectContaining({ step: expect.any(String) }));
+    expect(JSON.stringify(event)).not.toContain(token);
+  }
+});
+
+describe('parseProperties', () => {
+  test('reads valid properties; IfOwnedByOthers defaults to FAIL, DryRun is only "true"', () => {
+    expect(parseProperties({ ClusterName: 'c', Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'TAKE_OVER', DryRun: 'true' }))
+      .toEqual({ clusterName: 'c', action: ADOPT, ifOwnedByOthers: 'TAKE_OVER', dryRun: true });
+    expect(parseProperties({ ClusterName: 'c', Action: JSON.stringify(DISABLE) }))
+      .toEqual({ clusterName: 'c', action: DISABLE, ifOwnedByOthers: 'FAIL', dryRun: false });
+  });
+
+  test.each([
+    ['no properties at all', undefined, /^Property ClusterName is required$/],
+    ['a missing ClusterName', { Action: JSON.stringify(ADOPT) }, /^Property ClusterName is required$/],
+    ['an empty ClusterName', { ClusterName: '', Action: JSON.stringify(ADOPT) }, /^Property ClusterName is required$/],
+    ['a missing Action', { ClusterName: 'c' }, /^Property Action is not JSON: undefined$/],
+    ['an Action that is not JSON', { ClusterName: 'c', Action: '{type: ADOPT' }, /^Property Action is not JSON: \{type: ADOPT$/],
+    ['a releaseName that is too long', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseName: 'r'.repeat(54) }) },
+      /^Invalid properties: releaseName "r{54}" is 54 characters; Helm allows at most 53$/],
+    ['an unknown crdPolicy', { ClusterName: 'c', Action: JSON.stringify({ type: 'REMOVE', crdPolicy: 'SOMETIMES' }) },
+      /^Invalid properties: crdPolicy "SOMETIMES" must be one of KEEP, DELETE_IF_UNUSED, DELETE$/],
+    ['an unknown action type', { ClusterName: 'c', Action: JSON.stringify({ type: 'UPGRADE' }) }, /^Invalid properties: unknown action \{"type":"UPGRADE"\}$/],
+    ['a bad IfOwnedByOthers', { ClusterName: 'c', Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'MAYBE' },
+      /^Invalid properties: IfOwnedByOthers "MAYBE" must be one of FAIL, SKIP, TAKE_OVER$/],
+    ['several problems at once', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseNamespace: 'Kube_System' }), IfOwnedByOthers: 'take_over' },
+      /^Invalid properties: releaseNamespace "Kube_System" must be a DNS label.*; IfOwnedByOthers "take_over" must be one of/],
+  ] as const)('%s is a clear error', (_what, raw, message) => {
+    expect(() => parseProperties(raw as any)).toThrow(message);
+  });
+
+  // BUG (src/handler/handler.ts parseProperties): JSON that parses but is not an object, or an ADOPT without
+  // its string parameters, reaches actionProblems unchecked and fails with a TypeError instead of naming the property.
+  // test.failing: passes while the bug is there; flip to test() once parseProperties checks the shape.
+  test.failing.each([
+    ['Action "null"', 'null'],
+    ['an ADOPT without releaseName', JSON.stringify({ type: 'ADOPT', releaseNamespace: 'kube-system', fieldManager: 'helm' })],
+  ])('%s is a clear error naming the property (known bug)', (_what, action) => {
+    expect(() => parseProperties({ ClusterName: 'c', Action: action })).toThrow(/^(Property Action|Invalid properties)/);
+  });
+
+  test.each([
+    ['a missing ClusterName', { ...properties({ action: ADOPT }), ClusterName: '' }, /ClusterName is required/],
+    ['an Action that is not JSON', properties({ action: 'not json' }), /Property Action is not JSON/],
+    ['a releaseName that is too long', properties({ action: { ...ADOPT, releaseName: 'r'.repeat(60) } }), /releaseName .* Helm allows at most 53/],
+    ['a bad IfOwnedByOthers', properties({ action: ADOPT, ifOwnedByOthers: 'IGNORE' }), /IfOwnedByOthers "IGNORE"/],
+  ] as const)('onEvent with %s throws before any EKS call and writes nothing', async (_what, props, message) => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    for (const requestType of ['Create', 'Update', 'Delete'] as const) {
+      const event = { ...COMMON, RequestType: requestType, PhysicalResourceId: PHYSICAL_ID, ResourceProperties: props, OldResourceProperties: props };
+      await expect(onEvent(event as CloudFormationCustomResourceEvent, deps())).rejects.toThrow(message);
+    }
+    expect(eksMock.calls()).toHaveLength(0);
+    expect(logs).toEqual([]);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+});
+
+describe('Create', () => {
+  test('ADOPT on a new EKS cluster: attributes, physical id, EKS calls, objects annotated', async () => {
+    fixtures.newEksCluster();
+    const response = await onEvent(create({ action: ADOPT }), deps());
+
+    expect(response.PhysicalResourceId).toBe(PHYSICAL_ID);
+    expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
+    expect(response.Data[ATTRIBUTE.previousOwnerDescription]).toEqual(expect.any(String));
+    expect(response.Data[ATTRIBUTE.changedObjects].split(',')).toEqual(ALL_IDS);
+    const plan = JSON.parse(response.Data[ATTRIBUTE.plan]);
+    expect(plan.writes).toHaveLength(7);
+    console.log('PLANLEN', response.Data[ATTRIBUTE.plan].length);
+    expect(plan.writes[0]).toMatch(/^PATCH DaemonSet\/kube-system\/aws-node: /);
+    for (const value of Object.values(response.Data)) expect(typeof value).toBe('string');
+
+    expect(eksMock.commandCalls(DescribeClusterCommand).map((c) => c.args[0].input)).toEqual([{ name: CLUSTER }]);
+    expect(eksMock.commandCalls(DescribeAddonCommand).map((c) => c.args[0].input)).toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni' }]);
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
+
+    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) {
+      const live = await admin.get(objectPath(o));
+      expect(live.metadata.annotations['meta.helm.sh/release-name']).toBe(RELEASE);
+      expect(live.metadata.managedFields.map((m: any) => m.manager)).not.toContain('eks');
+    }
+    expect(logs.map((e) => e.step)).toEqual(expect.arrayContaining(['event', 'describeCluster', 'describeAddon', 'observe', 'plan', 'write', 'done']));
+  });
+
+  test('dry-run ADOPT: the plan, nothing changed, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const response = await onEvent(create({ action: ADOPT, dryRun: true }), deps());
+    expect(response.Data[ATTRIBUTE.changedObjects]).toBe('');
+    expect(JSON.parse(response.Data[ATTRIBUTE.plan]).writes).toHaveLength(7);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('the cluster does not exist (ResourceNotFoundException): a clear error, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    eksMock.on(DescribeClusterCommand).rejects(notFound());
+    const kubernetesToken = jest.fn(async () => connection().token!);
+    await expect(onEvent(create({ action: ADOPT }), deps({ kubernetesToken })))
+      .rejects.toThrow(`EKS cluster "${CLUSTER}" does not exist in ${REGION}`);
+    expect(eksMock.commandCalls(DescribeAddonCommand)).toHaveLength(0);
+    expect(kubernetesToken).not.toHaveBeenCalled();
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('a cluster without an endpoint yet (CREATING): a clear error, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    eksMock.on(DescribeClusterCommand).resolves({ cluster: { name: CLUSTER, status: 'CREATING' } });
+    await expect(onEvent(create({ action: ADOPT }), deps()))
+      .rejects.toThrow(`EKS cluster "${CLUSTER}" has no endpoint or certificate authority yet (status CREATING)`);
+    expect(eksMock.commandCalls(DescribeAddonCommand)).toHaveLength(0);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('the deadline already passed: rejects saying it ran out of time, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    await expect(onEvent(create({ action: ADOPT }), deps({ deadline: Date.now() - 1000 }))).rejects.toThrow(/Out of time/);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('an EKS throttling error surfaces as the failure, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
+    eksMock.on(DescribeAddonCommand).rejects(throttled);
+    const attempt = onEvent(create({ action: ADOPT }), deps());
+    await expect(attempt).rejects.toThrow('Rate exceeded');
+    await expect(attempt).rejects.toMatchObject({ name: 'ThrottlingException' });
+    expect(eksMock.commandCalls(DescribeAddonCommand)).toHaveLength(1);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+});
+
+describe('Delete', () => {
+  test.each([
+    ['ADOPT', { action: ADOPT }],
+    ['REMOVE', { action: REMOVE }],
+    ['dry-run DISABLE', { action: DISABLE, dryRun: true }],
+  ] as const)('%s: nothing to undo, no EKS call, no Kubernetes call', async (_what, props) => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const kubernetesToken = jest.fn(async () => connection().token!);
+    const response = await onEvent(del(props), deps({ kubernetesToken }));
+    expect(response).toEqual({ PhysicalResourceId: PHYSICAL_ID, Data: {} });
+    expect(eksMock.calls()).toHaveLength(0);
+    expect(kubernetesToken).not.toHaveBeenCalled();
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('DISABLE: restores the DaemonSet exactly', async () => {
+    fixtures.newEksCluster();
+    const before = await getLive(admin, DS);
+
+    const created = await onEvent(create({ action: DISABLE }), deps());
+    expect(created.Data[ATTRIBUTE.changedObjects]).toBe(DS);
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+
+    eksMock.resetHistory();
+    const deleted = await onEvent(del({ action: DISABLE }), deps());
+    expect(deleted).toEqual({ PhysicalResourceId: PHYSICAL_ID, Data: {} });
+    expect(eksMock.commandCalls(DescribeClusterCommand).map((c) => c.args[0].input)).toEqual([{ name: CLUSTER }]);
+    const after = await getLive(admin, DS);
+    expect(after!.spec).toEqual(before!.spec);
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['DISABLE', 'RESTORE']);
+  });
+
+  test('DISABLE when the cluster no longer exists: succeeds without touching Kubernetes', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    const before = await snapshot(admin);
+    eksMock.reset();
+    eksMock.on(DescribeClusterCommand).rejects(notFound());
+    const kubernetesToken = jest.fn(async () => connection().token!);
+
+    const response = await onEvent(del({ action: DISABLE }), deps({ kubernetesToken }));
+    expect(response).toEqual({ PhysicalResourceId: PHYSICAL_ID, Data: {} });
+    expect(eksMock.commandCalls(DescribeClusterCommand)).toHaveLength(1);
+    expect(eksMock.commandCalls(DescribeAddonCommand)).toHaveLength(0);
+    expect(kubernetesToken).not.toHaveBeenCalled();
+    expect(await snapshot(admin)).toEqual(before);
+  });
+});
+
+describe('Update', () => {
+  test('DISABLE → ADOPT: restores first, then adopts', async () => {
+    fixtures.newEksCluster();
+    const before = await getLive(admin, DS);
+    await onEvent(create({ action: DISABLE }), deps());
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toHaveProperty([DISABLED_KEY]);
+    logs = [];
+
+    const response = await onEvent(update({ action: ADOPT }, { action: DISABLE }), deps());
+    expect(response.PhysicalResourceId).toBe(PHYSICAL_ID);
+    // The owner ADOPT found after the restore: still the EKS bootstrap install.
+    expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
+    expect(response.Data[ATTRIBUTE.changedObjects].split(',')).toEqual(ALL_IDS);
+
+    const ds = await getLive(admin, DS);
+    expect(ds!.spec.template.spec.nodeSelector ?? {}).not.toHaveProperty([DISABLED_KEY]);
+    expect(ds!.spec).toEqual(before!.spec);
+    expect(ds!.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': 'kube-system' });
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['RESTORE', 'ADOPT']);
+  });
+
+  test('DISABLE → dry-run ADOPT: no restore (dry-run writes nothing), the DaemonSet stays disabled', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    const before = await snapshot(admin);
+    logs = [];
+    const response = await onEvent(update({ action: ADOPT, dryRun: true }, { action: DISABLE }), deps());
+    expect(response.Data[ATTRIBUTE.changedObjects]).toBe('');
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['ADOPT']);
+    expect(await snapshot(admin)).toEqual(before);
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+  });
+});
+
+describe('an EKS managed add-on', () => {
+  test('IfOwnedByOthers FAIL: an error naming the managed add-on; DeleteAddon never called, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    for (const action of [ADOPT, REMOVE, DISABLE]) {
+      await expect(onEvent(create({ action }), deps())).rejects.toThrow(/EKS managed add-on/);
+    }
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('TAKE_OVER with REMOVE: DeleteAddon without preserve, then the objects are removed', async () => {
+    fixtures.newEksCluster();
+    eksMock.on(DescribeAddonCommand).resolvesOnce(ADDON).rejects(notFound());
+    const response = await onEvent(create({ action: REMOVE, ifOwnedByOthers: 'TAKE_OVER' }), deps());
+    expect(eksMock.commandCalls(DeleteAddonCommand).map((c) => c.args[0].input))
+      .toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni', preserve: false }]);
+    expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
+    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
+  });
+
+  test('TAKE_OVER with ADOPT: DeleteAddon with preserve, polled every 5 s until the add-on is gone, then adopted', async () => {
+    fixtures.newEksCluster();
+    // Before the delete, then twice while it is being deleted, then gone.
+    eksMock.on(DescribeAddonCommand).resolvesOnce(ADDON).resolvesOnce(ADDON).resolvesOnce(ADDON).rejects(notFound());
+    const addonCalls = () => eksMock.commandCalls(DescribeAddonCommand).length;
+
+    // Fake timers for the 5 s waits only; HTTP to the API server uses Node's internal timers, never the faked globals.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let pending: Promise<Awaited<ReturnType<typeof onEvent>>>;
+    try {
+      pending = onEvent(create({ action: ADOPT, ifOwnedByOthers: 'TAKE_OVER' }), deps());
+      pending.catch(() => undefined);
+      await flush();
+      expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(1);
+      expect(addonCalls()).toBe(2); // before the delete, and the first poll: still there
+      await jest.advanceTimersByTimeAsync(4999);
+      await flush();
+      expect(addonCalls()).toBe(2);
+      await jest.advanceTimersByTimeAsync(1);
+      await flush();
+      expect(addonCalls()).toBe(3); // second poll: still there
+      await jest.advanceTimersByTimeAsync(5000);
+      await flush();
+      expect(addonCalls()).toBe(4); // third poll: gone
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+    const response = await pending;
+
+    expect(eksMock.commandCalls(DeleteAddonCommand).map((c) => c.args[0].input))
+      .toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni', preserve: true }]);
+    expect(addonCalls()).toBe(4);
+    expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
+    expect(response.Data[ATTRIBUTE.changedObjects].split(',')).toEqual(ALL_IDS);
+    expect((await getLive(admin, DS))!.metadata.annotations!['meta.helm.sh/release-name']).toBe(RELEASE);
+    expect(logs.find((e) => e.step === 'deleteAddon')).toEqual({ step: 'deleteAddon', addon: 'vpc-cni', preserve: true });
+  });
+
+  test('TAKE_OVER with DISABLE: DeleteAddon with preserve (objects kept for the engine)', async () => {
+    fixtures.newEksCluster();
+    eksMock.on(DescribeAddonCommand).resolvesOnce(ADDON).rejects(notFound());
+    await onEvent(create({ action: DISABLE, ifOwnedByOthers: 'TAKE_OVER' }), deps());
+    expect(eksMock.commandCalls(DeleteAddonCommand).map((c) => c.args[0].input))
+      .toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni', preserve: true }]);
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+  });
+
+  test('dry-run with TAKE_OVER: no DeleteAddon, the plan as for a managed add-on, nothing written', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    const response = await onEvent(create({ action: REMOVE, ifOwnedByOthers: 'TAKE_OVER', dryRun: true }), deps());
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
+    expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_MANAGED_ADDON');
+    expect(response.Data[ATTRIBUTE.changedObjects]).toBe('');
+    expect(JSON.parse(response.Data[ATTRIBUTE.plan]).writes.length).toBeGreaterThan(0);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('the add-on still being deleted when time runs out: a clear error, nothing written to Kubernetes', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    // The deadline passes during the first 5 s wait; the next poll gives up.
+    const attempt = onEvent(create({ action: ADOPT, ifOwnedByOthers: 'TAKE_OVER' }), deps({ deadline: Date.now() + 200 }));
+    await expect(attempt).rejects.toThrow('The EKS add-on vpc-cni was still being deleted when time ran out');
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(1);
+    expect(await snapshot(admin)).toEqual(before);
+  }, 30_000);
+});
+
+describe('TMP', () => {
+  test('TMPPLAN', async () => {
+    fixtures.kubectlClientSide();
+    fixtures.userSetEnv('A', 'b');
+    const r = await onEvent(create({ action: { ...ADOPT, releaseName: 'a-very-long-release-name-for-the-vpc-cni-chart-abcd', fieldManager: 'a-long-field-manager-name-for-testing' }, ifOwnedByOthers: 'TAKE_OVER', dryRun: true }), deps());
+    console.log('TMPLEN', r.Data[ATTRIBUTE.plan].length, r.Data[ATTRIBUTE.plan].slice(-80));
+  });
+});
+
+describe('logs', () => {
+  test('a Create, Update and Delete log each step, without the token', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    await onEvent(update({ action: ADOPT }, { action: DISABLE }), deps());
+    await onEvent(del({ action: ADOPT }), deps());
+    expect(logs.length).toBeGreaterThan(10);
+    expect(logs.filter((e) => e.step === 'event').map((e) => e.requestType)).toEqual(['Create', 'Update', 'Delete']);
+    const token = connection().token!;
+    expect(token.length).toBeGreaterThan(8);
+    for (const event of logs) {
+      expect(typeof event.step).toBe('string');
+      expect(JSON.stringify(event)).not.toContain(token);
+    }
+  });
+});
