@@ -28,8 +28,24 @@ export function fieldManagerProblems(value: string, prop = 'fieldManager'): stri
   return [];
 }
 
-/** Every problem with an action's parameters; empty when it can run. */
-export function actionProblems(action: Action): string[] {
+const ACTION_FIELDS: Record<string, string[]> = {
+  INSPECT: [],
+  DISABLE: [],
+  RESTORE: [],
+  ADOPT: ['releaseName', 'releaseNamespace', 'fieldManager'],
+  REMOVE: ['crdPolicy'],
+};
+
+/** Every problem with an action (as parsed from JSON, so of any shape); empty when it can run. */
+export function actionProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`action must be an object, not ${JSON.stringify(value)}`];
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(type in ACTION_FIELDS)) {
+    return [`action type ${JSON.stringify(type)} must be one of ${Object.keys(ACTION_FIELDS).join(', ')}`];
+  }
+  const missing = ACTION_FIELDS[type].filter((f) => typeof (value as Record<string, unknown>)[f] !== 'string');
+  if (missing.length > 0) return missing.map((f) => `${f} is required (a string) for action ${type}`);
+  const action = value as Action;
   switch (action.type) {
     case 'ADOPT':
       return [
@@ -41,11 +57,7 @@ export function actionProblems(action: Action): string[] {
       return (CRD_POLICIES as readonly string[]).includes(action.crdPolicy)
         ? []
         : [`crdPolicy "${action.crdPolicy}" must be one of ${CRD_POLICIES.join(', ')}`];
-    case 'INSPECT':
-    case 'DISABLE':
-    case 'RESTORE':
-      return [];
     default:
-      return [`unknown action ${JSON.stringify(action)}`];
+      return [];
   }
 }

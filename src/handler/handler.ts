@@ -9,7 +9,7 @@ import { Action, actionProblems, KubeClient, OWNED_BY_OTHERS, OwnedByOthers, run
 
 /** The name of the VPC CNI in the EKS add-on API. */
 const VPC_CNI_ADDON = 'vpc-cni';
-/** CloudFormation responses hold at most 4 KB; keep the plan attribute well below. */
+/** CloudFormation responses hold at most 4 KB in all; keep the plan attribute well below. */
 const MAX_PLAN_ATTRIBUTE = 2500;
 
 export interface HandlerDependencies {
@@ -48,7 +48,7 @@ export function parseProperties(raw: Partial<OwnershipResourceProperties> | unde
   } catch {
     throw new Error(`Property Action is not JSON: ${props.Action}`);
   }
-  const problems = actionProblems(action);
+  const problems = actionProblems(action).map((p) => `Action: ${p}`);
   const ifOwnedByOthers = (props.IfOwnedByOthers ?? 'FAIL') as OwnedByOthers;
   if (!OWNED_BY_OTHERS.includes(ifOwnedByOthers)) problems.push(`IfOwnedByOthers "${ifOwnedByOthers}" must be one of ${OWNED_BY_OTHERS.join(', ')}`);
   if (problems.length > 0) throw new Error(`Invalid properties: ${problems.join('; ')}`);
@@ -65,8 +65,10 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
   deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, action: props.action.type, dryRun: props.dryRun });
 
   if (event.RequestType === 'Delete') {
-    if (props.action.type !== 'DISABLE' || props.dryRun) {
-      deps.log({ step: 'delete', result: `nothing to undo for ${props.action.type}${props.dryRun ? ' (dry-run)' : ''}` });
+    // Adopt and remove are not undone (README). A disable is; so is one an earlier Update left behind
+    // when it moved to a dry-run, which writes nothing and so could not restore.
+    if (props.action.type !== 'DISABLE' && !props.dryRun) {
+      deps.log({ step: 'delete', result: `nothing to undo for ${props.action.type}` });
       return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
     }
     const cluster = await describeCluster(deps, props.clusterName);
@@ -74,7 +76,7 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
       deps.log({ step: 'delete', result: 'the cluster no longer exists; nothing to restore' });
       return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
     }
-    await runAction(deps, props, cluster, { type: 'RESTORE' }, false);
+    await restore(deps, props, cluster);
     return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
   }
 
@@ -85,25 +87,42 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
   if (event.RequestType === 'Update' && !props.dryRun && props.action.type !== 'DISABLE') {
     const old = parseProperties(event.OldResourceProperties as any);
     if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && !old.dryRun) {
-      await runAction(deps, props, cluster, { type: 'RESTORE' }, false);
+      await restore(deps, props, cluster);
     }
   }
 
   const result = await runAction(deps, props, cluster, props.action, props.dryRun);
-  const plan = JSON.stringify({
-    writes: result.plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`),
-    notes: result.plan.notes,
-    skipped: result.plan.skipped,
-  });
   return {
     PhysicalResourceId: physicalResourceId,
     Data: {
       [ATTRIBUTE.previousOwner]: result.previousOwner.kind,
       [ATTRIBUTE.previousOwnerDescription]: result.previousOwner.description,
       [ATTRIBUTE.changedObjects]: result.changed.join(','),
-      [ATTRIBUTE.plan]: plan.length > MAX_PLAN_ATTRIBUTE ? `${plan.slice(0, MAX_PLAN_ATTRIBUTE)}…` : plan,
+      [ATTRIBUTE.plan]: planAttribute(result),
     },
   };
+}
+
+/** The plan as JSON that always parses: writes beyond the size limit are counted, not cut mid-string. */
+export function planAttribute(result: Pick<RunResult, 'plan'>, maxLength = MAX_PLAN_ATTRIBUTE): string {
+  const writes = result.plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`);
+  const render = (kept: number) => JSON.stringify({
+    writes: writes.slice(0, kept),
+    ...(kept < writes.length ? { moreWrites: writes.length - kept } : {}),
+    notes: result.plan.notes,
+    skipped: result.plan.skipped,
+  });
+  let kept = writes.length;
+  while (kept > 0 && render(kept).length > maxLength) kept--;
+  return render(kept);
+}
+
+/**
+ * Removes our nodeSelector key. It is ours whoever owns the DaemonSet now, so the guard does not
+ * apply, and an EKS managed add-on is never deleted for it.
+ */
+async function restore(deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess): Promise<RunResult> {
+  return runAction(deps, { ...props, ifOwnedByOthers: 'TAKE_OVER' }, cluster, { type: 'RESTORE' }, false, { releaseAddon: false });
 }
 
 interface ClusterAccess {
@@ -141,20 +160,23 @@ async function isManagedAddon(deps: HandlerDependencies, clusterName: string): P
  */
 async function releaseManagedAddon(deps: HandlerDependencies, clusterName: string, action: Action): Promise<void> {
   const preserve = action.type !== 'REMOVE';
+  if (Date.now() > deps.deadline) throw new Error(`Out of time before deleting the EKS add-on ${VPC_CNI_ADDON}; nothing was changed`);
   deps.log({ step: 'deleteAddon', addon: VPC_CNI_ADDON, preserve });
   await deps.eks.send(new DeleteAddonCommand({ clusterName, addonName: VPC_CNI_ADDON, preserve }));
+  const pollMs = 5000;
   while (await isManagedAddon(deps, clusterName)) {
-    if (Date.now() > deps.deadline) throw new Error(`The EKS add-on ${VPC_CNI_ADDON} was still being deleted when time ran out`);
-    await new Promise((r) => setTimeout(r, 5000));
+    if (Date.now() + pollMs > deps.deadline) throw new Error(`The EKS add-on ${VPC_CNI_ADDON} was still being deleted when time ran out`);
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
 async function runAction(
   deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess, action: Action, dryRun: boolean,
+  options: { releaseAddon: boolean } = { releaseAddon: true },
 ): Promise<RunResult> {
   let managedAddon = await isManagedAddon(deps, props.clusterName);
   deps.log({ step: 'describeAddon', addon: VPC_CNI_ADDON, managed: managedAddon });
-  if (managedAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
+  if (managedAddon && options.releaseAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
     await releaseManagedAddon(deps, props.clusterName, action);
     managedAddon = false;
   }

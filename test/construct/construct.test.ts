@@ -139,8 +139,14 @@ describe('cluster access', () => {
       'Role/kube-system/cdk-vpc-cni-ownership', 'RoleBinding/kube-system/cdk-vpc-cni-ownership',
     ]);
     const [clusterRole, , role] = manifest;
-    expect(clusterRole.rules).toContainEqual({ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['aws-node'], verbs: ['get', 'patch', 'delete'] }
-      .apiGroups ? { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['aws-node'], verbs: ['get', 'patch', 'delete'] } : {});
+    expect(clusterRole.rules).toEqual([
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['aws-node'], verbs: ['get', 'patch', 'delete', 'escalate', 'bind'] },
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], resourceNames: ['aws-node'], verbs: ['get', 'patch', 'delete'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['eniconfigs.crd.k8s.amazonaws.com'], verbs: ['get', 'patch', 'delete'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['policyendpoints.networking.k8s.aws'], verbs: ['get', 'patch', 'delete'] },
+      { apiGroups: ['crd.k8s.amazonaws.com'], resources: ['eniconfigs'], verbs: ['list'] },
+      { apiGroups: ['networking.k8s.aws'], resources: ['policyendpoints'], verbs: ['list'] },
+    ]);
     expect(role.rules).toContainEqual({ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['aws-node'], verbs: ['get', 'patch', 'delete'] });
     expect(JSON.stringify(manifest)).not.toMatch(/"\*"/);
     const dependsOn = Object.values(template.findResources('Custom::VpcCniOwnership'))[0].DependsOn;

@@ -9,7 +9,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ATTRIBUTE } from '../../src/contract';
 import { Action, CNI_OBJECTS, KubeClient, objectPath } from '../../src/engine';
-import { HandlerDependencies, onEvent, parseProperties } from '../../src/handler/handler';
+import { HandlerDependencies, onEvent, parseProperties, planAttribute } from '../../src/handler/handler';
 import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -142,26 +142,22 @@ describe('parseProperties', () => {
     ['a missing Action', { ClusterName: 'c' }, /^Property Action is not JSON: undefined$/],
     ['an Action that is not JSON', { ClusterName: 'c', Action: '{type: ADOPT' }, /^Property Action is not JSON: \{type: ADOPT$/],
     ['a releaseName that is too long', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseName: 'r'.repeat(54) }) },
-      /^Invalid properties: releaseName "r{54}" is 54 characters; Helm allows at most 53$/],
+      /^Invalid properties: Action: releaseName "r{54}" is 54 characters; Helm allows at most 53$/],
     ['an unknown crdPolicy', { ClusterName: 'c', Action: JSON.stringify({ type: 'REMOVE', crdPolicy: 'SOMETIMES' }) },
-      /^Invalid properties: crdPolicy "SOMETIMES" must be one of KEEP, DELETE_IF_UNUSED, DELETE$/],
-    ['an unknown action type', { ClusterName: 'c', Action: JSON.stringify({ type: 'UPGRADE' }) }, /^Invalid properties: unknown action \{"type":"UPGRADE"\}$/],
+      /^Invalid properties: Action: crdPolicy "SOMETIMES" must be one of KEEP, DELETE_IF_UNUSED, DELETE$/],
+    ['an unknown action type', { ClusterName: 'c', Action: JSON.stringify({ type: 'UPGRADE' }) },
+      /^Invalid properties: Action: action type "UPGRADE" must be one of INSPECT, DISABLE, RESTORE, ADOPT, REMOVE$/],
+    ['an Action that is not an object', { ClusterName: 'c', Action: 'null' }, /^Invalid properties: Action: action must be an object, not null$/],
+    ['an ADOPT without releaseName', { ClusterName: 'c', Action: JSON.stringify({ type: 'ADOPT', releaseNamespace: 'kube-system', fieldManager: 'helm' }) },
+      /^Invalid properties: Action: releaseName is required \(a string\) for action ADOPT$/],
+    ['a REMOVE without crdPolicy', { ClusterName: 'c', Action: JSON.stringify({ type: 'REMOVE' }) },
+      /^Invalid properties: Action: crdPolicy is required \(a string\) for action REMOVE$/],
     ['a bad IfOwnedByOthers', { ClusterName: 'c', Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'MAYBE' },
       /^Invalid properties: IfOwnedByOthers "MAYBE" must be one of FAIL, SKIP, TAKE_OVER$/],
     ['several problems at once', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseNamespace: 'Kube_System' }), IfOwnedByOthers: 'take_over' },
-      /^Invalid properties: releaseNamespace "Kube_System" must be a DNS label.*; IfOwnedByOthers "take_over" must be one of/],
+      /^Invalid properties: Action: releaseNamespace "Kube_System" must be a DNS label.*; IfOwnedByOthers "take_over" must be one of/],
   ] as const)('%s is a clear error', (_what, raw, message) => {
     expect(() => parseProperties(raw as any)).toThrow(message);
-  });
-
-  // BUG (src/handler/handler.ts parseProperties): JSON that parses but is not an object, or an ADOPT without
-  // its string parameters, reaches actionProblems unchecked and fails with a TypeError instead of naming the property.
-  // test.failing: passes while the bug is there; flip to test() once parseProperties checks the shape.
-  test.failing.each([
-    ['Action "null"', 'null'],
-    ['an ADOPT without releaseName', JSON.stringify({ type: 'ADOPT', releaseNamespace: 'kube-system', fieldManager: 'helm' })],
-  ])('%s is a clear error naming the property (known bug)', (_what, action) => {
-    expect(() => parseProperties({ ClusterName: 'c', Action: action })).toThrow(/^(Property Action|Invalid properties)/);
   });
 
   test.each([
@@ -193,7 +189,6 @@ describe('Create', () => {
     expect(response.Data[ATTRIBUTE.changedObjects].split(',')).toEqual(ALL_IDS);
     const plan = JSON.parse(response.Data[ATTRIBUTE.plan]);
     expect(plan.writes).toHaveLength(7);
-    console.log('PLANLEN', response.Data[ATTRIBUTE.plan].length);
     expect(plan.writes[0]).toMatch(/^PATCH DaemonSet\/kube-system\/aws-node: /);
     for (const value of Object.values(response.Data)) expect(typeof value).toBe('string');
 
@@ -264,7 +259,6 @@ describe('Delete', () => {
   test.each([
     ['ADOPT', { action: ADOPT }],
     ['REMOVE', { action: REMOVE }],
-    ['dry-run DISABLE', { action: DISABLE, dryRun: true }],
   ] as const)('%s: nothing to undo, no EKS call, no Kubernetes call', async (_what, props) => {
     fixtures.newEksCluster();
     const before = await snapshot(admin);
@@ -331,8 +325,9 @@ describe('Update', () => {
     expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['RESTORE', 'ADOPT']);
   });
 
-  test('DISABLE → dry-run ADOPT: no restore (dry-run writes nothing), the DaemonSet stays disabled', async () => {
+  test('DISABLE → dry-run ADOPT writes nothing (the DaemonSet stays disabled); the Delete that follows restores it', async () => {
     fixtures.newEksCluster();
+    const original = await getLive(admin, DS);
     await onEvent(create({ action: DISABLE }), deps());
     const before = await snapshot(admin);
     logs = [];
@@ -341,6 +336,16 @@ describe('Update', () => {
     expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['ADOPT']);
     expect(await snapshot(admin)).toEqual(before);
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+
+    await onEvent(del({ action: ADOPT, dryRun: true }), deps());
+    expect((await getLive(admin, DS))!.spec).toEqual(original!.spec);
+  });
+
+  test('Delete of a dry-run on a cluster that was never disabled writes nothing', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    await onEvent(del({ action: DISABLE, dryRun: true }), deps());
+    expect(await snapshot(admin)).toEqual(before);
   });
 });
 
@@ -414,6 +419,16 @@ describe('an EKS managed add-on', () => {
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
   });
 
+  test('Delete of a TAKE_OVER disable never deletes the add-on: it only removes our nodeSelector key', async () => {
+    fixtures.newEksCluster();
+    const original = await getLive(admin, DS);
+    await onEvent(create({ action: DISABLE }), deps());
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    await onEvent(del({ action: DISABLE, ifOwnedByOthers: 'TAKE_OVER' }), deps());
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
+    expect((await getLive(admin, DS))!.spec).toEqual(original!.spec);
+  });
+
   test('dry-run with TAKE_OVER: no DeleteAddon, the plan as for a managed add-on, nothing written', async () => {
     fixtures.newEksCluster();
     const before = await snapshot(admin);
@@ -438,15 +453,6 @@ describe('an EKS managed add-on', () => {
   }, 30_000);
 });
 
-describe('TMP', () => {
-  test('TMPPLAN', async () => {
-    fixtures.kubectlClientSide();
-    fixtures.userSetEnv('A', 'b');
-    const r = await onEvent(create({ action: { ...ADOPT, releaseName: 'a-very-long-release-name-for-the-vpc-cni-chart-abcd', fieldManager: 'a-long-field-manager-name-for-testing' }, ifOwnedByOthers: 'TAKE_OVER', dryRun: true }), deps());
-    console.log('TMPLEN', r.Data[ATTRIBUTE.plan].length, r.Data[ATTRIBUTE.plan].slice(-80));
-  });
-});
-
 describe('logs', () => {
   test('a Create, Update and Delete log each step, without the token', async () => {
     fixtures.newEksCluster();
@@ -461,5 +467,22 @@ describe('logs', () => {
       expect(typeof event.step).toBe('string');
       expect(JSON.stringify(event)).not.toContain(token);
     }
+  });
+});
+
+describe('the Plan attribute', () => {
+  const write = (i: number) => ({ objectId: `Object/${i}`, verb: 'PATCH' as const, path: '/', reason: 'r'.repeat(300), resourceVersion: '1', body: {} });
+  const result = (n: number) => ({ plan: { action: DISABLE, owner: { kind: 'EKS_BOOTSTRAP' as const, description: '' }, writes: Array.from({ length: n }, (_, i) => write(i)), notes: ['kept'] } });
+
+  test('is JSON with every write when it fits', () => {
+    expect(JSON.parse(planAttribute(result(3))).writes).toHaveLength(3);
+  });
+
+  test('stays JSON under its limit: the writes that do not fit are counted', () => {
+    const text = planAttribute(result(20), 2500);
+    expect(text.length).toBeLessThanOrEqual(2500);
+    const parsed = JSON.parse(text);
+    expect(parsed.writes.length + parsed.moreWrites).toBe(20);
+    expect(parsed.notes).toEqual(['kept']);
   });
 });
