@@ -5,9 +5,9 @@ import { LAYER_PACKAGES, layerTools } from '../support/tools';
 /** Starts one real etcd + kube-apiserver for the whole jest run (built once, cached in ~/.cache). */
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
-  const state = path.join(root, '.controlplane', 'jest');
+  // One state directory per run, so parallel runs (and a left-over one) never share a control plane.
+  const state = path.join(root, '.controlplane', `jest-${process.pid}`);
   for (const pkg of LAYER_PACKAGES) layerTools(pkg);
-  execFileSync('bash', [path.join(__dirname, 'controlplane.sh'), 'stop', state], { stdio: 'inherit' });
   execFileSync('bash', [path.join(__dirname, 'controlplane.sh'), 'start', state], { stdio: 'inherit' });
   // Test workers start after this and inherit the variable.
   process.env.CNI_TEST_CONTROLPLANE = state;
