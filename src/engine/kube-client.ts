@@ -29,14 +29,6 @@ export class KubeApiError extends Error {
   }
 }
 
-export type PatchType = 'merge' | 'json' | 'apply';
-
-const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
-  merge: 'application/merge-patch+json',
-  json: 'application/json-patch+json',
-  apply: 'application/apply-patch+yaml',
-};
-
 /** Asks for metadata only: lists of secrets must not carry their data. */
 export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
@@ -47,17 +39,43 @@ export interface RequestOptions {
   readonly accept?: string;
 }
 
+/** The API server could not be reached or did not answer (after the retries). */
+export class KubeNetworkError extends Error {
+  constructor(readonly method: string, readonly path: string, readonly code: string, detail: string) {
+    super(`${method} ${path}: ${detail}`);
+    this.name = 'KubeNetworkError';
+  }
+}
+
+export interface KubeClientOptions {
+  /** Attempts per request for answers worth retrying (429, 5xx, timeouts, resets). Default 4. */
+  readonly maxAttempts?: number;
+  /** First backoff; doubles each retry. Default 250 ms. */
+  readonly backoffMs?: number;
+  /** Epoch milliseconds after which no retry is started. */
+  readonly deadline?: number;
+  /** Told of every retry, for logs. */
+  readonly onRetry?: (info: { method: string; path: string; attempt: number; waitMs: number; reason: string }) => void;
+}
+
+/** Kubernetes asks clients to come back later with these; a write with a precondition is safe to repeat. */
+const RETRIABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+/** The longest Retry-After honoured; a longer one is a reason to fail and let the next run converge. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
 /**
- * A small Kubernetes API client: JSON over HTTPS, nothing else. It counts its requests so tests and
- * benchmarks can report the cost of each action.
+ * A small Kubernetes API client: JSON over HTTPS, TLS verified with the cluster CA, nothing else.
+ * Retries what is worth retrying, bounded in attempts and by the deadline. Every write the engine
+ * sends carries a resourceVersion (or uid) precondition, so repeating one whose answer was lost
+ * gives 409 or 404, never a second change. It counts its requests for tests and benchmarks.
  */
 export class KubeClient {
-  /** Requests sent, by HTTP method. */
+  /** Requests sent, by HTTP method (retries included). */
   readonly requests: Record<string, number> = {};
   private readonly agent: https.Agent;
   private readonly url: URL;
 
-  constructor(private readonly connection: KubeConnection) {
+  constructor(private readonly connection: KubeConnection, private readonly options: KubeClientOptions = {}) {
     if (!connection.token && !(connection.clientCertData && connection.clientKeyData)) {
       throw new Error('KubeConnection needs a token, or a client certificate and key');
     }
@@ -92,16 +110,9 @@ export class KubeClient {
     return this.request<T>('GET', path, { query, accept });
   }
 
-  async patch<T = any>(path: string, type: PatchType, body: unknown, fieldManager: string): Promise<T> {
-    return this.request<T>('PATCH', path, {
-      body,
-      contentType: PATCH_CONTENT_TYPES[type],
-      query: { fieldManager, ...(type === 'apply' ? { force: 'true' } : {}) },
-    });
-  }
-
-  async create<T = any>(path: string, body: unknown, fieldManager: string): Promise<T> {
-    return this.request<T>('POST', path, { body, query: { fieldManager } });
+  /** A JSON merge patch, attributed to `fieldManager`. */
+  async patch<T = any>(path: string, body: unknown, fieldManager: string): Promise<T> {
+    return this.request<T>('PATCH', path, { body, contentType: 'application/merge-patch+json', query: { fieldManager } });
   }
 
   /** DELETE; `false` when it was already gone. */
@@ -120,6 +131,21 @@ export class KubeClient {
   }
 
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const maxAttempts = this.options.maxAttempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send<T>(method, path, options);
+      } catch (e) {
+        const retry = retryAdvice(e, attempt, this.options.backoffMs ?? 250);
+        const deadline = this.options.deadline ?? Infinity;
+        if (!retry || attempt >= maxAttempts || Date.now() + retry.waitMs > deadline) throw e;
+        this.options.onRetry?.({ method, path, attempt, waitMs: retry.waitMs, reason: retry.reason });
+        await new Promise((r) => setTimeout(r, retry.waitMs));
+      }
+    }
+  }
+
+  private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const query = new URLSearchParams(options.query ?? {}).toString();
     const fullPath = `${this.url.pathname.replace(/\/$/, '')}${path}${query ? `?${query}` : ''}`;
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -132,7 +158,7 @@ export class KubeClient {
     this.requests[method] = (this.requests[method] ?? 0) + 1;
     const timeout = this.connection.requestTimeoutMs ?? 10_000;
 
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter?: string }>((resolve, reject) => {
       const req = https.request({
         method,
         host: this.url.hostname,
@@ -144,21 +170,43 @@ export class KubeClient {
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        res.on('end', () => resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+          retryAfter: res.headers['retry-after'] as string | undefined,
+        }));
+        res.on('error', (e: NodeJS.ErrnoException) => reject(new KubeNetworkError(method, path, e.code ?? 'ECONNRESET', e.message)));
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeout} ms`)));
-      req.on('error', reject);
+      // A timeout covers a connection that hangs as well as a server that never answers.
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(new KubeNetworkError(method, path, e.code ?? 'ECONNRESET', e.message)));
       req.end(payload);
     });
 
     const body = text ? safeJson(text) : undefined;
     if (status < 200 || status >= 300) {
-      const reason = body?.reason ?? (status === 0 ? 'NoResponse' : `HTTP${status}`);
-      throw new KubeApiError(method, path, status, reason, body?.message ?? text.slice(0, 300));
+      const reason = body?.reason ?? `HTTP${status}`;
+      throw Object.assign(new KubeApiError(method, path, status, reason, body?.message ?? text.slice(0, 300)), { retryAfter });
     }
     return body as T;
   }
+}
+
+/** TLS failures are never retried: a wrong CA does not heal. */
+const PERMANENT_NETWORK_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'ENOTFOUND',
+]);
+
+function retryAdvice(e: unknown, attempt: number, backoffMs: number): { waitMs: number; reason: string } | undefined {
+  const backoff = backoffMs * 2 ** (attempt - 1);
+  if (e instanceof KubeApiError && RETRIABLE_STATUS.has(e.status)) {
+    const retryAfter = Number((e as KubeApiError & { retryAfter?: string }).retryAfter);
+    const waitMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS) : backoff;
+    return { waitMs, reason: `${e.status} ${e.reason}` };
+  }
+  if (e instanceof KubeNetworkError && !PERMANENT_NETWORK_CODES.has(e.code)) return { waitMs: backoff, reason: e.code };
+  return undefined;
 }
 
 function safeJson(text: string): any {

@@ -51,6 +51,10 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
   const countCustomResources = options.action.type === 'INSPECT'
     || (options.action.type === 'REMOVE' && options.action.crdPolicy === 'DELETE_IF_UNUSED');
   const changed: string[] = [];
+  // Objects whose write ended in a conflict: it may be our own write whose answer was lost (a retry
+  // after a timeout or reset then meets our own new resourceVersion). If the next plan finds them
+  // done, this run changed them.
+  const uncertain = new Set<string>();
   let previousOwner: Owner | undefined;
 
   const checkDeadline = (next: string) => {
@@ -71,6 +75,10 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       objects: observation.objects.map((s) => ({ id: s.object.id, present: !!s.live, owner: s.owner.kind, managers: s.managers })),
     });
     const plan = makePlan(observation, options.action, options);
+    for (const id of uncertain) {
+      if (!plan.writes.some((w) => w.objectId === id) && !changed.includes(id)) changed.push(id);
+    }
+    uncertain.clear();
     log({ step: 'plan', action: options.action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
     const result = (): RunResult => ({ previousOwner: previousOwner!, observation, plan, changed, dryRun: !!options.dryRun, attempts: attempt });
     if (options.dryRun || plan.writes.length === 0) return result();
@@ -87,6 +95,8 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     } catch (e) {
       if (e instanceof KubeApiError && e.status === 409 && attempt < maxAttempts) {
         log({ step: 'conflict', attempt, detail: e.message, next: 're-read and re-plan' });
+        const conflicted = plan.writes.find((w) => w.path === e.path);
+        if (conflicted) uncertain.add(conflicted.objectId);
         continue;
       }
       const done = new Set(changed);
@@ -98,6 +108,6 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
 /** Applies one write; `false` when a DELETE found the object already gone. */
 async function execute(client: KubeClient, write: Write): Promise<boolean> {
   if (write.verb === 'DELETE') return client.delete(write.path, write.body);
-  await client.patch(write.path, 'merge', write.body, write.fieldManager!);
+  await client.patch(write.path, write.body, write.fieldManager!);
   return true;
 }

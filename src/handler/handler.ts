@@ -5,7 +5,23 @@ import { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { eksToken } from './eks-token';
 import { ATTRIBUTE, OwnershipResourceProperties } from '../contract';
-import { Action, actionProblems, KubeClient, OWNED_BY_OTHERS, OwnedByOthers, run, RunResult } from '../engine';
+import {
+  Action, actionProblems, KubeClient, KubeNetworkError, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, run, RunResult,
+} from '../engine';
+
+/** The cluster's API server could not be reached (after the client's retries). */
+export class ClusterUnreachableError extends Error {
+  constructor(clusterName: string, endpoint: string, cause: Error) {
+    super(`Cannot reach the Kubernetes API of EKS cluster "${clusterName}" at ${endpoint}: ${cause.message}. `
+      + 'If the endpoint is private, the handler must run in the cluster\'s VPC (handlerNetwork) with a security group the cluster allows on 443.');
+    this.name = 'ClusterUnreachableError';
+  }
+}
+
+/** Whether the API server could not be reached, directly or as the cause of a partial run. */
+function unreachable(e: unknown): e is Error {
+  return e instanceof KubeNetworkError || (e instanceof PartialApplyError && e.cause instanceof KubeNetworkError);
+}
 
 /** The name of the VPC CNI in the EKS add-on API. */
 const VPC_CNI_ADDON = 'vpc-cni';
@@ -76,7 +92,13 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
       deps.log({ step: 'delete', result: 'the cluster no longer exists; nothing to restore' });
       return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
     }
-    await restore(deps, props, cluster);
+    try {
+      await restore(deps, props, cluster);
+    } catch (e) {
+      // A stack delete must not hang on a cluster that no longer answers (often it is being deleted too).
+      if (!(e instanceof ClusterUnreachableError)) throw e;
+      deps.log({ step: 'delete', result: 'the cluster endpoint does not answer; nothing restored', detail: (e as Error).message });
+    }
     return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
   }
 
@@ -183,7 +205,10 @@ async function runAction(
   const token = deps.kubernetesToken
     ? await deps.kubernetesToken(props.clusterName)
     : await eksToken({ clusterName: props.clusterName, region: deps.region, credentials: deps.credentials });
-  const client = new KubeClient({ endpoint: cluster.endpoint, caData: cluster.caData, token, requestTimeoutMs: deps.requestTimeoutMs });
+  const client = new KubeClient(
+    { endpoint: cluster.endpoint, caData: cluster.caData, token, requestTimeoutMs: deps.requestTimeoutMs },
+    { deadline: deps.deadline, onRetry: (info) => deps.log({ step: 'retry', ...info }) },
+  );
   try {
     const result = await run(client, {
       action,
@@ -195,6 +220,9 @@ async function runAction(
     });
     deps.log({ step: 'done', action: action.type, changed: result.changed, requests: client.requests, dryRun });
     return result;
+  } catch (e) {
+    if (unreachable(e)) throw new ClusterUnreachableError(props.clusterName, cluster.endpoint, e);
+    throw e;
   } finally {
     client.close();
   }

@@ -1,0 +1,161 @@
+/**
+ * The engine under faults: our fault-injecting proxy sits between the engine and the REAL API
+ * server. Each run converges with bounded retries, or fails before its deadline naming what was
+ * done and what was not; a re-run converges; nothing the user had is lost.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Action, CNI_OBJECTS, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
+import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
+const SA = 'ServiceAccount/kube-system/aws-node';
+const CR = 'ClusterRole/aws-node';
+const PATCH_OF = (id: string) => new RegExp(`^${objectPath(CNI_OBJECTS.find((o) => o.id === id)!)}(\\?|$)`);
+
+const admin = new KubeClient(connection());
+const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
+const fixtures = new Fixtures(cli);
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  proxy = await FaultProxy.start(process.env.CNI_TEST_CONTROLPLANE!);
+});
+afterAll(async () => {
+  admin.close();
+  await proxy.close();
+});
+beforeEach(async () => {
+  proxy.clearRules();
+  proxy.requests.length = 0;
+  await resetCluster(admin);
+  fixtures.newEksCluster();
+  cli.kubectl(['annotate', 'daemonset/aws-node', '-n', 'kube-system', 'team.example.com/owner=network']);
+});
+
+function through(conn: Partial<KubeConnection> = {}, options: KubeClientOptions = {}): KubeClient {
+  return new KubeClient({ ...connection(), endpoint: proxy.endpoint, ...conn }, { backoffMs: 50, ...options });
+}
+
+async function runThrough(options: Partial<RunOptions> = {}, conn: Partial<KubeConnection> = {}, clientOptions: KubeClientOptions = {}) {
+  const client = through(conn, clientOptions);
+  try {
+    return await run(client, { action: ADOPT, ...options });
+  } finally {
+    client.close();
+  }
+}
+
+/** The state a clean adopt reaches, minus what changes on every write. */
+async function adoptedState() {
+  const all = await snapshot(admin);
+  return Object.fromEntries(Object.entries(all).map(([id, o]) => [id, o && {
+    labels: o.metadata.labels,
+    annotations: o.metadata.annotations,
+    managers: (o.metadata.managedFields ?? []).map((m) => `${m.manager}/${m.operation}`).sort(),
+    spec: o.spec,
+    data: o.data,
+    rules: o.rules,
+  }]));
+}
+
+let cleanAdopt: Awaited<ReturnType<typeof adoptedState>>;
+
+test('reference: a clean adopt through the proxy', async () => {
+  await runThrough();
+  cleanAdopt = await adoptedState();
+  expect(cleanAdopt[DS]!.annotations).toMatchObject({ 'team.example.com/owner': 'network', 'meta.helm.sh/release-name': RELEASE });
+});
+
+test.each<[string, () => void]>([
+  ['409 Conflict on a write: re-read, re-plan', () => proxy.addRule({ method: 'PATCH', path: PATCH_OF(DS), times: 1, fault: { kind: 'status', status: 409 } })],
+  ['429 with Retry-After on a read', () => proxy.addRule({ method: 'GET', times: 1, fault: { kind: 'status', status: 429, retryAfterSeconds: 1 } })],
+  ['500 then 503 on a write', () => {
+    proxy.addRule({ method: 'PATCH', path: PATCH_OF(SA), times: 1, fault: { kind: 'status', status: 500 } });
+    proxy.addRule({ method: 'PATCH', path: PATCH_OF(SA), times: 1, fault: { kind: 'status', status: 503 } });
+  }],
+  ['an answer slower than the per-request timeout', () => proxy.addRule({ method: 'PATCH', path: PATCH_OF(CR), times: 1, fault: { kind: 'delay', ms: 1500 } })],
+  ['a connection reset before the write reached the server', () => proxy.addRule({ method: 'PATCH', path: PATCH_OF(DS), times: 1, fault: { kind: 'reset' } })],
+  ['a connection reset after the write was applied (the answer is lost)', () => proxy.addRule({ method: 'PATCH', path: PATCH_OF(DS), times: 1, fault: { kind: 'reset-after-forward' } })],
+])('%s: converges to exactly the clean result', async (_name, inject) => {
+  inject();
+  const result = await runThrough({}, { requestTimeoutMs: 1000 });
+  expect(proxy.requests.some((r) => r.fault)).toBe(true);
+  expect(await adoptedState()).toEqual(cleanAdopt);
+  expect(result.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
+  // Bounded: never more than the client's attempts per request, plus one re-plan.
+  expect(proxy.requests.length).toBeLessThanOrEqual(2 * (CNI_OBJECTS.length * 2 + 1));
+});
+
+test('a write that keeps failing: a bounded number of attempts, an error naming what was and was not done; a re-run converges', async () => {
+  proxy.addRule({ method: 'PATCH', path: PATCH_OF(CR), times: 1000, fault: { kind: 'status', status: 503 } });
+  const attempt = runThrough();
+  await expect(attempt).rejects.toThrow(PartialApplyError);
+  await expect(attempt).rejects.toThrow(/Done: DaemonSet\/kube-system\/aws-node, ServiceAccount\/kube-system\/aws-node\. Not done: ClusterRole\/aws-node, ClusterRoleBinding\/aws-node/);
+  // One run: four attempts at the failing PATCH, no more.
+  expect(proxy.requests.filter((r) => r.method === 'PATCH' && r.fault === 'status')).toHaveLength(4);
+
+  proxy.clearRules();
+  const rerun = await runThrough();
+  expect(rerun.changed).toEqual(CNI_OBJECTS.filter((o) => ![DS, SA].includes(o.id)).map((o) => o.id));
+  expect(await adoptedState()).toEqual(cleanAdopt);
+});
+
+test('a server that never answers: the run stops before its deadline with a clear error', async () => {
+  proxy.addRule({ method: 'PATCH', path: PATCH_OF(SA), times: 1000, fault: { kind: 'hang' } });
+  const started = Date.now();
+  const deadline = started + 4000;
+  const attempt = runThrough({ deadline }, { requestTimeoutMs: 800 }, { deadline });
+  await expect(attempt).rejects.toThrow(/no answer within 800 ms\nDone: DaemonSet\/kube-system\/aws-node\. Not done: ServiceAccount/);
+  expect(Date.now() - started).toBeLessThan(4000 + 1000);
+});
+
+test('429 with a Retry-After longer than the client honours waits at most 10 s; the deadline wins over it', async () => {
+  proxy.addRule({ method: 'GET', times: 1000, fault: { kind: 'status', status: 429, retryAfterSeconds: 3600 } });
+  const started = Date.now();
+  await expect(runThrough({}, {}, { deadline: started + 2000 })).rejects.toThrow(/429/);
+  expect(Date.now() - started).toBeLessThan(2000);
+});
+
+test('an endpoint nobody listens on, and one that accepts but never answers: KubeNetworkError, bounded in time', async () => {
+  const refused = new KubeClient({ ...connection(), endpoint: await closedPort() }, { backoffMs: 50 });
+  const started = Date.now();
+  const failure = run(refused, { action: ADOPT });
+  await expect(failure).rejects.toThrow(KubeNetworkError);
+  await expect(failure).rejects.toThrow(/ECONNREFUSED/);
+  // The reads go out together; each is tried at most four times.
+  expect(refused.requestCount).toBeLessThanOrEqual(4 * CNI_OBJECTS.length);
+  refused.close();
+
+  const hole = await blackHole();
+  const silent = new KubeClient({ ...connection(), endpoint: hole.endpoint, requestTimeoutMs: 300 }, { backoffMs: 50, maxAttempts: 2 });
+  await expect(run(silent, { action: ADOPT })).rejects.toThrow(/no answer within 300 ms/);
+  silent.close();
+  await hole.close();
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+test('TLS is verified with the cluster CA: another CA fails at once, without retries', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'other-ca-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=another-ca',
+    '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.crt')], { stdio: 'pipe' });
+  const otherCa = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const client = through({ caData: otherCa });
+  await expect(run(client, { action: { type: 'INSPECT' } })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+  expect(proxy.requests).toHaveLength(0);
+  client.close();
+});
+
+test('two runs at the same time on one cluster end in one consistent, adopted state', async () => {
+  const [a, b] = await Promise.all([runThrough(), runThrough()]);
+  expect(await adoptedState()).toEqual(cleanAdopt);
+  // Each object was adopted by one run or the other (a 409 made the loser re-plan and find it done).
+  expect(new Set([...a.changed, ...b.changed])).toEqual(new Set(CNI_OBJECTS.map((o) => o.id)));
+  const again = await runThrough();
+  expect(again.changed).toEqual([]);
+});

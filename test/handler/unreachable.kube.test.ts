@@ -1,0 +1,68 @@
+/**
+ * The handler when the cluster's API server cannot be reached: Create and Update fail well before
+ * CloudFormation would give up, with a message that says what to check; Delete succeeds quickly.
+ */
+import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { onEvent } from '../../src/handler/handler';
+import { connection } from '../support/cluster';
+import { blackHole, closedPort } from '../support/fault-proxy';
+
+const eksMock = mockClient(EKSClient);
+const CLUSTER = 'unreachable-cluster';
+
+function event(requestType: 'Create' | 'Delete', action: object): CloudFormationCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: 'token',
+    ResponseURL: 'https://example.invalid',
+    StackId: 'stack',
+    RequestId: 'r',
+    LogicalResourceId: 'Cni',
+    ResourceType: 'Custom::VpcCniOwnership',
+    PhysicalResourceId: `${CLUSTER}/vpc-cni-ownership`,
+    ResourceProperties: { ServiceToken: 'token', ClusterName: CLUSTER, Action: JSON.stringify(action), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
+  } as CloudFormationCustomResourceEvent;
+}
+
+async function handle(endpoint: string, e: CloudFormationCustomResourceEvent, logs: any[]) {
+  eksMock.reset();
+  eksMock.on(DescribeClusterCommand).resolves({
+    cluster: { name: CLUSTER, status: 'ACTIVE', endpoint, certificateAuthority: { data: Buffer.from(connection().caData).toString('base64') } },
+  });
+  eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'no add-on', $metadata: {} }));
+  return onEvent(e, {
+    eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    region: 'eu-west-1',
+    credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
+    deadline: Date.now() + 60_000,
+    requestTimeoutMs: 500,
+    kubernetesToken: async () => connection().token!,
+    log: (entry) => logs.push(entry),
+  });
+}
+
+describe.each([
+  ['nobody listens on the endpoint', async () => ({ endpoint: await closedPort(), close: async () => {} })],
+  ['the endpoint accepts connections and never answers', blackHole],
+])('%s', (_name, makeEndpoint) => {
+  test('Create fails within seconds, saying what to check; Delete of a disable succeeds', async () => {
+    const target = await makeEndpoint();
+    try {
+      const logs: any[] = [];
+      const started = Date.now();
+      await expect(handle(target.endpoint, event('Create', { type: 'DISABLE' }), logs))
+        .rejects.toThrow(/Cannot reach the Kubernetes API of EKS cluster "unreachable-cluster" at https:\/\/127\.0\.0\.1:\d+: .*handlerNetwork/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(logs.filter((l) => l.step === 'retry').length).toBeGreaterThan(0);
+
+      const deleteLogs: any[] = [];
+      const response = await handle(target.endpoint, event('Delete', { type: 'DISABLE' }), deleteLogs);
+      expect(response.Data).toEqual({});
+      expect(deleteLogs).toContainEqual(expect.objectContaining({ step: 'delete', result: 'the cluster endpoint does not answer; nothing restored' }));
+    } finally {
+      await target.close();
+    }
+  });
+});
