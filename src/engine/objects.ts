@@ -54,8 +54,6 @@ export const CNI_OBJECTS: readonly CniObject[] = [
   crd('networking.k8s.aws', 'PolicyEndpoint', 'policyendpoints', 'Namespaced'),
 ];
 
-export const DAEMONSET: CniObject = CNI_OBJECTS[0];
-
 /** The REST path of an object, or of a collection when `name` is omitted. */
 export function resourcePath(apiVersion: string, resource: string, namespace?: string, name?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
