@@ -91,6 +91,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } else {
     if (report.result) io.stdout.write(`${renderTable(report)}\n`);
     if (report.error) io.stderr.write(`${errorTitle(report.exitCode!)}: ${report.error.message}\n`);
+    // The engine's message names the construct's property; say it the CLI's way too.
+    if (report.error instanceof OwnedByOthersError) io.stderr.write('With this CLI: --if-owned-by-others TAKE_OVER or SKIP.\n');
   }
   return report.exitCode!;
 }

@@ -30,9 +30,12 @@ function requestSummary(requests: Readonly<Record<string, number>> = {}): string
 export function renderTable(report: Report): string {
   const result = report.result!;
   const { line } = report;
-  const lines = [`Context ${report.context} (${report.server})`, '', formatObservation(result.observation)];
-  if (line.command !== 'inspect') {
-    lines.push('', formatPlan(result.plan));
+  const lines = [`Context ${report.context} (${report.server})`, ''];
+  if (line.command === 'inspect') {
+    lines.push(formatObservation(result.observation));
+  } else {
+    // The per-object table is inspect's; an action shows whom it found, then what it writes.
+    lines.push(`Owner: ${result.previousOwner.kind}: ${result.previousOwner.description}`, '', formatPlan(result.plan));
     if (result.dryRun) lines.push(`Dry run: nothing was written. Run "${line.command}" without --dry-run to apply it.`);
     else if (result.changed.length > 0) lines.push(`Changed ${result.changed.length} object${result.changed.length === 1 ? '' : 's'}: ${result.changed.join(', ')}`);
     else lines.push('Changed nothing.');

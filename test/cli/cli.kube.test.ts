@@ -271,7 +271,8 @@ describe('commands', () => {
     expect(json.notes[0]).toMatch(/only the EKS API knows/);
     expect((await cliJson(['adopt', '--dry-run', ...K])).json.plan).toEqual(json.plan);
     const table = await cli(['plan', 'adopt', ...K]);
-    expect(table.stdout).toMatch(/^Plan for ADOPT:\n1\. PATCH DaemonSet\/kube-system\/aws-node: adopt into/m);
+    expect(table.stdout).toMatch(/^Owner: EKS_BOOTSTRAP: the EKS bootstrap install .*\n\nPlan for ADOPT:\n1\. PATCH DaemonSet\/kube-system\/aws-node: adopt into/m);
+    expect(table.stdout).not.toContain('FIELD MANAGERS');
     expect(table.stdout).toContain('Dry run: nothing was written.');
     expect(await snapshot(admin)).toEqual(before);
   });
@@ -327,6 +328,7 @@ describe('commands', () => {
       const refused = await cli(['remove', ...K]);
       expect(refused.code).toBe(EXIT.REFUSED);
       expect(refused.stderr).toMatch(/^Refused: Refusing to remove the VPC CNI: it is owned by Helm release "users-cni" in namespace "kube-system"\. Nothing was changed\./);
+      expect(refused.stderr).toMatch(/\nWith this CLI: --if-owned-by-others TAKE_OVER or SKIP\.\n$/);
       expect(refused.stdout).toBe('');
       const refusedJson = await cliJson(['remove', ...K]);
       expect(refusedJson.code).toBe(EXIT.REFUSED);
