@@ -1,2 +1,5 @@
 export * from './cluster-target';
 export * from './vpc-cni-ownership';
+export * from './cluster-network';
+export * from './cluster-network-setup';
+export * from './eks-cluster-with-network';

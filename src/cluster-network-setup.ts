@@ -1,0 +1,168 @@
+import { CfnJson, Fn, Stack, Token, aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
+import { Construct, DependencyGroup, IDependable } from 'constructs';
+import { ClusterNetwork } from './cluster-network';
+import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
+import { DISABLED_NODE_SELECTOR_KEY } from './engine/helm';
+import { mergeValues, valuesAt } from './network-spec';
+import { OwnedByOthers, VpcCniOwnership } from './vpc-cni-ownership';
+
+/** Properties of ClusterNetworkSetup. */
+export interface ClusterNetworkSetupProps {
+  /**
+   * The cluster: an `aws-eks-v2` cluster created in this app or imported, with a kubectl provider
+   * (the CNI is installed with Helm through it).
+   */
+  readonly cluster: eksv2.ICluster;
+  /** The network to set up. */
+  readonly network: ClusterNetwork;
+  /**
+   * When someone other than the EKS bootstrap install owns the VPC CNI (for example an EKS managed
+   * add-on on an existing cluster).
+   * @default OwnedByOthers.FAIL
+   */
+  readonly ifOwnedByOthers?: OwnedByOthers;
+  /**
+   * Where the VpcCniOwnership handler runs.
+   * @default - derived from the cluster (see `ClusterTarget.fromEksV2Cluster`)
+   */
+  readonly handlerNetwork?: HandlerNetworkOptions;
+}
+
+/**
+ * Applies a `ClusterNetwork` to an `aws-eks-v2` cluster, in order: the VPC CNI is removed (or
+ * adopted into Helm), kube-proxy disabled if asked, then the CNI chart installed. Nodes must wait
+ * for `ready`: add them with `addNodegroupCapacity()`, or add the dependency yourself.
+ *
+ * On a cluster that already has nodes, removing the VPC CNI cuts their pods off until the nodes are
+ * replaced: add new node groups here, then delete the old ones.
+ */
+export class ClusterNetworkSetup extends Construct {
+  /** What nodes must depend on: the CNI chart, which comes after everything else. */
+  public readonly ready: IDependable;
+  /** The custom resource that removes or adopts the VPC CNI. */
+  public readonly vpcCniOwnership: VpcCniOwnership;
+  /** The Helm chart of the network. */
+  public readonly chart: eksv2.HelmChart;
+  /** The patch that disables kube-proxy, if the network asks for it. */
+  public readonly kubeProxyPatch?: eksv2.KubernetesPatch;
+  /** The IAM role of the Cilium operator, when the Cilium preset creates it. */
+  public readonly ciliumOperatorRole?: iam.IRole;
+
+  private readonly cluster: eksv2.ICluster;
+
+  constructor(scope: Construct, id: string, props: ClusterNetworkSetupProps) {
+    super(scope, id);
+    const cluster = props.cluster;
+    if (!cluster.kubectlProvider) {
+      throw new Error(`${this.node.path}: cluster ${cluster.node.path} has no kubectl provider, which installs the CNI chart: `
+        + 'create it with kubectlProviderOptions, or import it with kubectlProvider (Cluster.fromClusterAttributes)');
+    }
+    this.cluster = cluster;
+    const spec = props.network._spec;
+
+    // Values only the cluster can tell; they win over the user's. Worked out first, so a missing
+    // attribute of an imported cluster fails before anything is created.
+    let values = spec.chart.values;
+    if (spec.apiServerHostValuePath) {
+      values = mergeValues(values, valuesAt(spec.apiServerHostValuePath, endpointHost(this, cluster)));
+    }
+    if (spec.createCiliumOperatorRole) {
+      this.ciliumOperatorRole = this.createCiliumOperatorRole(values.serviceAccounts?.operator?.name ?? 'cilium-operator');
+      values = mergeValues(values, { eni: { iamRole: this.ciliumOperatorRole.roleArn } });
+    }
+
+    this.vpcCniOwnership = new VpcCniOwnership(this, 'VpcCni', {
+      cluster: ClusterTarget.fromEksV2Cluster(cluster, { handlerNetwork: props.handlerNetwork }),
+      action: spec.vpcCniAction,
+      ifOwnedByOthers: props.ifOwnedByOthers,
+    });
+    let chartAfter: IDependable = this.vpcCniOwnership;
+
+    if (spec.disableKubeProxy) {
+      // Reversible: restoring sets the key to null, which a JSON merge patch removes.
+      const nodeSelector = (value: string | null) => ({ spec: { template: { spec: { nodeSelector: { [DISABLED_NODE_SELECTOR_KEY]: value } } } } });
+      this.kubeProxyPatch = new eksv2.KubernetesPatch(this, 'KubeProxyDisabled', {
+        cluster,
+        resourceName: 'daemonset/kube-proxy',
+        resourceNamespace: 'kube-system',
+        applyPatch: nodeSelector('true'),
+        restorePatch: nodeSelector(null),
+        patchType: eksv2.PatchType.MERGE,
+      });
+      this.kubeProxyPatch.node.addDependency(this.vpcCniOwnership);
+      chartAfter = this.kubeProxyPatch;
+    }
+
+    this.chart = new eksv2.HelmChart(this, 'Chart', {
+      cluster,
+      repository: spec.chart.repository,
+      chart: spec.chart.chart,
+      version: spec.chart.version,
+      release: spec.chart.release,
+      namespace: spec.chart.namespace,
+      values,
+      // Never wait: no node exists yet to run the CNI's pods.
+      wait: false,
+    });
+    this.chart.node.addDependency(chartAfter);
+    this.ready = new DependencyGroup(this.chart);
+  }
+
+  /**
+   * Adds a managed node group that is created only once the network is ready.
+   * @param id the node group's construct id (under this construct)
+   * @param options the node group's options
+   */
+  public addNodegroupCapacity(id: string, options: eksv2.NodegroupOptions = {}): eksv2.Nodegroup {
+    const nodegroup = new eksv2.Nodegroup(this, id, { cluster: this.cluster, ...options });
+    nodegroup.node.addDependency(this.ready);
+    return nodegroup;
+  }
+
+  /** IAM roles for service accounts: the operator's service account in kube-system may assume it. */
+  private createCiliumOperatorRole(serviceAccount: string): iam.IRole {
+    let provider: iam.IOpenIdConnectProvider;
+    try {
+      provider = this.cluster.openIdConnectProvider;
+    } catch {
+      throw new Error(`${this.node.path}: the Cilium operator's IAM role needs the cluster's OpenID Connect provider: `
+        + 'import the cluster with openIdConnectProvider, or set createOperatorRole: false and grant '
+        + 'ClusterNetwork.ciliumOperatorPolicyStatements() another way');
+    }
+    // The issuer is a token: condition keys must be resolved at deploy time.
+    const conditions = new CfnJson(this, 'CiliumOperatorTrust', {
+      value: {
+        [`${provider.openIdConnectProviderIssuer}:aud`]: 'sts.amazonaws.com',
+        [`${provider.openIdConnectProviderIssuer}:sub`]: `system:serviceaccount:kube-system:${serviceAccount}`,
+      },
+    });
+    const role = new iam.Role(this, 'CiliumOperatorRole', {
+      description: `cdk-vpc-cni-ownership: EC2 permissions of the Cilium operator (ENI mode) of cluster ${this.cluster.node.path}`,
+      assumedBy: new iam.OpenIdConnectPrincipal(provider).withConditions({ StringEquals: conditions }),
+    });
+    const [describeAndWrite, tagging] = ClusterNetwork.ciliumOperatorPolicyStatements();
+    role.addToPrincipalPolicy(describeAndWrite);
+    // Narrow the tagging statement to this account and region.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: tagging.actions,
+      resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' })],
+    }));
+    if (this.cluster.ipFamily === eksv2.IpFamily.IP_V6) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:AssignIpv6Addresses'], resources: ['*'] }));
+    }
+    return role;
+  }
+}
+
+/** The API server's host name, from the endpoint URL `https://<host>`. */
+function endpointHost(scope: Construct, cluster: eksv2.ICluster): string {
+  let endpoint: string;
+  try {
+    endpoint = cluster.clusterEndpoint;
+  } catch {
+    throw new Error(`${scope.node.path}: the network needs the cluster endpoint (kubeProxyReplacement or apiServerHostValuePath: `
+      + 'its CNI reaches the API server without kube-proxy): import the cluster with clusterEndpoint');
+  }
+  if (!Token.isUnresolved(endpoint)) return endpoint.replace(/^https:\/\//, '').replace(/\/.*$/, '');
+  return Fn.select(2, Fn.split('/', endpoint));
+}

@@ -1,0 +1,307 @@
+import { aws_iam as iam } from 'aws-cdk-lib';
+import { namespaceProblems, releaseNameProblems } from './engine/validate';
+import { HelmValues, NetworkSpec, mergeValues } from './network-spec';
+import { CniAction, CrdPolicy } from './vpc-cni-ownership';
+
+/** Options of the Cilium preset (ENI mode: pods get VPC addresses from ENIs that the Cilium operator manages). */
+export interface CiliumOptions {
+  /**
+   * The version of the `cilium` chart.
+   * @default ClusterNetwork.CILIUM_CHART_VERSION
+   */
+  readonly version?: string;
+  /**
+   * Also disable kube-proxy and let Cilium replace it (`kubeProxyReplacement=true`, with the cluster
+   * endpoint as `k8sServiceHost`, since no Service IP works before Cilium runs).
+   * @default false
+   */
+  readonly kubeProxyReplacement?: boolean;
+  /**
+   * Create an IAM role for the `cilium-operator` service account (IAM roles for service accounts)
+   * with the EC2 permissions ENI mode needs, and pass it as `eni.iamRole`. It needs the cluster's
+   * OpenID Connect provider. Set to false to grant the permissions another way, for example on the
+   * node role with `ClusterNetwork.ciliumOperatorPolicyStatements()`.
+   * @default true
+   */
+  readonly createOperatorRole?: boolean;
+  /**
+   * More Helm values, merged over the preset's (nested maps are merged, anything else replaced).
+   * @default - the preset's values only
+   */
+  readonly values?: HelmValues;
+  /**
+   * What happens to the VPC CNI's CRDs when it is removed.
+   * @default CrdPolicy.DELETE_IF_UNUSED
+   */
+  readonly crdPolicy?: CrdPolicy;
+}
+
+/** Options of the Calico preset (Calico CNI and IPAM, VXLAN overlay, installed by the Tigera operator). */
+export interface CalicoOptions {
+  /**
+   * The version of the `tigera-operator` chart.
+   * @default ClusterNetwork.CALICO_CHART_VERSION
+   */
+  readonly version?: string;
+  /**
+   * More Helm values, merged over the preset's (nested maps are merged, anything else replaced).
+   * @default - the preset's values only
+   */
+  readonly values?: HelmValues;
+  /**
+   * What happens to the VPC CNI's CRDs when it is removed.
+   * @default CrdPolicy.DELETE_IF_UNUSED
+   */
+  readonly crdPolicy?: CrdPolicy;
+}
+
+/** A CNI of your choice, installed from a Helm chart after the VPC CNI is removed. */
+export interface CustomChartOptions {
+  /** The chart's name in `repository`, or its full URL (e.g. `oci://…`) without a repository. */
+  readonly chart: string;
+  /**
+   * The chart repository.
+   * @default - none: `chart` must be a full URL
+   */
+  readonly repository?: string;
+  /**
+   * The chart version.
+   * @default - the latest: pin one for repeatable deployments
+   */
+  readonly version?: string;
+  /**
+   * The Helm release name.
+   * @default - the chart's name (the last part of `chart`)
+   */
+  readonly release?: string;
+  /**
+   * The release's namespace (created if missing).
+   * @default 'kube-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Helm values.
+   * @default - none
+   */
+  readonly values?: HelmValues;
+  /**
+   * Also disable kube-proxy (for a CNI that replaces it).
+   * @default false
+   */
+  readonly disableKubeProxy?: boolean;
+  /**
+   * A dotted path in `values` that receives the API server's host name (the cluster endpoint
+   * without `https://`), for a CNI that must reach the API server without kube-proxy; e.g.
+   * `k8sServiceHost` for Cilium. The cluster may not exist yet when you describe the network.
+   * @default - none
+   */
+  readonly apiServerHostValuePath?: string;
+  /**
+   * What happens to the VPC CNI's CRDs when it is removed.
+   * @default CrdPolicy.DELETE_IF_UNUSED
+   */
+  readonly crdPolicy?: CrdPolicy;
+}
+
+/** Options of the Helm-managed VPC CNI. */
+export interface HelmManagedVpcCniOptions {
+  /**
+   * The version of the `aws-vpc-cni` chart. Use at least the version EKS installed, or the
+   * install downgrades the VPC CNI.
+   * @default ClusterNetwork.AWS_VPC_CNI_CHART_VERSION
+   */
+  readonly version?: string;
+  /**
+   * Helm values of the aws-vpc-cni chart (e.g. `{ env: { ENABLE_PREFIX_DELEGATION: 'true' } }`).
+   * `originalMatchLabels` is always true: the DaemonSet's selector cannot change.
+   * @default - `{ originalMatchLabels: true }` only
+   */
+  readonly values?: HelmValues;
+}
+
+/** Which network of the cluster's pods, and how it is installed. */
+export enum NetworkKind {
+  /** Cilium in ENI mode, after the VPC CNI is removed. */
+  CILIUM = 'CILIUM',
+  /** Calico through the Tigera operator, after the VPC CNI is removed. */
+  CALICO = 'CALICO',
+  /** A chart of your choice, after the VPC CNI is removed. */
+  CUSTOM_CHART = 'CUSTOM_CHART',
+  /** The VPC CNI itself, adopted into a Helm release and upgraded by the aws-vpc-cni chart. */
+  HELM_MANAGED_VPC_CNI = 'HELM_MANAGED_VPC_CNI',
+}
+
+/**
+ * The network a cluster's pods get: bring your own CNI (Cilium, Calico, any chart; the VPC CNI is
+ * removed first), or keep the VPC CNI and manage it with Helm. Apply it with `ClusterNetworkSetup`
+ * or `EksClusterWithNetwork`.
+ */
+export class ClusterNetwork {
+  /** The default version of the `cilium` chart (https://helm.cilium.io). */
+  public static readonly CILIUM_CHART_VERSION = '1.19.5';
+  /** The default version of the `tigera-operator` chart (https://docs.tigera.io/calico/charts). */
+  public static readonly CALICO_CHART_VERSION = 'v3.32.2';
+  /** The default version of the `aws-vpc-cni` chart (https://aws.github.io/eks-charts). */
+  public static readonly AWS_VPC_CNI_CHART_VERSION = '1.23.2';
+
+  /**
+   * The EC2 permissions the Cilium operator needs in ENI mode (it alone calls the EC2 API): for a
+   * role of your own when `createOperatorRole` is false.
+   */
+  public static ciliumOperatorPolicyStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeRouteTables',
+          'ec2:DescribeSecurityGroups', 'ec2:DescribeInstanceTypes', 'ec2:DescribeTags',
+          'ec2:DescribeManagedPrefixLists', 'ec2:GetManagedPrefixListEntries',
+          'ec2:CreateNetworkInterface', 'ec2:AttachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute',
+          'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses',
+        ],
+        // The Describe actions take no resource; scoping the writes would need every subnet and
+        // security group the operator's ENIs may use.
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateTags'],
+        resources: ['arn:*:ec2:*:*:network-interface/*'],
+      }),
+    ];
+  }
+
+  /**
+   * Cilium in ENI mode (chart `cilium` from https://helm.cilium.io, release `cilium` in
+   * `kube-system`): `eni.enabled=true`, `ipam.mode=eni`, `routingMode=native`,
+   * `egressMasqueradeInterfaces=eth+`. The VPC CNI is removed first (and kube-proxy disabled with
+   * `kubeProxyReplacement`).
+   */
+  public static cilium(options: CiliumOptions = {}): ClusterNetwork {
+    const replaceKubeProxy = options.kubeProxyReplacement ?? false;
+    const preset: HelmValues = {
+      eni: { enabled: true },
+      ipam: { mode: 'eni' },
+      routingMode: 'native',
+      egressMasqueradeInterfaces: 'eth+',
+      // k8sServiceHost (the cluster endpoint) is added by ClusterNetworkSetup, which knows the cluster.
+      ...(replaceKubeProxy ? { kubeProxyReplacement: true, k8sServicePort: 443 } : {}),
+    };
+    return new ClusterNetwork({
+      kind: NetworkKind.CILIUM,
+      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      disableKubeProxy: replaceKubeProxy,
+      chart: {
+        repository: 'https://helm.cilium.io',
+        chart: 'cilium',
+        version: options.version ?? ClusterNetwork.CILIUM_CHART_VERSION,
+        release: 'cilium',
+        namespace: 'kube-system',
+        values: mergeValues(preset, options.values ?? {}),
+      },
+      createCiliumOperatorRole: options.createOperatorRole ?? true,
+      apiServerHostValuePath: replaceKubeProxy ? 'k8sServiceHost' : undefined,
+    });
+  }
+
+  /**
+   * Calico through the Tigera operator (chart `tigera-operator` from
+   * https://docs.tigera.io/calico/charts, release `calico` in `tigera-operator`):
+   * `installation.kubernetesProvider=EKS`, `installation.cni.type=Calico`,
+   * `installation.calicoNetwork.bgp=Disabled`. The VPC CNI is removed first.
+   */
+  public static calico(options: CalicoOptions = {}): ClusterNetwork {
+    const preset: HelmValues = {
+      installation: {
+        kubernetesProvider: 'EKS',
+        cni: { type: 'Calico' },
+        calicoNetwork: { bgp: 'Disabled' },
+      },
+    };
+    return new ClusterNetwork({
+      kind: NetworkKind.CALICO,
+      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      disableKubeProxy: false,
+      chart: {
+        repository: 'https://docs.tigera.io/calico/charts',
+        chart: 'tigera-operator',
+        version: options.version ?? ClusterNetwork.CALICO_CHART_VERSION,
+        release: 'calico',
+        namespace: 'tigera-operator',
+        values: mergeValues(preset, options.values ?? {}),
+      },
+      createCiliumOperatorRole: false,
+    });
+  }
+
+  /** Any CNI chart you give, installed after the VPC CNI is removed (and kube-proxy disabled if asked). */
+  public static customChart(options: CustomChartOptions): ClusterNetwork {
+    const problems: string[] = [];
+    if (options.chart.trim().length === 0) problems.push('chart must not be empty');
+    const release = options.release ?? options.chart.split('/').pop()!;
+    const namespace = options.namespace ?? 'kube-system';
+    if (options.chart.trim().length > 0) problems.push(...releaseNameProblems(release, options.release === undefined ? 'release (from chart)' : 'release'));
+    problems.push(...namespaceProblems(namespace, 'namespace'));
+    if (options.apiServerHostValuePath !== undefined && options.apiServerHostValuePath.split('.').some((key) => key.length === 0)) {
+      problems.push(`apiServerHostValuePath "${options.apiServerHostValuePath}" must be keys joined by '.', none of them empty`);
+    }
+    if (problems.length > 0) throw new Error(`ClusterNetwork.customChart(): invalid options:\n- ${problems.join('\n- ')}`);
+    return new ClusterNetwork({
+      kind: NetworkKind.CUSTOM_CHART,
+      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      disableKubeProxy: options.disableKubeProxy ?? false,
+      chart: {
+        repository: options.repository,
+        chart: options.chart,
+        version: options.version,
+        release,
+        namespace,
+        values: options.values ?? {},
+      },
+      createCiliumOperatorRole: false,
+      apiServerHostValuePath: options.apiServerHostValuePath,
+    });
+  }
+
+  /**
+   * Keep the VPC CNI and let Helm manage it: it is adopted into the release `aws-vpc-cni` in
+   * `kube-system`, then the `aws-vpc-cni` chart (https://aws.github.io/eks-charts) is installed over
+   * it with `originalMatchLabels=true` and your values. Later changes of values or version are
+   * Helm upgrades.
+   */
+  public static helmManagedVpcCni(options: HelmManagedVpcCniOptions = {}): ClusterNetwork {
+    const values = options.values ?? {};
+    if (values.originalMatchLabels !== undefined && values.originalMatchLabels !== true) {
+      throw new Error('ClusterNetwork.helmManagedVpcCni(): values.originalMatchLabels must be true (or left out): '
+        + 'the aws-node DaemonSet selector is immutable and EKS created it with the original labels');
+    }
+    const release = 'aws-vpc-cni';
+    const namespace = 'kube-system';
+    return new ClusterNetwork({
+      kind: NetworkKind.HELM_MANAGED_VPC_CNI,
+      // Helm (the kubectl layer's Helm 4 applies server-side as `helm`) takes over EKS's fields.
+      vpcCniAction: CniAction.adoptIntoHelm({ releaseName: release, releaseNamespace: namespace, fieldManager: 'helm' }),
+      disableKubeProxy: false,
+      chart: {
+        repository: 'https://aws.github.io/eks-charts',
+        chart: 'aws-vpc-cni',
+        version: options.version ?? ClusterNetwork.AWS_VPC_CNI_CHART_VERSION,
+        release,
+        namespace,
+        values: mergeValues(values, { originalMatchLabels: true }),
+      },
+      createCiliumOperatorRole: false,
+    });
+  }
+
+  /** Which network this is. */
+  public readonly kind: NetworkKind;
+  /** The Helm chart that installs it. */
+  public readonly chartName: string;
+  /** Whether kube-proxy is disabled (nodeSelector no node has; deleting the stack restores it). */
+  public readonly disablesKubeProxy: boolean;
+
+  private constructor(/** @internal */ public readonly _spec: NetworkSpec) {
+    this.kind = _spec.kind;
+    this.chartName = _spec.chart.chart;
+    this.disablesKubeProxy = _spec.disableKubeProxy;
+  }
+}

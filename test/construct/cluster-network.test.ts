@@ -1,0 +1,401 @@
+import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
+import { App, Stack, aws_ec2 as ec2, aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import {
+  ClusterNetwork, ClusterNetworkSetup, CrdPolicy, EksClusterWithNetwork, EksClusterWithNetworkProps, NetworkKind, OwnedByOthers,
+} from '../../src';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+const HELM_CHART = 'Custom::AWSCDK-EKS-HelmChart';
+const KUBERNETES_PATCH = 'Custom::AWSCDK-EKS-KubernetesPatch';
+const OWNERSHIP = 'Custom::VpcCniOwnership';
+
+function newStack(): Stack {
+  // The OIDC provider as a native AWS::IAM::OIDCProvider, as new CDK apps have it.
+  return new Stack(new App({ context: { '@aws-cdk/aws-eks:useNativeOidcProvider': true } }), 'Stack', { env: ENV });
+}
+
+function clusterWithNetwork(stack: Stack, network: ClusterNetwork, props: Partial<EksClusterWithNetworkProps> = {}): EksClusterWithNetwork {
+  return new EksClusterWithNetwork(stack, 'Cluster', {
+    version: eksv2.KubernetesVersion.V1_33,
+    kubectlProviderOptions: { kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') },
+    network,
+    ...props,
+  });
+}
+
+/** The one resource of a type: [logical id, resource]. */
+function only(template: Template, type: string): [string, any] {
+  const found = Object.entries(template.findResources(type));
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+/** Every resource a resource waits for: DependsOn, Ref and Fn::GetAtt. */
+function directDependencies(template: Template, id: string): Set<string> {
+  const resource = template.toJSON().Resources[id];
+  const found = new Set<string>(resource.DependsOn ?? []);
+  const walk = (value: any): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    if (typeof value.Ref === 'string') found.add(value.Ref);
+    if (Array.isArray(value['Fn::GetAtt'])) found.add(value['Fn::GetAtt'][0]);
+    Object.values(value).forEach(walk);
+  };
+  walk(resource.Properties);
+  return found;
+}
+
+/** Whether CloudFormation creates `to` before `from` (a path of dependencies). */
+function waitsFor(template: Template, from: string, to: string): boolean {
+  const seen = new Set<string>();
+  const queue = [from];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    for (const next of directDependencies(template, id)) {
+      if (next === to) return true;
+      if (!seen.has(next) && template.toJSON().Resources[next]) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return false;
+}
+
+/** The chart's Values, parsed; tokens inside strings come back as their CloudFormation expressions. */
+function chartValues(chart: any): any {
+  const values = chart.Properties.Values;
+  if (typeof values === 'string') return JSON.parse(values);
+  const tokens: any[] = [];
+  const text = values['Fn::Join'][1].map((part: any) => {
+    if (typeof part === 'string') return part;
+    tokens.push(part);
+    return `@@TOKEN${tokens.length - 1}@@`;
+  }).join('');
+  return JSON.parse(text, (_key, value) => {
+    const match = typeof value === 'string' ? /^@@TOKEN(\d+)@@$/.exec(value) : null;
+    return match ? tokens[Number(match[1])] : value;
+  });
+}
+
+function ownershipAction(template: Template): any {
+  return JSON.parse(only(template, OWNERSHIP)[1].Properties.Action);
+}
+
+describe('EksClusterWithNetwork', () => {
+  test('creates a node-group cluster (no Auto Mode, EKS bootstrap add-ons kept) with no node of its own', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.calico());
+    const template = Template.fromStack(stack);
+    const [, cluster] = only(template, 'AWS::EKS::Cluster');
+    expect(cluster.Properties.ComputeConfig).toEqual({ Enabled: false });
+    // The VPC CNI must be there to be removed or adopted.
+    expect(cluster.Properties.BootstrapSelfManagedAddons).toBeUndefined();
+    template.resourceCountIs('AWS::EKS::Nodegroup', 0);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 0);
+  });
+
+  test('cilium(): the VPC CNI is removed, then Cilium is installed in ENI mode, then every node group and Auto Scaling group', () => {
+    const stack = newStack();
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.cilium(), { defaultNodegroup: { minSize: 1 } });
+    cluster.addNodegroupCapacity('More', { minSize: 1 });
+    cluster.addAutoScalingGroupCapacity('SelfManaged', { instanceType: new ec2.InstanceType('m6i.large'), minCapacity: 1 });
+    const template = Template.fromStack(stack);
+
+    expect(ownershipAction(template)).toEqual({ type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(chart.Properties).toMatchObject({
+      Repository: 'https://helm.cilium.io', Chart: 'cilium', Version: ClusterNetwork.CILIUM_CHART_VERSION, Release: 'cilium', Namespace: 'kube-system',
+    });
+    expect(chart.Properties.Wait).toBeUndefined();
+    expect(chartValues(chart)).toMatchObject({ eni: { enabled: true }, ipam: { mode: 'eni' }, routingMode: 'native', egressMasqueradeInterfaces: 'eth+' });
+    expect(chartValues(chart)).not.toHaveProperty('kubeProxyReplacement');
+    template.resourceCountIs(KUBERNETES_PATCH, 0);
+
+    const [ownershipId] = only(template, OWNERSHIP);
+    expect(waitsFor(template, chartId, ownershipId)).toBe(true);
+    expect(waitsFor(template, ownershipId, chartId)).toBe(false);
+    const capacity = [
+      ...Object.keys(template.findResources('AWS::EKS::Nodegroup')),
+      ...Object.keys(template.findResources('AWS::AutoScaling::AutoScalingGroup')),
+    ];
+    expect(capacity).toHaveLength(3);
+    for (const id of capacity) {
+      expect(waitsFor(template, id, chartId)).toBe(true);
+      expect(waitsFor(template, ownershipId, id)).toBe(false);
+    }
+    expect(cluster.defaultNodegroup).toBeInstanceOf(eksv2.Nodegroup);
+  });
+
+  test('cilium({ kubeProxyReplacement }): kube-proxy is disabled after the removal and before the chart; Cilium reaches the API server by the endpoint host', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.cilium({ kubeProxyReplacement: true }));
+    const template = Template.fromStack(stack);
+    const [patchId, patch] = only(template, KUBERNETES_PATCH);
+    expect(patch.Properties).toMatchObject({ ResourceName: 'daemonset/kube-proxy', ResourceNamespace: 'kube-system', PatchType: 'merge' });
+    expect(JSON.parse(patch.Properties.ApplyPatchJson)).toEqual({ spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': 'true' } } } } });
+    // A JSON merge patch removes a key set to null: the DaemonSet gets back exactly its spec.
+    expect(JSON.parse(patch.Properties.RestorePatchJson)).toEqual({ spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': null } } } } });
+
+    const [ownershipId] = only(template, OWNERSHIP);
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(waitsFor(template, patchId, ownershipId)).toBe(true);
+    expect(directDependencies(template, chartId)).toContain(patchId);
+    const [clusterId] = only(template, 'AWS::EKS::Cluster');
+    expect(chartValues(chart)).toMatchObject({
+      kubeProxyReplacement: true,
+      k8sServicePort: 443,
+      k8sServiceHost: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [clusterId, 'Endpoint'] }] }] },
+    });
+  });
+
+  test('the Cilium operator gets a role only its service account can assume, with the EC2 permissions of ENI mode, passed as eni.iamRole', () => {
+    const stack = newStack();
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.cilium());
+    const template = Template.fromStack(stack);
+    const roleId = stack.resolve((cluster.networkSetup.ciliumOperatorRole as iam.Role).roleArn)['Fn::GetAtt'][0];
+    const role = template.toJSON().Resources[roleId];
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust.Action).toBe('sts:AssumeRoleWithWebIdentity');
+    const [oidcId] = only(template, 'AWS::IAM::OIDCProvider');
+    expect(trust.Principal).toEqual({ Federated: { Ref: oidcId } });
+    const [trustJsonId, trustJson] = only(template, 'Custom::AWSCDKCfnJson');
+    expect(trust.Condition).toEqual({ StringEquals: { 'Fn::GetAtt': [trustJsonId, 'Value'] } });
+    const conditionText = trustJson.Properties.Value['Fn::Join'][1].filter((p: any) => typeof p === 'string').join('');
+    expect(conditionText).toContain(':sub":"system:serviceaccount:kube-system:cilium-operator"');
+    expect(conditionText).toContain(':aud":"sts.amazonaws.com"');
+
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((s: any) => s.Action);
+    expect(actions).toEqual(expect.arrayContaining([
+      'ec2:CreateNetworkInterface', 'ec2:AttachNetworkInterface', 'ec2:AssignPrivateIpAddresses',
+      'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeSecurityGroups', 'ec2:DescribeRouteTables', 'ec2:CreateTags',
+    ]));
+    expect(statements.find((s: any) => s.Action === 'ec2:CreateTags').Resource)
+      .toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:eu-west-1:111111111111:network-interface/*']] });
+    expect(chartValues(only(template, HELM_CHART)[1]).eni).toEqual({ enabled: true, iamRole: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+  });
+
+  test('the operator role follows a renamed service account; createOperatorRole: false creates none', () => {
+    const renamed = newStack();
+    clusterWithNetwork(renamed, ClusterNetwork.cilium({ values: { serviceAccounts: { operator: { name: 'ipam-operator' } } } }));
+    const trustJson = only(Template.fromStack(renamed), 'Custom::AWSCDKCfnJson')[1];
+    expect(JSON.stringify(trustJson)).toContain('system:serviceaccount:kube-system:ipam-operator');
+
+    const none = newStack();
+    const cluster = clusterWithNetwork(none, ClusterNetwork.cilium({ createOperatorRole: false }));
+    const template = Template.fromStack(none);
+    expect(cluster.networkSetup.ciliumOperatorRole).toBeUndefined();
+    template.resourceCountIs('Custom::AWSCDKCfnJson', 0);
+    expect(chartValues(only(template, HELM_CHART)[1]).eni).toEqual({ enabled: true });
+  });
+
+  test('your values merge over the preset: nested maps merged, other values replaced', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.cilium({
+      createOperatorRole: false,
+      version: '1.18.4',
+      values: { eni: { awsEnablePrefixDelegation: true }, egressMasqueradeInterfaces: 'ens+', hubble: { relay: { enabled: true } } },
+    }));
+    const chart = only(Template.fromStack(stack), HELM_CHART)[1];
+    expect(chart.Properties.Version).toBe('1.18.4');
+    expect(chartValues(chart)).toEqual({
+      eni: { enabled: true, awsEnablePrefixDelegation: true },
+      ipam: { mode: 'eni' },
+      routingMode: 'native',
+      egressMasqueradeInterfaces: 'ens+',
+      hubble: { relay: { enabled: true } },
+    });
+  });
+
+  test('calico(): the Tigera operator chart in its own namespace, after the removal, before the nodes', () => {
+    const stack = newStack();
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.calico({ crdPolicy: CrdPolicy.KEEP, values: { installation: { calicoNetwork: { ipPools: [{ cidr: '172.16.0.0/16', encapsulation: 'VXLAN' }] } } } }));
+    const nodes = cluster.addNodegroupCapacity('Nodes');
+    const template = Template.fromStack(stack);
+    expect(ownershipAction(template)).toEqual({ type: 'REMOVE', crdPolicy: 'KEEP' });
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(chart.Properties).toMatchObject({
+      Repository: 'https://docs.tigera.io/calico/charts',
+      Chart: 'tigera-operator',
+      Version: ClusterNetwork.CALICO_CHART_VERSION,
+      Release: 'calico',
+      Namespace: 'tigera-operator',
+      CreateNamespace: true,
+    });
+    expect(chartValues(chart)).toEqual({
+      installation: {
+        kubernetesProvider: 'EKS',
+        cni: { type: 'Calico' },
+        calicoNetwork: { bgp: 'Disabled', ipPools: [{ cidr: '172.16.0.0/16', encapsulation: 'VXLAN' }] },
+      },
+    });
+    template.resourceCountIs(KUBERNETES_PATCH, 0);
+    expect(waitsFor(template, chartId, only(template, OWNERSHIP)[0])).toBe(true);
+    expect(waitsFor(template, stack.resolve((nodes.node.defaultChild as any).ref).Ref, chartId)).toBe(true);
+  });
+
+  test('customChart(): your chart and values; kube-proxy disabled before it if asked', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.customChart({
+      chart: 'oci://registry.example.com/charts/my-cni', version: '2.0.1', namespace: 'my-cni', values: { mtu: 9001 }, disableKubeProxy: true,
+    }));
+    const template = Template.fromStack(stack);
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(chart.Properties).toMatchObject({ Chart: 'oci://registry.example.com/charts/my-cni', Version: '2.0.1', Release: 'my-cni', Namespace: 'my-cni' });
+    expect(chart.Properties.Repository).toBeUndefined();
+    expect(chartValues(chart)).toEqual({ mtu: 9001 });
+    const [patchId] = only(template, KUBERNETES_PATCH);
+    expect(directDependencies(template, chartId)).toContain(patchId);
+    expect(waitsFor(template, patchId, only(template, OWNERSHIP)[0])).toBe(true);
+  });
+
+  test('customChart({ apiServerHostValuePath }): the endpoint host goes where your chart reads it, next to your values', () => {
+    const stack = newStack();
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.customChart({
+      chart: 'my-cni',
+      repository: 'https://charts.example.com',
+      disableKubeProxy: true,
+      apiServerHostValuePath: 'controller.apiServer.host',
+      values: { controller: { apiServer: { port: 443 } } },
+    }));
+    const chart = only(Template.fromStack(stack), HELM_CHART)[1];
+    const [clusterId] = only(Template.fromStack(stack), 'AWS::EKS::Cluster');
+    expect(stack.resolve(cluster.clusterEndpoint)).toEqual({ 'Fn::GetAtt': [clusterId, 'Endpoint'] });
+    expect(chartValues(chart)).toEqual({
+      controller: { apiServer: { port: 443, host: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [clusterId, 'Endpoint'] }] }] } } },
+    });
+  });
+
+  test('helmManagedVpcCni(): the VPC CNI is adopted into release aws-vpc-cni, then the aws-vpc-cni chart installed over it, then the nodes', () => {
+    const stack = newStack();
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.helmManagedVpcCni({ values: { env: { ENABLE_PREFIX_DELEGATION: 'true' } } }));
+    const nodes = cluster.addNodegroupCapacity('Nodes');
+    const template = Template.fromStack(stack);
+    expect(ownershipAction(template)).toEqual({ type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' });
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(chart.Properties).toMatchObject({
+      Repository: 'https://aws.github.io/eks-charts',
+      Chart: 'aws-vpc-cni',
+      Version: ClusterNetwork.AWS_VPC_CNI_CHART_VERSION,
+      Release: 'aws-vpc-cni',
+      Namespace: 'kube-system',
+    });
+    expect(chartValues(chart)).toEqual({ env: { ENABLE_PREFIX_DELEGATION: 'true' }, originalMatchLabels: true });
+    template.resourceCountIs(KUBERNETES_PATCH, 0);
+    expect(waitsFor(template, chartId, only(template, OWNERSHIP)[0])).toBe(true);
+    expect(waitsFor(template, stack.resolve((nodes.node.defaultChild as any).ref).Ref, chartId)).toBe(true);
+  });
+
+  test('the network is described by the ClusterNetwork', () => {
+    expect(ClusterNetwork.cilium({ kubeProxyReplacement: true })).toMatchObject({ kind: NetworkKind.CILIUM, chartName: 'cilium', disablesKubeProxy: true });
+    expect(ClusterNetwork.calico()).toMatchObject({ kind: NetworkKind.CALICO, chartName: 'tigera-operator', disablesKubeProxy: false });
+    expect(ClusterNetwork.helmManagedVpcCni()).toMatchObject({ kind: NetworkKind.HELM_MANAGED_VPC_CNI, chartName: 'aws-vpc-cni', disablesKubeProxy: false });
+    expect(ClusterNetwork.customChart({ chart: 'x', disableKubeProxy: true })).toMatchObject({ kind: NetworkKind.CUSTOM_CHART, disablesKubeProxy: true });
+  });
+});
+
+describe('ClusterNetworkSetup on a cluster that already exists', () => {
+  function importedCluster(stack: Stack, attrs: Partial<eksv2.ClusterAttributes> = {}): eksv2.ICluster {
+    return eksv2.Cluster.fromClusterAttributes(stack, 'Existing', {
+      clusterName: 'existing',
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0a', 'subnet-0b'],
+      }),
+      clusterEndpoint: 'https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com',
+      openIdConnectProvider: iam.OpenIdConnectProvider.fromOpenIdConnectProviderArn(stack, 'Oidc',
+        'arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789'),
+      kubectlProvider: eksv2.KubectlProvider.fromKubectlProviderAttributes(stack, 'KubectlProvider', {
+        serviceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:kubectl-provider',
+        role: iam.Role.fromRoleArn(stack, 'KubectlRole', 'arn:aws:iam::111111111111:role/kubectl-provider'),
+      }),
+      ...attrs,
+    });
+  }
+
+  test('an imported cluster: the same order, through its kubectl provider; the endpoint host is known at synth time', () => {
+    const stack = newStack();
+    const setup = new ClusterNetworkSetup(stack, 'Network', {
+      cluster: importedCluster(stack),
+      network: ClusterNetwork.cilium({ kubeProxyReplacement: true }),
+      ifOwnedByOthers: OwnedByOthers.TAKE_OVER,
+    });
+    const nodes = setup.addNodegroupCapacity('Nodes', { minSize: 2 });
+    const template = Template.fromStack(stack);
+    const [ownershipId, ownership] = only(template, OWNERSHIP);
+    expect(ownership.Properties).toMatchObject({ ClusterName: 'existing', IfOwnedByOthers: 'TAKE_OVER' });
+    const [chartId, chart] = only(template, HELM_CHART);
+    expect(chart.Properties).toMatchObject({ ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:kubectl-provider', ClusterName: 'existing' });
+    expect(chartValues(chart).k8sServiceHost).toBe('ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com');
+    const [patchId] = only(template, KUBERNETES_PATCH);
+    expect(waitsFor(template, patchId, ownershipId)).toBe(true);
+    expect(waitsFor(template, chartId, patchId)).toBe(true);
+    const [nodegroupId, nodegroup] = only(template, 'AWS::EKS::Nodegroup');
+    expect(nodegroup.Properties).toMatchObject({ ClusterName: 'existing', Subnets: ['subnet-0a', 'subnet-0b'], ScalingConfig: { MinSize: 2 } });
+    expect(waitsFor(template, nodegroupId, chartId)).toBe(true);
+    expect(stack.resolve((nodes.node.defaultChild as any).ref)).toEqual({ Ref: nodegroupId });
+  });
+
+  test('an eksv2.Cluster created with its defaults elsewhere in the app: Helm takes over its VPC CNI', () => {
+    const stack = newStack();
+    const cluster = new eksv2.Cluster(stack, 'Cluster', {
+      version: eksv2.KubernetesVersion.V1_33,
+      kubectlProviderOptions: { kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') },
+      defaultCapacityType: eksv2.DefaultCapacityType.NODEGROUP,
+      defaultCapacity: 0,
+    });
+    const setup = new ClusterNetworkSetup(stack, 'Network', { cluster, network: ClusterNetwork.helmManagedVpcCni() });
+    const extra = cluster.addNodegroupCapacity('Extra');
+    extra.node.addDependency(setup.ready);
+    const template = Template.fromStack(stack);
+    expect(ownershipAction(template).type).toBe('ADOPT');
+    expect(waitsFor(template, stack.resolve((extra.node.defaultChild as any).ref).Ref, only(template, HELM_CHART)[0])).toBe(true);
+  });
+
+  test('a cluster without a kubectl provider is refused, naming the prop', () => {
+    const stack = newStack();
+    expect(() => new ClusterNetworkSetup(stack, 'Network', {
+      cluster: importedCluster(stack, { kubectlProvider: undefined }),
+      network: ClusterNetwork.calico(),
+    })).toThrow(/Stack\/Network: cluster Stack\/Existing has no kubectl provider.*kubectlProviderOptions.*kubectlProvider/);
+  });
+
+  test('without the OpenID Connect provider the Cilium operator role cannot be made: the error says what to give', () => {
+    const stack = newStack();
+    const cluster = importedCluster(stack, { openIdConnectProvider: undefined });
+    expect(() => new ClusterNetworkSetup(stack, 'Network', { cluster, network: ClusterNetwork.cilium() }))
+      .toThrow(/Stack\/Network: the Cilium operator's IAM role needs the cluster's OpenID Connect provider: import the cluster with openIdConnectProvider, or set createOperatorRole: false/);
+    new ClusterNetworkSetup(stack, 'Other', { cluster, network: ClusterNetwork.cilium({ createOperatorRole: false }) });
+    Template.fromStack(stack).resourceCountIs(HELM_CHART, 1);
+  });
+
+  test('without the cluster endpoint kube-proxy replacement cannot work: the error names clusterEndpoint', () => {
+    const stack = newStack();
+    expect(() => new ClusterNetworkSetup(stack, 'Network', {
+      cluster: importedCluster(stack, { clusterEndpoint: undefined }),
+      network: ClusterNetwork.cilium({ kubeProxyReplacement: true, createOperatorRole: false }),
+    })).toThrow(/Stack\/Network: the network needs the cluster endpoint \(kubeProxyReplacement or apiServerHostValuePath.*import the cluster with clusterEndpoint/);
+  });
+});
+
+describe('options are checked at synth time, each error naming the prop', () => {
+  test('EksClusterWithNetwork needs kubectlProviderOptions', () => {
+    const stack = newStack();
+    expect(() => new EksClusterWithNetwork(stack, 'Cluster', { version: eksv2.KubernetesVersion.V1_33, network: ClusterNetwork.calico() }))
+      .toThrow(/Stack\/Cluster: kubectlProviderOptions is required/);
+  });
+
+  test.each<[string, () => ClusterNetwork, RegExp]>([
+    ['empty chart', () => ClusterNetwork.customChart({ chart: ' ' }), /chart must not be empty/],
+    ['release not a DNS label', () => ClusterNetwork.customChart({ chart: 'cni', release: 'My_CNI' }), /release "My_CNI" must be a DNS label/],
+    ['release from a long chart name', () => ClusterNetwork.customChart({ chart: 'c'.repeat(54) }), /release \(from chart\) "c{54}" is 54 characters; Helm allows at most 53/],
+    ['namespace not a DNS label', () => ClusterNetwork.customChart({ chart: 'cni', namespace: 'kube.system' }), /namespace "kube.system" must be a DNS label/],
+    ['an empty key in apiServerHostValuePath', () => ClusterNetwork.customChart({ chart: 'cni', apiServerHostValuePath: 'k8s..host' }), /apiServerHostValuePath "k8s..host" must be keys joined by '\.', none of them empty/],
+    ['originalMatchLabels false', () => ClusterNetwork.helmManagedVpcCni({ values: { originalMatchLabels: false } }), /values\.originalMatchLabels must be true/],
+  ])('%s', (_name, make, message) => {
+    expect(make).toThrow(message);
+  });
+});
