@@ -1,0 +1,493 @@
+/**
+ * Benchmarks: `npx projen bench` (bundles and compiles first). One dedicated local control plane
+ * (real kube-apiserver + etcd), real kubectl and Helm, every measurement repeated, medians and spreads
+ * written to docs/benchmarks.md. Numbers, not tests: nothing here fails on a slow machine; it fails
+ * only when something measured did not do its job. Options: --reps N (default 9).
+ */
+import { execFileSync, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
+import { Action, CNI_NAMESPACE, CNI_OBJECTS, KubeClient, objectPath, resourcePath, run } from '../../src/engine';
+import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
+import { EksStandin } from '../support/eks-standin';
+import { TokenWebhook } from '../support/token-webhook';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CONTROLPLANE = path.join(ROOT, 'test', 'controlplane', 'controlplane.sh');
+const STATE = path.join(ROOT, '.controlplane', `bench-${process.pid}`);
+const CLI = path.join(ROOT, 'lib', 'cli', 'main.js');
+const ASSET_DIR = path.join(ROOT, 'assets', 'vpc-cni-ownership.lambda');
+const REPORT = path.join(ROOT, 'docs', 'benchmarks.md');
+const REPS = Number(argValue('--reps') ?? 9);
+
+const CLUSTER = 'bench-cluster';
+const REGION = 'eu-west-1';
+// Made-up credentials of the handler's role: they only reach the local token webhook.
+const CREDENTIALS = { accessKeyId: 'AKIDBENCHMARK0000001', secretAccessKey: 'bench-secret-not-real' };
+const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
+const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' };
+/** manual-adopt.sh: an annotate and a label for each of the five non-CRD objects, helm template, kubectl apply. */
+const MANUAL_ADOPT_COMMANDS = 5 * 2 + 2;
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function log(text: string) {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+/** Throws unless a process exited 0; the benchmark must time procedures that worked. */
+function succeeded(what: string, result: SpawnSyncReturns<string>): void {
+  if (result.status !== 0) throw new Error(`${what} exited ${result.status}: ${result.stderr || result.stdout}`);
+}
+
+async function main() {
+  for (const [file, hint] of [[CLI, 'compile'], [path.join(ASSET_DIR, 'index.js'), 'bundle']]) {
+    if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run "npx projen bench", which runs ${hint} first`);
+  }
+  fs.mkdirSync(STATE, { recursive: true });
+  const webhook = await TokenWebhook.start({
+    clusterName: CLUSTER,
+    identities: { [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: 'bench-handler', groups: ['system:masters'] } },
+    dir: path.join(STATE, 'webhook'),
+  });
+  let standin: EksStandin | undefined;
+  let admin: KubeClient | undefined;
+  let bench: Bench | undefined;
+  const stop = () => {
+    execFileSync('bash', [CONTROLPLANE, 'stop', STATE], { stdio: 'inherit' });
+    fs.rmSync(STATE, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    stop();
+    process.exit(130);
+  });
+  try {
+    log(`starting a control plane in ${path.relative(ROOT, STATE)}`);
+    execFileSync('bash', [CONTROLPLANE, 'start', STATE], { env: { ...process.env, CONTROLPLANE_WEBHOOK_CONFIG: webhook.kubeconfigPath }, stdio: 'inherit' });
+    const files = JSON.parse(fs.readFileSync(path.join(STATE, 'connection.json'), 'utf8'));
+    standin = await EksStandin.start({ clusters: { [CLUSTER]: { endpoint: files.endpoint, caPem: fs.readFileSync(files.caFile, 'utf8') } } });
+    admin = new KubeClient(connection('token', STATE));
+    bench = new Bench(admin, files.kubeconfig, standin);
+    const report = await measure(bench);
+    fs.writeFileSync(REPORT, report);
+    process.stdout.write(report);
+    log(`wrote ${path.relative(ROOT, REPORT)}`);
+  } finally {
+    admin?.close();
+    if (bench) fs.rmSync(bench.env.HOME!, { recursive: true, force: true });
+    await standin?.close();
+    stop();
+    await webhook.close();
+  }
+}
+
+/** What the measurements need: the cluster, the tools, and a way back to a new EKS cluster. */
+class Bench {
+  readonly tools = layerTools(LAYER_PACKAGES[0]);
+  readonly kube = new Cli(this.tools, STATE);
+  readonly fixtures = new Fixtures(this.kube);
+  /** For the shell scripts and the CLI: kubectl keeps its discovery cache here, as in a user's home. */
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(readonly admin: KubeClient, readonly kubeconfig: string, readonly standin: EksStandin) {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-bench-home-'));
+    this.env = { PATH: process.env.PATH, HOME: home, KUBECONFIG: kubeconfig, KUBECTL: this.tools.kubectl, HELM: this.tools.helm, CHART };
+  }
+
+  async newEksCluster(): Promise<void> {
+    await this.reset();
+    this.fixtures.newEksCluster();
+  }
+
+  /**
+   * Like resetCluster, but hundreds of times in a row: a CRD deleted right after an update can stay in
+   * the API server's finalizer, which keeps failing with "storage is (re)initializing" and backs off for
+   * minutes. No custom resources exist here, so after a few seconds its finalizer is cleared.
+   */
+  private async reset(): Promise<void> {
+    await this.admin.request('DELETE', resourcePath('v1', 'secrets', CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
+    for (const o of CNI_OBJECTS) await this.admin.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
+    for (const o of CNI_OBJECTS) {
+      const gone = async () => !(await this.admin.get(objectPath(o)));
+      try {
+        await waitUntil(`${o.id} deleted`, gone, o.crd ? 5_000 : 30_000);
+      } catch (e) {
+        if (!o.crd) throw e;
+        log(`${o.id}: deletion stuck in the API server's CRD finalizer; clearing the finalizer`);
+        await this.admin.patch(objectPath(o), { metadata: { finalizers: null } }, 'bench');
+        await waitUntil(`${o.id} deleted`, gone);
+      }
+    }
+  }
+
+  /** Runs the engine with a new client; `readMs` is the time until the plan was made (observe), the rest is writes. */
+  async engine(action: Action): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number }> {
+    const start = performance.now();
+    let readMs = 0;
+    const client = new KubeClient(connection('token', STATE));
+    try {
+      const result = await run(client, { action, log: (e) => { if (e.step === 'plan') readMs = performance.now() - start; } });
+      return { changed: result.changed, requests: { ...client.requests }, readMs };
+    } finally {
+      client.close();
+    }
+  }
+
+  cli(...args: string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [CLI, ...args, '--kubeconfig', this.kubeconfig], { env: this.env, encoding: 'utf8' });
+  }
+
+  script(name: string, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+    return spawnSync('bash', [path.join(__dirname, name)], { env: { ...this.env, ...extraEnv }, encoding: 'utf8' });
+  }
+
+  /** Every non-CRD object carries the release annotation: the adoption really happened. */
+  async checkAdopted(how: string): Promise<void> {
+    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) {
+      const live = await this.admin.get(objectPath(o));
+      if (live?.metadata.annotations?.['meta.helm.sh/release-name'] !== RELEASE) throw new Error(`${how}: ${o.id} was not adopted`);
+    }
+  }
+
+  /** Every object is gone or being deleted. */
+  async checkRemoved(how: string): Promise<void> {
+    for (const o of CNI_OBJECTS) {
+      const live = await this.admin.get(objectPath(o));
+      if (live && !live.metadata.deletionTimestamp) throw new Error(`${how}: ${o.id} is still there`);
+    }
+  }
+}
+
+interface Variant {
+  readonly name: string;
+  /** Puts the cluster in the starting state; not timed. */
+  readonly before: () => Promise<void>;
+  readonly run: () => Promise<unknown>;
+  /** Proves the run did its job; not timed. */
+  readonly check: () => Promise<void>;
+}
+
+/** Runs every variant once as a warm-up, then REPS times, interleaved so that drift hits all of them alike. */
+async function compare(title: string, variants: readonly Variant[]): Promise<Record<string, Summary>> {
+  const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+  for (let rep = 0; rep <= REPS; rep++) {
+    for (const v of variants) {
+      await v.before();
+      const { ms } = await time(v.run);
+      await v.check();
+      if (rep > 0) samples[v.name].push(ms);
+    }
+    log(`${title}: ${rep === 0 ? 'warm-up' : `repetition ${rep}/${REPS}`} done`);
+  }
+  return Object.fromEntries(variants.map((v) => [v.name, summarize(samples[v.name])]));
+}
+
+async function measure(b: Bench): Promise<string> {
+  const adoptReads: number[] = [];
+  const adopt = await compare('adopt', [
+    { name: 'engine', before: () => b.newEksCluster(), run: async () => adoptReads.push((await b.engine(ADOPT)).readMs), check: () => b.checkAdopted('engine') },
+    { name: 'cli', before: () => b.newEksCluster(), run: async () => succeeded('cli adopt', b.cli('adopt')), check: () => b.checkAdopted('CLI') },
+    { name: 'manual', before: () => b.newEksCluster(), run: async () => succeeded('manual-adopt.sh', b.script('manual-adopt.sh')), check: () => b.checkAdopted('manual') },
+  ]);
+  // Both ways end where `helm install` succeeds (checked once each, not timed).
+  for (const [how, adoptIt] of [['engine', () => b.engine(ADOPT)], ['manual', async () => succeeded('manual-adopt.sh', b.script('manual-adopt.sh'))]] as const) {
+    await b.newEksCluster();
+    await adoptIt();
+    b.kube.helm(['install', RELEASE, CHART, '--namespace', 'kube-system', '--set', 'originalMatchLabels=true']);
+    log(`helm install after the ${how} adoption: succeeded`);
+  }
+
+  const remove = await compare('remove', [
+    { name: 'engine', before: () => b.newEksCluster(), run: () => b.engine(REMOVE), check: () => b.checkRemoved('engine') },
+    { name: 'cli', before: () => b.newEksCluster(), run: async () => succeeded('cli remove', b.cli('remove')), check: () => b.checkRemoved('CLI') },
+    { name: 'manual', before: () => b.newEksCluster(), run: async () => succeeded('manual-remove.sh', b.script('manual-remove.sh')), check: () => b.checkRemoved('manual') },
+  ]);
+
+  const requests = await requestCounts(b);
+  const asset = assetSizes();
+  const cold = await coldStart(b);
+  const synth = await synthTimes();
+  // The warm-up round's read is not a measurement.
+  const adoptRead = summarize(adoptReads.slice(1));
+  return render({ b, adopt, adoptRead, remove, requests, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion });
+}
+
+interface RequestRow { readonly action: string; readonly requests: Record<string, number>; readonly objects: number }
+
+/** The engine's API requests per action, from a new EKS cluster (and the manual scripts', counted from kubectl -v=6). */
+async function requestCounts(b: Bench): Promise<{ engine: RequestRow[]; manual: RequestRow[] }> {
+  const engine: RequestRow[] = [];
+  const count = async (label: string, action: Action) => {
+    const { requests } = await b.engine(action);
+    engine.push({ action: label, requests, objects: CNI_OBJECTS.length });
+  };
+  const actions: [string, Action][] = [
+    ['inspect', { type: 'INSPECT' }],
+    ['adopt', ADOPT],
+    ['remove (crdPolicy DELETE_IF_UNUSED, the default)', REMOVE],
+    ['remove (crdPolicy DELETE)', { type: 'REMOVE', crdPolicy: 'DELETE' }],
+    ['remove (crdPolicy KEEP)', { type: 'REMOVE', crdPolicy: 'KEEP' }],
+    ['disable', { type: 'DISABLE' }],
+  ];
+  for (const [label, action] of actions) {
+    await b.newEksCluster();
+    await count(label, action);
+    if (action.type === 'ADOPT') await count('adopt again (nothing to do)', ADOPT);
+    if (action.type === 'DISABLE') await count('restore (after disable)', { type: 'RESTORE' });
+  }
+
+  const manual: RequestRow[] = [];
+  for (const [label, script] of [['adopt', 'manual-adopt.sh'], ['remove', 'manual-remove.sh']]) {
+    await b.newEksCluster();
+    const result = b.script(script, { KUBECTL_VERBOSITY: '6' });
+    succeeded(script, result);
+    const verbs = [...result.stderr.matchAll(/"Response" verb="([A-Z]+)"/g)].map((m) => m[1]);
+    const requests: Record<string, number> = {};
+    for (const verb of verbs) requests[verb] = (requests[verb] ?? 0) + 1;
+    manual.push({ action: label, requests, objects: CNI_OBJECTS.length });
+  }
+  return { engine, manual };
+}
+
+interface AssetSizes { readonly zipped: number; readonly unzipped: number; readonly layerZip: number; readonly layerPackage: string }
+
+/** The Lambda asset zipped as CDK zips assets (deflate), against the kubectl layer's layer.zip. */
+function assetSizes(): AssetSizes {
+  const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cni-bench-zip-')), 'asset.zip');
+  const printed = execFileSync('python3', ['-c', [
+    'import os, sys, zipfile',
+    'src, out = sys.argv[1], sys.argv[2]',
+    'size = 0',
+    'with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:',
+    '    for root, _, files in os.walk(src):',
+    '        for f in sorted(files):',
+    '            z.write(os.path.join(root, f), os.path.relpath(os.path.join(root, f), src))',
+    '            size += os.path.getsize(os.path.join(root, f))',
+    'print(size)',
+  ].join('\n'), ASSET_DIR, zip], { encoding: 'utf8' });
+  const unzipped = Number(printed.trim());
+  const zipped = fs.statSync(zip).size;
+  fs.rmSync(path.dirname(zip), { recursive: true, force: true });
+  const layerZip = path.join(path.dirname(require.resolve(`${LAYER_PACKAGES[0]}/package.json`)), 'lib', 'layer.zip');
+  return { zipped, unzipped, layerZip: fs.statSync(layerZip).size, layerPackage: LAYER_PACKAGES[0] };
+}
+
+interface ColdStart {
+  readonly process: Summary;
+  readonly nodeStart: Summary;
+  readonly load: Summary;
+  readonly firstEvent: Summary;
+  readonly warmEvent: Summary;
+  readonly emptyNode: Summary;
+}
+
+// Loads the bundled handler in a fresh process, then handles a Create (adopt) and, warm, an Update that has nothing to do.
+const COLD_START_RUNNER = `
+const { performance } = require('perf_hooks');
+const nodeStart = performance.now();
+const { handler } = require(process.env.BENCH_HANDLER);
+const loaded = performance.now();
+const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 120000 };
+const event = JSON.parse(process.env.BENCH_EVENT);
+(async () => {
+  const first = await handler(event, context);
+  const handled = performance.now();
+  const warm = await handler({ ...event, RequestType: 'Update', PhysicalResourceId: first.PhysicalResourceId, OldResourceProperties: event.ResourceProperties }, context);
+  const done = performance.now();
+  process.stdout.write('\\nBENCH ' + JSON.stringify({ nodeStart, load: loaded - nodeStart, firstEvent: handled - loaded, warmEvent: done - handled,
+    changed: first.Data.ChangedObjects, warmChanged: warm.Data.ChangedObjects }) + '\\n');
+})().catch((e) => { process.stdout.write('\\nBENCH_ERROR ' + (e && e.message) + '\\n'); process.exitCode = 1; });
+`;
+
+/** The bundled handler in a fresh Node process: the EKS stand-in for DescribeCluster/DescribeAddon, our token webhook for its EKS token. */
+async function coldStart(b: Bench): Promise<ColdStart> {
+  const env = {
+    PATH: process.env.PATH,
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_EKS: b.standin.url,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    BENCH_HANDLER: path.join(ASSET_DIR, 'index.js'),
+    BENCH_EVENT: JSON.stringify({
+      RequestType: 'Create',
+      ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
+      ResponseURL: 'https://example.invalid/response',
+      StackId: 'arn:aws:cloudformation:eu-west-1:111111111111:stack/Bench/1',
+      RequestId: 'bench',
+      LogicalResourceId: 'VpcCni',
+      ResourceType: 'Custom::VpcCniOwnership',
+      ResourceProperties: { ClusterName: CLUSTER, Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
+    }),
+  };
+  const samples: Record<keyof ColdStart, number[]> = { process: [], nodeStart: [], load: [], firstEvent: [], warmEvent: [], emptyNode: [] };
+  for (let rep = 0; rep <= REPS; rep++) {
+    await b.newEksCluster();
+    const { ms, value } = await time(() => runNode(['-e', COLD_START_RUNNER], env));
+    const line = value.split('\n').find((l) => l.startsWith('BENCH '));
+    if (!line) throw new Error(`the handler did not finish: ${value.split('\n').filter((l) => l.startsWith('BENCH_ERROR')).join('\n') || value.slice(-2000)}`);
+    const parsed = JSON.parse(line.slice('BENCH '.length));
+    if (parsed.changed.split(',').length !== CNI_OBJECTS.length || parsed.warmChanged !== '') {
+      throw new Error(`unexpected handler result: changed "${parsed.changed}", warm "${parsed.warmChanged}"`);
+    }
+    const empty = await time(() => runNode(['-e', '0'], { PATH: process.env.PATH }));
+    if (rep === 0) continue;
+    samples.process.push(ms);
+    samples.emptyNode.push(empty.ms);
+    for (const key of ['nodeStart', 'load', 'firstEvent', 'warmEvent'] as const) samples[key].push(parsed[key]);
+  }
+  log('cold start done');
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) as unknown as ColdStart;
+}
+
+/** A child Node process, timed from spawn to exit by the caller; resolves to its stdout. */
+function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+  });
+}
+
+/** `cdk synth`'s part that depends on us: the app in a fresh process (ts-node, as cdk.json runs it), with and without the construct. */
+async function synthTimes(): Promise<{ with: Summary; without: Summary }> {
+  const samples = { with: [] as number[], without: [] as number[] };
+  for (let rep = 0; rep <= REPS; rep++) {
+    for (const variant of ['with', 'without'] as const) {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-bench-synth-'));
+      const { ms, value } = await time(() => spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'synth-app.ts')], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, BENCH_OUTDIR: outdir, BENCH_WITH_CONSTRUCT: variant === 'with' ? '1' : '0', TS_NODE_PROJECT: path.join(ROOT, 'test', 'tsconfig.json') },
+      }));
+      succeeded(`synth ${variant} the construct`, value);
+      const template = fs.readFileSync(path.join(outdir, 'Bench.template.json'), 'utf8');
+      if (template.includes('Custom::VpcCniOwnership') !== (variant === 'with')) throw new Error(`synth ${variant} the construct: unexpected template`);
+      fs.rmSync(outdir, { recursive: true, force: true });
+      if (rep > 0) samples[variant].push(ms);
+    }
+    log(`synth: ${rep === 0 ? 'warm-up' : `repetition ${rep}/${REPS}`} done`);
+  }
+  return { with: summarize(samples.with), without: summarize(samples.without) };
+}
+
+interface Results {
+  readonly b: Bench;
+  readonly adopt: Record<string, Summary>;
+  readonly adoptRead: Summary;
+  readonly remove: Record<string, Summary>;
+  readonly requests: { engine: RequestRow[]; manual: RequestRow[] };
+  readonly asset: AssetSizes;
+  readonly cold: ColdStart;
+  readonly synth: { with: Summary; without: Summary };
+  readonly server: string;
+}
+
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const byMethod = (r: Record<string, number>) => Object.entries(r).map(([m, n]) => `${m} ${n}`).join(', ');
+const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+
+function render(r: Results): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  const kubectlVersion = JSON.parse(execFileSync(r.b.tools.kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })).clientVersion.gitVersion;
+  const helmVersion = execFileSync(r.b.tools.helm, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' }).trim();
+  const speedup = (s: Record<string, Summary>, who: string) => s.manual.median / s[who].median;
+  const MB = 1_000_000;
+  const synthRatio = r.synth.with.median / r.synth.without.median;
+  const maxPerObject = (row: RequestRow) => total(row.requests) / row.objects;
+
+  const lines = [
+    '# Benchmarks',
+    '',
+    '<!-- Written by `npx projen bench` (test/bench/bench.ts); regenerate rather than edit. -->',
+    '',
+    'Reproduce with `npx projen bench` (it bundles and compiles first; `-- --reps N` for another number of repetitions).',
+    `One dedicated local control plane, each measurement repeated ${REPS} times after a warm-up round, the variants interleaved.`,
+    'Times are medians with the range of all repetitions in parentheses; ratios are of medians.',
+    '',
+    `Machine: nproc ${nproc}, ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}; Node.js ${process.version}. `
+      + `Kubernetes ${r.server} (kube-apiserver + etcd on loopback, TLS); kubectl ${kubectlVersion} and Helm ${helmVersion} `
+      + `from ${LAYER_PACKAGES[0]}. Run on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    '## Results',
+    '',
+    '| measurement | this library | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+    `| adopt, the engine (in process) | ${formatMs(r.adopt.engine)} | manual procedure: ${formatMs(r.adopt.manual)} | ${formatRatio(speedup(r.adopt, 'engine'))} faster | at least 20× faster: ${verdict(speedup(r.adopt, 'engine') >= 20)} |`,
+    `| adopt, the CLI (a fresh Node process) | ${formatMs(r.adopt.cli)} | manual procedure: ${formatMs(r.adopt.manual)} | ${formatRatio(speedup(r.adopt, 'cli'))} faster | – |`,
+    `| remove, the engine (in process) | ${formatMs(r.remove.engine)} | \`kubectl delete\` of each object: ${formatMs(r.remove.manual)} | ${formatRatio(speedup(r.remove, 'engine'))} faster | – |`,
+    `| remove, the CLI (a fresh Node process) | ${formatMs(r.remove.cli)} | \`kubectl delete\` of each object: ${formatMs(r.remove.manual)} | ${formatRatio(speedup(r.remove, 'cli'))} faster | – |`,
+    `| API requests per object, worst action (below) | ${Math.max(...r.requests.engine.map(maxPerObject)).toFixed(2)} | – | – | at most 2: ${verdict(r.requests.engine.every((row) => maxPerObject(row) <= 2))} |`,
+    `| Lambda asset, zipped | ${formatBytes(r.asset.zipped)} (${r.asset.zipped} bytes) | the kubectl layer's layer.zip: ${formatBytes(r.asset.layerZip)} | 1/${Math.round(r.asset.layerZip / r.asset.zipped)} | at most 1 MB: ${verdict(r.asset.zipped <= MB)} |`,
+    `| cold start: fresh Node process, load the bundled handler, one Create (adopt) | ${formatMs(r.cold.process)} | an empty Node process: ${formatMs(r.cold.emptyNode)} | ${formatRatio(r.cold.process.median / r.cold.emptyNode.median)} | – |`,
+    `| \`cdk synth\` of the stack with a cluster and the construct | ${formatMs(r.synth.with)} | the same stack without the construct: ${formatMs(r.synth.without)} | ${formatRatio(synthRatio)} | at most 1.10: ${verdict(synthRatio <= 1.1)} |`,
+    '',
+    '## Where the adopt time goes',
+    '',
+    `The engine: ${formatMs(r.adoptRead)} to read the ${CNI_OBJECTS.length} objects (new TLS connections included) and plan, then `
+      + `${CNI_OBJECTS.length} PATCHes one after the other (about ${Math.round(r.adopt.engine.median - r.adoptRead.median)} ms at the medians). `
+      + `The manual procedure runs ${MANUAL_ADOPT_COMMANDS} commands (\`kubectl annotate\` and \`kubectl label\` for each of five objects, `
+      + `\`helm template\`, \`kubectl apply\`): ${Math.round(r.adopt.manual.median / MANUAL_ADOPT_COMMANDS)} ms each on average. `
+      + 'Not measured here: with an EKS kubeconfig every kubectl process also runs its exec plugin (`aws eks get-token`) for a token; '
+      + 'the CLI runs it once, and the Lambda handler signs its token itself.',
+    '',
+    '## API requests per object',
+    '',
+    `On a new EKS cluster (all ${CNI_OBJECTS.length} VPC CNI objects present); counted by the engine's client. The manual procedures' requests are counted from \`kubectl -v=6\` `
+      + '(discovery cached, as on a machine that has used kubectl before).',
+    '',
+    '| action | requests | per object | at most 2 |',
+    '|---|---|---|---|',
+    ...r.requests.engine.map((row) => `| ${row.action} | ${total(row.requests)} (${byMethod(row.requests)}) | ${maxPerObject(row).toFixed(2)} | ${verdict(maxPerObject(row) <= 2)} |`),
+    ...r.requests.manual.map((row) => `| manual ${row.action} (kubectl) | ${total(row.requests)} (${byMethod(row.requests)}) | ${maxPerObject(row).toFixed(2)} | – |`),
+    '',
+    'Reads are one GET per object; `inspect` and `remove` with `DELETE_IF_UNUSED` add one list per CRD to count its custom resources; '
+      + 'an object that names a Helm release adds one metadata-only list of its release records. Writes are one PATCH or DELETE per object that needs it.',
+    '',
+    '## Cold start, in parts',
+    '',
+    '| part | median (range) |',
+    '|---|---|',
+    `| Node.js start, until the runner's first line | ${formatMs(r.cold.nodeStart)} |`,
+    `| loading the bundled handler (\`require\`) | ${formatMs(r.cold.load)} |`,
+    `| the first event: DescribeCluster, DescribeAddon, the EKS token, observe, plan, ${CNI_OBJECTS.length} patches | ${formatMs(r.cold.firstEvent)} |`,
+    `| a second event in the same process (warm; nothing to do) | ${formatMs(r.cold.warmEvent)} |`,
+    `| the whole process, spawn to exit | ${formatMs(r.cold.process)} |`,
+    '',
+    `The asset is ${formatBytes(r.asset.unzipped)} unzipped (one minified \`index.js\` with the AWS SDK client it uses).`,
+    '',
+    '## How each is measured',
+    '',
+    '- **adopt**: from a new EKS cluster (the test chart rendered and applied server-side as field manager `eks`, as EKS does; not timed), '
+      + 'the engine\'s `run` with a new client; the CLI `lib/cli/main.js adopt` as a process; and `test/bench/manual-adopt.sh`: `kubectl annotate` and '
+      + '`kubectl label` of each of the five objects, then `helm template | kubectl apply --server-side --force-conflicts --field-manager helm`. '
+      + 'Each run is checked (every object annotated for the release), and once each, `helm install` of the chart is run after the engine\'s and the '
+      + 'manual adoption: both succeed.',
+    '- **remove**: from a new EKS cluster, the engine\'s `run` (crdPolicy `DELETE_IF_UNUSED`), the CLI `remove`, and `test/bench/manual-remove.sh`: '
+      + '`kubectl delete --wait=false` of each of the seven objects. Each run is checked (every object gone or being deleted).',
+    '- **asset**: `assets/vpc-cni-ownership.lambda` (from `npx projen bundle`) zipped with deflate level 9, as CDK zips a directory asset; '
+      + `against \`layer.zip\` of ${r.asset.layerPackage}, the layer an \`aws-eks\` cluster needs for kubectl and Helm. 1 MB = 1,000,000 bytes.`,
+    '- **cold start**: `node -e` with a runner that `require`s the bundled `index.js` and calls its handler with a CloudFormation Create event '
+      + '(adopt), with `AWS_ENDPOINT_URL_EKS` pointing at the EKS stand-in (test/support/eks-standin.ts), whose cluster is this control plane; the '
+      + 'API server checks the handler\'s EKS token with our token webhook (test/support/token-webhook.ts). This machine runs Node.js '
+      + `${process.version}; Lambda runs Node.js 22.`,
+    '- **synth**: `test/bench/synth-app.ts` in a fresh Node process with ts-node (as a `cdk.json` app runs), an `aws-eks` cluster with the kubectl v33 layer '
+      + 'and the aws-vpc-cni `HelmChart`; with the construct (loaded from the compiled `lib/`, as from `node_modules`) or without; a new output directory each time.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});
