@@ -28,7 +28,11 @@ const chart = cluster.addHelmChart('AwsVpcCni', {
 });
 chart.node.addDependency(vpcCni);
 
-const nodes = cluster.addNodegroupCapacity('Nodes', { instanceTypes: [new ec2.InstanceType('m6i.large')], minSize: 1 });
+const nodes = cluster.addNodegroupCapacity('Nodes', {
+  instanceTypes: [new ec2.InstanceType('m6i.large')],
+  amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+  minSize: 1,
+});
 nodes.node.addDependency(chart);
 
 new CfnOutput(stack, 'PreviousOwner', { value: vpcCni.previousOwner });

@@ -35,7 +35,11 @@ const cilium = cluster.addHelmChart('Cilium', {
 });
 cilium.node.addDependency(vpcCni);
 
-const nodes = cluster.addNodegroupCapacity('Nodes', { instanceTypes: [new ec2.InstanceType('m6i.large')], minSize: 1 });
+const nodes = cluster.addNodegroupCapacity('Nodes', {
+  instanceTypes: [new ec2.InstanceType('m6i.large')],
+  amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+  minSize: 1,
+});
 nodes.node.addDependency(cilium);
 
 new CfnOutput(stack, 'RemovedObjects', { value: vpcCni.changedObjects });
