@@ -368,6 +368,49 @@ describe('commands', () => {
     });
   });
 
+  test('a write refused part-way (RBAC): exit 1, and the error says what was done and what was not', async () => {
+    fixtures.newEksCluster();
+    // A client certificate for a user who may read every object but patch only the DaemonSet.
+    const key = path.join(dir, 'limited.key');
+    const csr = path.join(dir, 'limited.csr');
+    const cert = path.join(dir, 'limited.crt');
+    const pki = path.dirname(files.caFile);
+    execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=cni-cli-limited', '-keyout', key, '-out', csr], { stdio: 'pipe' });
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', files.caFile, '-CAkey', path.join(pki, 'ca.key'), '-set_serial', String(Date.now()),
+      '-days', '1', '-out', cert], { stdio: 'pipe' });
+    const rbac = [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'cni-cli-limited' },
+        rules: [
+          { apiGroups: ['', 'apps', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'], resources: ['*'], verbs: ['get'] },
+          { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['aws-node'], verbs: ['patch'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'cni-cli-limited' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cni-cli-limited' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cni-cli-limited' }],
+      },
+    ];
+    kube.kubectl(['apply', '-f', '-'], rbac.map((m) => JSON.stringify(m)).join('\n---\n'));
+    try {
+      const file = kubeconfig('limited', { 'client-certificate': cert, 'client-key': key });
+      const { code, json } = await cliJson(['adopt', '--kubeconfig', file]);
+      expect(code).toBe(EXIT.ERROR);
+      expect(json.error).toMatchObject({ kind: 'PartialApply', done: [DS], notDone: expect.arrayContaining(['ServiceAccount/kube-system/aws-node']) });
+      expect(json.error.notDone).toHaveLength(6);
+      expect(json.error.message).toMatch(/403 Forbidden.*\nDone: DaemonSet\/kube-system\/aws-node\. Not done: ServiceAccount\/kube-system\/aws-node, /s);
+      expect(json.requests).toEqual({ GET: 7, PATCH: 2 });
+      expect((await getLive(admin, DS))!.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': RELEASE });
+    } finally {
+      kube.kubectl(['delete', 'clusterrolebinding/cni-cli-limited', 'clusterrole/cni-cli-limited']);
+    }
+  });
+
   test('objects that are not what EKS installs: exit 4 and nothing changed; inspect shows the problem and exits 0', async () => {
     fixtures.newEksCluster('--set', 'originalMatchLabels=false');
     const before = await snapshot(admin);
