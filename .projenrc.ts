@@ -16,6 +16,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
   minNodeVersion: '20.0.0',
+  // jsii targets: npm, PyPI, Maven Central, NuGet and a Go module.
+  publishToPypi: { distName: 'cdk-vpc-cni-ownership', module: 'cdk_vpc_cni_ownership' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkvpccniownership',
+    mavenGroupId: 'io.github.cdk-vpc-cni-ownership',
+    mavenArtifactId: 'cdk-vpc-cni-ownership',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkVpcCniOwnership', packageId: 'CdkVpcCniOwnership' },
+  publishToGo: { moduleName: 'github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership-go' },
   // GitHub workflows are not used: CI runs `.ci/run` on a clean clone.
   github: false,
   // The CLI (src/cli/) reads kubeconfig YAML; a jsii library must bundle its non-jsii runtime dependencies.
@@ -64,6 +73,9 @@ project.eslint?.addOverride({
 });
 
 project.npmignore?.addPatterns('/integ/', '/.ci/', '/docs/', '/test/');
+
+// Every jsii warning is an error (reserved words, names that clash in C# or Java): none is accepted.
+project.compileTask.reset('jsii --fail-on-warnings');
 
 // Minify the handler bundle: smaller asset, faster cold start (projen's lambda options have no switch for it).
 for (const task of project.tasks.all.filter((t) => /^bundle:.*\.lambda$/.test(t.name))) {

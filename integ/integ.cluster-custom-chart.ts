@@ -17,7 +17,7 @@ const cluster = new EksClusterWithNetwork(stack, 'Cluster', {
     chart: 'cilium',
     version: '1.19.5',
     release: 'cilium-overlay',
-    namespace: 'kube-system',
+    releaseNamespace: 'kube-system',
     crdPolicy: CrdPolicy.KEEP,
     disableKubeProxy: true,
     apiServerHostValuePath: 'k8sServiceHost',

@@ -78,7 +78,7 @@ export interface CustomChartOptions {
    * The release's namespace (created if missing).
    * @default 'kube-system'
    */
-  readonly namespace?: string;
+  readonly releaseNamespace?: string;
   /**
    * Helm values.
    * @default - none
@@ -237,9 +237,9 @@ export class ClusterNetwork {
     const problems: string[] = [];
     if (options.chart.trim().length === 0) problems.push('chart must not be empty');
     const release = options.release ?? options.chart.split('/').pop()!;
-    const namespace = options.namespace ?? 'kube-system';
+    const namespace = options.releaseNamespace ?? 'kube-system';
     if (options.chart.trim().length > 0) problems.push(...releaseNameProblems(release, options.release === undefined ? 'release (from chart)' : 'release'));
-    problems.push(...namespaceProblems(namespace, 'namespace'));
+    problems.push(...namespaceProblems(namespace, 'releaseNamespace'));
     if (options.apiServerHostValuePath !== undefined && options.apiServerHostValuePath.split('.').some((key) => key.length === 0)) {
       problems.push(`apiServerHostValuePath "${options.apiServerHostValuePath}" must be keys joined by '.', none of them empty`);
     }

@@ -241,7 +241,7 @@ describe('EksClusterWithNetwork', () => {
   test('customChart(): your chart and values; kube-proxy disabled before it if asked', () => {
     const stack = newStack();
     clusterWithNetwork(stack, ClusterNetwork.customChart({
-      chart: 'oci://registry.example.com/charts/my-cni', version: '2.0.1', namespace: 'my-cni', values: { mtu: 9001 }, disableKubeProxy: true,
+      chart: 'oci://registry.example.com/charts/my-cni', version: '2.0.1', releaseNamespace: 'my-cni', values: { mtu: 9001 }, disableKubeProxy: true,
     }));
     const template = Template.fromStack(stack);
     const [chartId, chart] = only(template, HELM_CHART);
@@ -392,7 +392,7 @@ describe('options are checked at synth time, each error naming the prop', () => 
     ['empty chart', () => ClusterNetwork.customChart({ chart: ' ' }), /chart must not be empty/],
     ['release not a DNS label', () => ClusterNetwork.customChart({ chart: 'cni', release: 'My_CNI' }), /release "My_CNI" must be a DNS label/],
     ['release from a long chart name', () => ClusterNetwork.customChart({ chart: 'c'.repeat(54) }), /release \(from chart\) "c{54}" is 54 characters; Helm allows at most 53/],
-    ['namespace not a DNS label', () => ClusterNetwork.customChart({ chart: 'cni', namespace: 'kube.system' }), /namespace "kube.system" must be a DNS label/],
+    ['namespace not a DNS label', () => ClusterNetwork.customChart({ chart: 'cni', releaseNamespace: 'kube.system' }), /releaseNamespace "kube.system" must be a DNS label/],
     ['an empty key in apiServerHostValuePath', () => ClusterNetwork.customChart({ chart: 'cni', apiServerHostValuePath: 'k8s..host' }), /apiServerHostValuePath "k8s..host" must be keys joined by '\.', none of them empty/],
     ['originalMatchLabels false', () => ClusterNetwork.helmManagedVpcCni({ values: { originalMatchLabels: false } }), /values\.originalMatchLabels must be true/],
   ])('%s', (_name, make, message) => {
