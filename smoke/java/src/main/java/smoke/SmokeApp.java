@@ -10,14 +10,14 @@ import software.amazon.awscdk.Environment;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
 import software.amazon.awscdk.assertions.Template;
-import software.amazon.awscdk.services.eks.v2.Cluster;
-import software.amazon.awscdk.services.eks.v2.DefaultCapacityType;
-import software.amazon.awscdk.services.eks.v2.KubernetesVersion;
+import software.amazon.awscdk.services.eks_v2.Cluster;
+import software.amazon.awscdk.services.eks_v2.DefaultCapacityType;
+import software.amazon.awscdk.services.eks_v2.KubernetesVersion;
 
 /** Smoke test of the Java binding: synthesize VpcCniOwnership on an aws-eks-v2 cluster and check the template. */
-public final class App {
+public final class SmokeApp {
     public static void main(final String[] args) {
-        software.amazon.awscdk.App cdkApp = new software.amazon.awscdk.App();
+        App cdkApp = new App();
         Stack stack = new Stack(cdkApp, "Smoke", StackProps.builder()
             .env(Environment.builder().account("111111111111").region("eu-west-1").build()).build());
         Cluster cluster = Cluster.Builder.create(stack, "Cluster")
