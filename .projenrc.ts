@@ -74,6 +74,23 @@ project.eslint?.addOverride({
 
 project.npmignore?.addPatterns('/integ/', '/.ci/', '/docs/', '/test/');
 
+// These machines have no .NET SDK: the dotnet target stays configured, and packaging says it skipped it.
+const packageDotnet = project.tasks.tryFind('package:dotnet')!;
+const hasDotnet = 'node -e "require(\'child_process\').execFileSync(\'dotnet\', [\'--version\'], { stdio: \'ignore\' })"';
+packageDotnet.reset('jsii-pacmak -v --target dotnet', { condition: hasDotnet });
+packageDotnet.say('package:dotnet skipped: no .NET SDK on this machine (the dotnet target stays configured)', {
+  condition: `node -e "try { require('child_process').execFileSync('dotnet', ['--version'], { stdio: 'ignore' }); process.exit(1) } catch { }"`,
+});
+
+// Smoke apps: each language's binding, built by jsii-pacmak, synthesizes a stack (smoke/run.sh).
+const smoke = project.addTask('smoke', { description: 'Run the Python, Java and Go smoke apps against freshly packaged bindings' });
+for (const lang of ['python', 'java', 'go']) {
+  const task = project.addTask(`smoke:${lang}`, { description: `Package the ${lang} binding and synthesize a stack with it` });
+  task.spawn(project.tasks.tryFind(`package:${lang}`)!);
+  task.exec(`bash smoke/run.sh ${lang}`);
+  smoke.spawn(task);
+}
+
 // Every jsii warning is an error (reserved words, names that clash in C# or Java): none is accepted.
 project.compileTask.reset('jsii --fail-on-warnings');
 
@@ -97,6 +114,8 @@ project.addTask('integ:update', {
   receiveArgs: true,
 });
 project.testTask.spawn(integ);
+// ts-jest compiles test files one by one without type checks; check the whole test tree once.
+project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json', { name: 'typecheck tests' });
 project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-integ.out.*');
 
 // README examples compile through jsii-rosetta in strict mode (fixture: rosetta/default.ts-fixture).

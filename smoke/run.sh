@@ -34,13 +34,17 @@ case "${1:-}" in
     cd "$work/go"
     go mod init smoke >/dev/null 2>&1
     go mod edit -replace "$module=$binding"
-    # The module proxy here lacks some versions the generated go.mod names; use the nearest newer ones.
+    # The module proxy here lacks some versions the generated go.mod names: use the nearest newer
+    # one it has (or, for an indirect pin with none newer, the newest older one).
     while read -r dep want; do
+      go mod download "$dep@$want" >/dev/null 2>&1 && continue
       have="$(go list -m -versions "$dep" | tr ' ' '\n' | sed 1d | awk -v w="$want" '
         function v(s,  a){ sub(/^v/,"",s); split(s,a,/[.-]/); return a[1]*1e8+a[2]*1e4+a[3] }
-        v($0) >= v(w) { print; exit }')"
-      [[ -n "$have" && "$have" != "$want" ]] && go mod edit -replace "$dep@$want=$dep@$have"
-    done < <(awk '/^\t[a-z]/ && !/indirect/ {print $1, $2}' "$binding/go.mod")
+        { last = $0 } v($0) >= v(w) && !newer { newer = $0 } END { print (newer ? newer : last) }')"
+      [[ -n "$have" ]] || { echo "smoke: no version of $dep is available" >&2; exit 1; }
+      echo "smoke: $dep $want is not available here; using $have" >&2
+      go mod edit -replace "$dep@$want=$dep@$have"
+    done < <(awk '/^\t[a-z]/ {print $1, $2}' "$binding/go.mod")
     go mod edit -require "$module@v0.0.0"
     go mod tidy
     go run .

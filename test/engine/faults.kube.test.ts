@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Action, CNI_OBJECTS, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
-import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { Cli, connection, DS, Fixtures, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 

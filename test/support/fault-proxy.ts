@@ -64,7 +64,7 @@ export class FaultProxy {
 
   private constructor(private readonly upstream: URL, private readonly upstreamCa: string, cert: string, key: string) {
     this.server = https.createServer({ cert, key }, (req, res) => this.handle(req, res));
-    this.server.on('connection', (s) => {
+    this.server.on('connection', (s: net.Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
