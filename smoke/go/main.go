@@ -36,7 +36,7 @@ func main() {
 		fail("expected one Custom::VpcCniOwnership, got %v", resources)
 	}
 	for _, r := range resources {
-		props := r.(map[string]interface{})["Properties"].(map[string]interface{})
+		props := (*r)["Properties"].(map[string]interface{})
 		var action map[string]interface{}
 		if err := json.Unmarshal([]byte(props["Action"].(string)), &action); err != nil || action["type"] != "DISABLE" {
 			fail("Action: %v", props["Action"])
