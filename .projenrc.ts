@@ -45,6 +45,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/types@4.20.0',
     '@types/aws-lambda@8.10.164',
     'aws-sdk-client-mock@4.1.0',
+    // AwsSolutions checks on the integ apps (integ/nag.ts).
+    'cdk-nag@2.38.2',
   ],
   lambdaOptions: {
     runtime: awscdk.LambdaRuntime.NODEJS_22_X,

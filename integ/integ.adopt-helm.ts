@@ -4,6 +4,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2, aws_eks as eks } from 'aws-cdk-lib';
 import { ClusterTarget, CniAction, VpcCniOwnership } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'VpcCniAdoptHelm');
@@ -39,3 +40,4 @@ new CfnOutput(stack, 'PreviousOwner', { value: vpcCni.previousOwner });
 new CfnOutput(stack, 'ChangedObjects', { value: vpcCni.changedObjects });
 
 new IntegTest(app, 'AdoptHelm', { testCases: [stack] });
+checkAwsSolutions(app);

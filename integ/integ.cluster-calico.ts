@@ -4,6 +4,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterNetwork, CrdPolicy, EksClusterWithNetwork } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'ClusterWithCalico');
@@ -20,3 +21,4 @@ const cluster = new EksClusterWithNetwork(stack, 'Cluster', {
 new CfnOutput(stack, 'RemovedObjects', { value: cluster.networkSetup.vpcCniOwnership.changedObjects });
 
 new IntegTest(app, 'ClusterCalico', { testCases: [stack] });
+checkAwsSolutions(app);

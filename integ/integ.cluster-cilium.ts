@@ -5,6 +5,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterNetwork, EksClusterWithNetwork } from '../src';
+import { checkAwsSolutions } from './nag';
 
 // The OpenID Connect provider as a native AWS::IAM::OIDCProvider, as new CDK apps have it.
 const app = new App({ context: { '@aws-cdk/aws-eks:useNativeOidcProvider': true } });
@@ -22,3 +23,4 @@ new CfnOutput(stack, 'RemovedObjects', { value: cluster.networkSetup.vpcCniOwner
 new CfnOutput(stack, 'CiliumOperatorRole', { value: cluster.networkSetup.ciliumOperatorRole!.roleArn });
 
 new IntegTest(app, 'ClusterCilium', { testCases: [stack] });
+checkAwsSolutions(app);

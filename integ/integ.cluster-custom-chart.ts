@@ -6,6 +6,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack, aws_ec2 as ec2, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterNetwork, CrdPolicy, EksClusterWithNetwork } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'ClusterWithCustomChart');
@@ -33,3 +34,4 @@ const cluster = new EksClusterWithNetwork(stack, 'Cluster', {
 cluster.addNodegroupCapacity('Nodes', { amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD, instanceTypes: [new ec2.InstanceType('m6i.large')], minSize: 2 });
 
 new IntegTest(app, 'ClusterCustomChart', { testCases: [stack] });
+checkAwsSolutions(app);

@@ -5,6 +5,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterNetwork, EksClusterWithNetwork } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'ClusterWithHelmVpcCni');
@@ -18,3 +19,4 @@ const cluster = new EksClusterWithNetwork(stack, 'Cluster', {
 new CfnOutput(stack, 'PreviousOwner', { value: cluster.networkSetup.vpcCniOwnership.previousOwner });
 
 new IntegTest(app, 'ClusterHelmVpcCni', { testCases: [stack] });
+checkAwsSolutions(app);

@@ -3,6 +3,7 @@
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterTarget, CniAction, VpcCniOwnership } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'VpcCniEksV2Disable');
@@ -20,3 +21,4 @@ const vpcCni = new VpcCniOwnership(stack, 'VpcCni', {
 new CfnOutput(stack, 'PreviousOwner', { value: vpcCni.previousOwner });
 
 new IntegTest(app, 'EksV2Disable', { testCases: [stack] });
+checkAwsSolutions(app);

@@ -4,6 +4,7 @@
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam } from 'aws-cdk-lib';
 import { ClusterNetwork, ClusterNetworkSetup, OwnedByOthers } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'ExistingClusterNetwork', { env: { account: '111111111111', region: 'us-east-1' } });
@@ -38,3 +39,4 @@ network.addNodegroupCapacity('CiliumNodes', {
 });
 
 new IntegTest(app, 'ExistingCluster', { testCases: [stack] });
+checkAwsSolutions(app);

@@ -3,6 +3,7 @@
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { ClusterTarget, CniAction, VpcCniOwnership } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'VpcCniImportedCluster');
@@ -25,3 +26,4 @@ const vpcCni = new VpcCniOwnership(stack, 'VpcCni', {
 new CfnOutput(stack, 'Plan', { value: vpcCni.plan });
 
 new IntegTest(app, 'ImportedCluster', { testCases: [stack] });
+checkAwsSolutions(app);

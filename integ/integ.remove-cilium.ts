@@ -4,6 +4,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks } from 'aws-cdk-lib';
 import { ClusterTarget, CniAction, CrdPolicy, VpcCniOwnership } from '../src';
+import { checkAwsSolutions } from './nag';
 
 const app = new App();
 const stack = new Stack(app, 'VpcCniRemoveForCilium');
@@ -45,3 +46,4 @@ nodes.node.addDependency(cilium);
 new CfnOutput(stack, 'RemovedObjects', { value: vpcCni.changedObjects });
 
 new IntegTest(app, 'RemoveForCilium', { testCases: [stack] });
+checkAwsSolutions(app);
