@@ -118,7 +118,7 @@ project.addTask('integ:update', {
 project.testTask.spawn(integ);
 // ts-jest compiles test files one by one without type checks; check the whole test tree once.
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json', { name: 'typecheck tests' });
-project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-integ.out.*');
+project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-integ.out.*', '/integ/**/*.snapshot/*-NagReport.csv');
 
 // README examples compile through jsii-rosetta in strict mode (fixture: rosetta/default.ts-fixture).
 project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
