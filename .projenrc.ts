@@ -81,7 +81,7 @@ const packageDotnet = project.tasks.tryFind('package:dotnet')!;
 const hasDotnet = 'node -e "require(\'child_process\').execFileSync(\'dotnet\', [\'--version\'], { stdio: \'ignore\' })"';
 packageDotnet.reset('jsii-pacmak -v --target dotnet', { condition: hasDotnet });
 packageDotnet.say('package:dotnet skipped: no .NET SDK on this machine (the dotnet target stays configured)', {
-  condition: `node -e "try { require('child_process').execFileSync('dotnet', ['--version'], { stdio: 'ignore' }); process.exit(1) } catch { }"`,
+  condition: 'node -e "try { require(\'child_process\').execFileSync(\'dotnet\', [\'--version\'], { stdio: \'ignore\' }); process.exit(1) } catch { }"',
 });
 
 // Smoke apps: each language's binding, built by jsii-pacmak, synthesizes a stack (smoke/run.sh).
