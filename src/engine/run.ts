@@ -1,4 +1,5 @@
 import { KubeApiError, KubeClient } from './kube-client';
+import { CNI_OBJECTS } from './objects';
 import { observe } from './observe';
 import { plan as makePlan, PlanOptions } from './plan';
 import { Action, ClusterFacts, Observation, Owner, Plan, Write } from './types';
@@ -80,29 +81,49 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     }
     uncertain.clear();
     log({ step: 'plan', action: options.action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
-    const result = (): RunResult => ({ previousOwner: previousOwner!, observation, plan, changed, dryRun: !!options.dryRun, attempts: attempt });
+    const result = (): RunResult => ({ previousOwner: previousOwner!, observation, plan, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt });
     if (options.dryRun || plan.writes.length === 0) return result();
 
-    try {
+    const apply = async (write: Write) => {
+      checkDeadline(`${write.verb} ${write.objectId}`);
+      await options.beforeWrite?.(write);
+      const applied = await execute(client, write);
+      log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });
+      if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
+    };
+    // Adopt's writes are independent, so they go out together; remove keeps its order (DaemonSet first).
+    const failures: { write: Write; error: unknown }[] = [];
+    if (options.action.type === 'ADOPT') {
+      const settled = await Promise.allSettled(plan.writes.map(apply));
+      settled.forEach((s, i) => s.status === 'rejected' && failures.push({ write: plan.writes[i], error: s.reason }));
+    } else {
       for (const write of plan.writes) {
-        checkDeadline(`${write.verb} ${write.objectId}`);
-        await options.beforeWrite?.(write);
-        const applied = await execute(client, write);
-        log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });
-        if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
+        try {
+          await apply(write);
+        } catch (error) {
+          failures.push({ write, error });
+          break;
+        }
       }
-      return result();
-    } catch (e) {
-      if (e instanceof KubeApiError && e.status === 409 && attempt < maxAttempts) {
-        log({ step: 'conflict', attempt, detail: e.message, next: 're-read and re-plan' });
-        const conflicted = plan.writes.find((w) => w.path === e.path);
-        if (conflicted) uncertain.add(conflicted.objectId);
-        continue;
-      }
-      const done = new Set(changed);
-      throw new PartialApplyError(changed, plan.writes.map((w) => w.objectId).filter((id) => !done.has(id)), e);
     }
+    if (failures.length === 0) return result();
+
+    const isConflict = (e: unknown) => e instanceof KubeApiError && e.status === 409;
+    if (failures.every((f) => isConflict(f.error)) && attempt < maxAttempts) {
+      log({ step: 'conflict', attempt, detail: failures.map((f) => (f.error as Error).message), next: 're-read and re-plan' });
+      for (const f of failures) uncertain.add(f.write.objectId);
+      continue;
+    }
+    const done = new Set(changed);
+    const cause = failures.find((f) => !isConflict(f.error))?.error ?? failures[0].error;
+    throw new PartialApplyError(inObjectOrder(changed), plan.writes.map((w) => w.objectId).filter((id) => !done.has(id)), cause);
   }
+}
+
+/** Object ids in the order of the one object list, whatever order the writes finished in. */
+function inObjectOrder(ids: readonly string[]): string[] {
+  const index = (id: string) => CNI_OBJECTS.findIndex((o) => o.id === id);
+  return [...ids].sort((a, b) => index(a) - index(b));
 }
 
 /** Applies one write; `false` when a DELETE found the object already gone. */

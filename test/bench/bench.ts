@@ -434,7 +434,7 @@ function render(r: Results): string {
     '## Where the adopt time goes',
     '',
     `The engine: ${formatMs(r.adoptRead)} to read the ${CNI_OBJECTS.length} objects (new TLS connections included) and plan, then `
-      + `${CNI_OBJECTS.length} PATCHes one after the other (about ${Math.round(r.adopt.engine.median - r.adoptRead.median)} ms at the medians). `
+      + `${CNI_OBJECTS.length} PATCHes sent together (about ${Math.round(r.adopt.engine.median - r.adoptRead.median)} ms at the medians). `
       + `The manual procedure runs ${MANUAL_ADOPT_COMMANDS} commands (\`kubectl annotate\` and \`kubectl label\` for each of five objects, `
       + `\`helm template\`, \`kubectl apply\`): ${Math.round(r.adopt.manual.median / MANUAL_ADOPT_COMMANDS)} ms each on average. `
       + 'Not measured here: with an EKS kubeconfig every kubectl process also runs its exec plugin (`aws eks get-token`) for a token; '
