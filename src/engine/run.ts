@@ -81,7 +81,9 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     }
     uncertain.clear();
     log({ step: 'plan', action: options.action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
-    const result = (): RunResult => ({ previousOwner: previousOwner!, observation, plan, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt });
+    const result = (): RunResult => ({
+      previousOwner: previousOwner!, observation, plan, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt,
+    });
     if (options.dryRun || plan.writes.length === 0) return result();
 
     const apply = async (write: Write) => {
