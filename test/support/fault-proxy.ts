@@ -16,7 +16,11 @@ export type Fault =
   /** Forward, then reset the connection: the API server acted, the answer is lost. */
   | { readonly kind: 'reset-after-forward' }
   /** Never answer. */
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /** Answer with this status and raw body instead of forwarding; `chunked` sends it without a Content-Length. */
+  | { readonly kind: 'answer'; readonly status: number; readonly contentType: string; readonly body: string; readonly chunked?: boolean }
+  /** Forward, then send the answer's headers at once and its body one byte every `intervalMs`. */
+  | { readonly kind: 'trickle'; readonly intervalMs: number };
 
 export interface FaultRule {
   readonly method?: string;
@@ -116,6 +120,19 @@ export class FaultProxy {
           return;
         case 'hang':
           return;
+        case 'answer': {
+          const headers: Record<string, string> = { 'content-type': fault.contentType };
+          if (!fault.chunked) headers['content-length'] = String(Buffer.byteLength(fault.body));
+          res.writeHead(fault.status, headers);
+          if (!fault.chunked) {
+            res.end(fault.body);
+            return;
+          }
+          const piece = 64 * 1024;
+          for (let i = 0; i < fault.body.length; i += piece) res.write(fault.body.slice(i, i + piece));
+          res.end();
+          return;
+        }
         default:
           this.forward(method, url, req.headers, Buffer.concat(chunks), (status, headers, body) => {
             if (fault?.kind === 'reset-after-forward') {
@@ -127,10 +144,27 @@ export class FaultProxy {
               res.end(body);
             };
             if (fault?.kind === 'delay') setTimeout(answer, fault.ms);
+            else if (fault?.kind === 'trickle') this.trickle(res, status, headers, body, fault.intervalMs);
             else answer();
           }, () => req.socket.destroy());
       }
     });
+  }
+
+  private trickle(res: import('http').ServerResponse, status: number, headers: import('http').IncomingHttpHeaders, body: Buffer, intervalMs: number): void {
+    const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = headers;
+    res.writeHead(status, rest);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || sent >= body.length) {
+        clearInterval(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write(body.subarray(sent, sent + 1));
+      sent++;
+    }, intervalMs);
+    res.on('close', () => clearInterval(timer));
   }
 
   private forward(method: string, url: string, headers: import('http').IncomingHttpHeaders, body: Buffer,
