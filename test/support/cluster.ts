@@ -133,46 +133,13 @@ export function awsNodeEnv(ds: KubeObject | undefined): string[] {
   return (container?.env ?? []).map((e: any) => e.name);
 }
 
-/** Where EKS renders the chart: the region's own registry, and `-eksbuild` tags for all three images. */
-export interface EksRegion {
-  readonly region: string;
-  /** ECR account of the region's EKS images (most regions: 602401143452). */
-  readonly account: string;
-  readonly domain: string;
-  readonly awsNodeTag: string;
-  readonly agentTag: string;
-}
-
-/** A region whose images differ from the chart's defaults (us-west-2) in region and tags only. */
-export const EKS_REGION: EksRegion = {
-  region: 'eu-west-3', account: '602401143452', domain: 'amazonaws.com', awsNodeTag: 'v1.20.4-eksbuild.1', agentTag: 'v1.2.1-eksbuild.1',
-};
-
-/** The `--set` arguments that render the chart the way EKS does in `region`. */
-export function eksRenderArgs(r: EksRegion = EKS_REGION): string[] {
-  const image = (path: string, tag: string) => [
-    `${path}.region=${r.region}`, `${path}.account=${r.account}`, `${path}.domain=${r.domain}`, `${path}.tag=${tag}`,
-  ];
-  return ['--set-string', [
-    ...image('image', r.awsNodeTag), ...image('init.image', r.awsNodeTag), ...image('nodeAgent.image', r.agentTag),
-  ].join(',')];
-}
-
 /** The starting points the engine must handle, each made the way it happens on a real cluster. */
 export class Fixtures {
   constructor(private readonly cli: Cli) {}
 
-  /**
-   * What EKS does at cluster creation: helm template | kubectl apply --server-side --force-conflicts --field-manager eks,
-   * with the region's images (EKS_REGION unless given); `extra` are more helm template arguments.
-   */
+  /** What EKS does at cluster creation: helm template | kubectl apply --server-side --force-conflicts --field-manager eks. */
   newEksCluster(...extra: string[]): void {
-    this.eksClusterIn(EKS_REGION, ...extra);
-  }
-
-  eksClusterIn(region: EksRegion, ...extra: string[]): void {
-    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'eks', '-f', '-'],
-      this.cli.render(...eksRenderArgs(region), ...extra));
+    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'eks', '-f', '-'], this.cli.render(...extra));
   }
 
   /** An administrator's real Helm release of the chart. */
