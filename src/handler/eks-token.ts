@@ -7,6 +7,25 @@ import { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/ty
 const EXPIRES_SECONDS = 60;
 
 /**
+ * The DNS suffix of each AWS partition but `aws` (amazonaws.com, also the suffix of `aws-us-gov`), by
+ * its region pattern, as in the AWS SDK's partition data (test/handler/eks-token.test.ts compares them).
+ */
+const PARTITION_DNS_SUFFIXES: readonly (readonly [RegExp, string])[] = [
+  [/^cn-\w+-\d+$/, 'amazonaws.com.cn'],
+  [/^eusc-de-\w+-\d+$/, 'amazonaws.eu'],
+  [/^us-iso-\w+-\d+$/, 'c2s.ic.gov'],
+  [/^us-isob-\w+-\d+$/, 'sc2s.sgov.gov'],
+  [/^eu-isoe-\w+-\d+$/, 'cloud.adc-e.uk'],
+  [/^us-isof-\w+-\d+$/, 'csp.hci.ic.gov'],
+];
+
+/** STS's regional endpoint, `sts.<region>.<the partition's DNS suffix>`: the host EKS's authenticator accepts in a token. */
+export function stsHostname(region: string): string {
+  const suffix = PARTITION_DNS_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
+  return `sts.${region}.${suffix}`;
+}
+
+/**
  * An EKS bearer token: a presigned STS GetCallerIdentity URL whose signed headers include
  * `x-k8s-aws-id: <cluster name>`, as `k8s-aws-v1.` + unpadded base64url. Signed locally; no call to STS.
  */
@@ -16,7 +35,7 @@ export async function eksToken(options: {
   readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly now?: Date;
 }): Promise<string> {
-  const hostname = `sts.${options.region}.amazonaws.com`;
+  const hostname = stsHostname(options.region);
   const signer = new SignatureV4({
     credentials: options.credentials,
     region: options.region,
