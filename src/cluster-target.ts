@@ -31,7 +31,8 @@ export interface ClusterNameOptions {
 export interface ClusterTargetOptions {
   /**
    * Run the handler in this network instead of the one derived from the cluster.
-   * @default - the cluster's VPC, private subnets and cluster security group when the endpoint is private-only; no VPC otherwise
+   * @default - the cluster's VPC, private subnets and cluster security group when the handler cannot rely on the public endpoint
+   * (`aws-eks`: when the cluster's kubectl handler runs in the VPC; `aws-eks-v2`: public access off, or limited to CIDRs); no VPC otherwise
    */
   readonly handlerNetwork?: HandlerNetworkOptions;
 }
@@ -61,16 +62,19 @@ export class ClusterTarget {
     const configMapOnly = cluster instanceof eks.Cluster
       && (cluster.authenticationMode ?? eks.AuthenticationMode.CONFIG_MAP) === eks.AuthenticationMode.CONFIG_MAP;
     const mode = configMapOnly ? ClusterAuthenticationMode.CONFIG_MAP : ClusterAuthenticationMode.ACCESS_ENTRIES;
-    return new ClusterTarget(cluster.clusterName, cluster, mode, network, (id, scope, manifest) =>
-      new eks.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true }));
+    // aws-cdk-lib applies manifests through a created cluster's kubectl handler, an imported one's
+    // kubectlProvider, or a handler it creates for an imported one with kubectlRole; without any of
+    // them it fails at synthesis, so offer no manifests (the default access is then clusterAdminPolicy()).
+    const canApplyManifests = cluster instanceof eks.Cluster || cluster.kubectlProvider !== undefined || cluster.kubectlRole !== undefined;
+    const applyManifest = canApplyManifests
+      ? (id: string, scope: any, manifest: Record<string, any>[]) => new eks.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true })
+      : undefined;
+    return new ClusterTarget(cluster.clusterName, cluster, mode, network, applyManifest);
   }
 
   /** An `aws-cdk-lib/aws-eks-v2` cluster (always access entries). */
   public static fromEksV2Cluster(cluster: eksv2.ICluster, options: ClusterTargetOptions = {}): ClusterTarget {
-    // aws-eks-v2 keeps its endpoint configuration private; read it where it is.
-    const endpoint: { _config?: { publicAccess?: boolean } } | undefined = (cluster as any).endpointAccess;
-    const privateOnly = endpoint?._config?.publicAccess === false;
-    const network = options.handlerNetwork ?? (privateOnly ? {
+    const network = options.handlerNetwork ?? (needsPrivateEndpoint(cluster) ? {
       vpc: cluster.vpc,
       securityGroups: [cluster.clusterSecurityGroup],
     } : undefined);
@@ -95,4 +99,19 @@ export class ClusterTarget {
     /** @internal Applies a Kubernetes manifest through the cluster's kubectl provider, when it has one. */
     public readonly _applyManifest: ((id: string, scope: any, manifest: Record<string, any>[]) => any) | undefined,
   ) {}
+}
+
+/**
+ * Whether the handler must reach an `aws-eks-v2` cluster through its private endpoint: public access
+ * is off (`EndpointAccess.PRIVATE`), or limited to CIDR blocks (`PUBLIC_AND_PRIVATE.onlyFrom(...)`),
+ * which a Lambda function outside a VPC does not come from. With unrestricted public access the
+ * handler stays outside the VPC (no NAT needed). Only a created cluster tells; aws-eks-v2 keeps it
+ * in `endpointAccess._config`.
+ */
+function needsPrivateEndpoint(cluster: eksv2.ICluster): boolean {
+  const config: { privateAccess?: boolean; publicAccess?: boolean; publicCidrs?: string[] } | undefined = (cluster as any).endpointAccess?._config;
+  if (!config?.privateAccess) return false;
+  if (!config.publicAccess) return true;
+  const cidrs = config.publicCidrs ?? [];
+  return cidrs.length > 0 && !cidrs.includes('0.0.0.0/0');
 }

@@ -324,7 +324,11 @@ class HandlerSingleton extends Construct {
   }
 }
 
+/** The handler's network as the function gets it: VPC, the subnets its selection picks, security groups. */
 function networkKey(network: HandlerNetworkOptions | undefined): string {
   if (!network) return '';
-  return [network.vpc.node.path, ...(network.securityGroups ?? []).map((sg) => sg.node.path)].join(',');
+  // Subnet ids are often tokens; resolved, two selections compare by what they deploy to.
+  const stack = Stack.of(network.vpc);
+  const subnets = network.vpc.selectSubnets(network.vpcSubnets).subnetIds.map((id) => JSON.stringify(stack.resolve(id)));
+  return [network.vpc.node.path, `subnets ${subnets.join(' ')}`, ...(network.securityGroups ?? []).map((sg) => sg.node.path)].join(', ');
 }

@@ -220,6 +220,35 @@ describe('cluster access', () => {
   });
 });
 
+describe('imported aws-eks clusters', () => {
+  function imported(stack: Stack, attrs: Partial<eks.ClusterAttributes> = {}): eks.ICluster {
+    return eks.Cluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'imported', ...attrs });
+  }
+
+  test('without a kubectl role or provider: no manifest to apply, so the default is a cluster-admin access entry (and it synthesizes)', () => {
+    const stack = newStack();
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(imported(stack)), action: CniAction.remove() });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::EKS::AccessEntry', {
+      ClusterName: 'imported',
+      AccessPolicies: [Match.objectLike({ AccessScope: { Type: 'cluster' } })],
+    });
+    template.resourceCountIs('Custom::AWSCDK-EKS-KubernetesResource', 0);
+    expect(() => new VpcCniOwnership(newStack(), 'Cni', {
+      cluster: ClusterTarget.fromEksCluster(imported(newStack())), action: CniAction.remove(), kubernetesAccess: KubernetesAccess.rbac(),
+    })).toThrow(/kubernetesAccess rbac\(\) needs a cluster construct with a kubectl provider/);
+  });
+
+  test('with a kubectl role: RBAC through the kubectl handler aws-cdk-lib creates for it', () => {
+    const stack = newStack();
+    const cluster = imported(stack, { kubectlRoleArn: 'arn:aws:iam::111111111111:role/kubectl', kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') });
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.remove() });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::EKS::AccessEntry', { ClusterName: 'imported', KubernetesGroups: ['cdk-vpc-cni-ownership'] });
+    expect(rbacOf(template)).toHaveLength(4);
+  });
+});
+
 function rbacOf(template: Template): any[] {
   const resource = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
     .find((r: any) => JSON.stringify(r).includes('cdk-vpc-cni-ownership') && !JSON.stringify(r).includes('aws-auth')) as any;
@@ -243,12 +272,43 @@ describe('endpoint access', () => {
     expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
   });
 
-  test('aws-eks-v2 private endpoint: the handler runs in the cluster VPC with the cluster security group', () => {
+  test.each<[string, eksv2.EndpointAccess]>([
+    ['PRIVATE', eksv2.EndpointAccess.PRIVATE],
+    ['PUBLIC_AND_PRIVATE limited to CIDRs', eksv2.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24')],
+  ])('aws-eks-v2 %s: the handler runs in the cluster VPC\'s private subnets with the cluster security group', (_name, endpointAccess) => {
     const stack = newStack();
-    const cluster = eksV2Cluster(stack, { endpointAccess: eksv2.EndpointAccess.PRIVATE });
+    const cluster = eksV2Cluster(stack, { endpointAccess });
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.remove() });
     const fn: any = Object.values(handlerFunctions(Template.fromStack(stack)))[0];
     expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'ClusterSecurityGroupId'] }]);
+    expect(fn.Properties.VpcConfig.SubnetIds).toEqual(stack.resolve(cluster.vpc.privateSubnets.map((subnet) => subnet.subnetId)));
+  });
+
+  test.each<[string, eksv2.EndpointAccess]>([
+    ['PUBLIC', eksv2.EndpointAccess.PUBLIC],
+    ['PUBLIC_AND_PRIVATE', eksv2.EndpointAccess.PUBLIC_AND_PRIVATE],
+    ['PUBLIC_AND_PRIVATE open to 0.0.0.0/0', eksv2.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('0.0.0.0/0')],
+  ])('aws-eks-v2 %s: the public endpoint is open to the handler, which runs outside any VPC', (_name, endpointAccess) => {
+    const stack = newStack();
+    const cluster = eksV2Cluster(stack, { endpointAccess });
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.remove() });
+    expect(Object.values(handlerFunctions(Template.fromStack(stack)))[0]).not.toHaveProperty('Properties.VpcConfig');
+  });
+
+  test('the shared handler\'s network includes its subnets: the same VPC and security groups with other subnets are refused', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    const network = (subnetType: ec2.SubnetType) => ({ vpc, vpcSubnets: { subnetType }, securityGroups: [sg] });
+    new VpcCniOwnership(stack, 'A', {
+      cluster: ClusterTarget.fromClusterName({ clusterName: 'a', handlerNetwork: network(ec2.SubnetType.PRIVATE_WITH_EGRESS) }), action: CniAction.remove(),
+    });
+    // The same subnets, selected another way (the VPC's default selection is its private subnets): shared.
+    new VpcCniOwnership(stack, 'B', { cluster: ClusterTarget.fromClusterName({ clusterName: 'b', handlerNetwork: { vpc, securityGroups: [sg] } }), action: CniAction.remove() });
+    expect(() => new VpcCniOwnership(stack, 'C', {
+      cluster: ClusterTarget.fromClusterName({ clusterName: 'c', handlerNetwork: network(ec2.SubnetType.PUBLIC) }), action: CniAction.remove(),
+    })).toThrow(/shares one handler, so all must run it in the same network/);
+    expect(Object.keys(handlerFunctions(Template.fromStack(stack)))).toHaveLength(1);
   });
 
   test('an imported cluster with handlerNetwork; a second construct in another network is refused', () => {
