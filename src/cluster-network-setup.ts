@@ -30,8 +30,9 @@ export interface ClusterNetworkSetupProps {
 
 /**
  * Applies a `ClusterNetwork` to an `aws-eks-v2` cluster, in order: the VPC CNI is removed (or
- * adopted into Helm), kube-proxy disabled if asked, then the CNI chart installed. Nodes must wait
- * for `ready`: add them with `addNodegroupCapacity()`, or add the dependency yourself.
+ * adopted into Helm), kube-proxy disabled if asked, the chart of the CNI's CRDs installed if it has
+ * one, then the CNI chart. Nodes must wait for `ready`: add them with `addNodegroupCapacity()`, or
+ * add the dependency yourself.
  *
  * On a cluster that already has nodes, removing the VPC CNI cuts their pods off until the nodes are
  * replaced: add new node groups here, then delete the old ones.
@@ -43,12 +44,15 @@ export class ClusterNetworkSetup extends Construct {
   public readonly vpcCniOwnership: VpcCniOwnership;
   /** The Helm chart of the network. */
   public readonly chart: eksv2.HelmChart;
+  /** The Helm chart of the network's CRDs, installed before `chart` (Calico). */
+  public readonly crdChart?: eksv2.HelmChart;
   /** The patch that disables kube-proxy, if the network asks for it. */
   public readonly kubeProxyPatch?: eksv2.KubernetesPatch;
   /** The IAM role of the Cilium operator, when the Cilium preset creates it. */
   public readonly ciliumOperatorRole?: iam.IRole;
 
   private readonly cluster: eksv2.ICluster;
+  private readonly nodegroupTaints: eksv2.TaintSpec[];
 
   constructor(scope: Construct, id: string, props: ClusterNetworkSetupProps) {
     super(scope, id);
@@ -59,6 +63,7 @@ export class ClusterNetworkSetup extends Construct {
     }
     this.cluster = cluster;
     const spec = props.network._spec;
+    this.nodegroupTaints = spec.nodegroupTaints ?? [];
 
     // Values only the cluster can tell; they win over the user's. Worked out first, so a missing
     // attribute of an imported cluster fails before anything is created.
@@ -93,6 +98,21 @@ export class ClusterNetworkSetup extends Construct {
       chartAfter = this.kubeProxyPatch;
     }
 
+    if (spec.crdChart) {
+      this.crdChart = new eksv2.HelmChart(this, 'CrdChart', {
+        cluster,
+        repository: spec.crdChart.repository,
+        chart: spec.crdChart.chart,
+        version: spec.crdChart.version,
+        release: spec.crdChart.release,
+        namespace: spec.crdChart.namespace,
+        values: spec.crdChart.values,
+        wait: false,
+      });
+      this.crdChart.node.addDependency(chartAfter);
+      chartAfter = this.crdChart;
+    }
+
     this.chart = new eksv2.HelmChart(this, 'Chart', {
       cluster,
       repository: spec.chart.repository,
@@ -109,14 +129,25 @@ export class ClusterNetworkSetup extends Construct {
   }
 
   /**
-   * Adds a managed node group that is created only once the network is ready.
+   * Adds a managed node group that is created only once the network is ready (with the network's
+   * node taints, e.g. Cilium's `agentNotReadyTaint`).
    * @param id the node group's construct id (under this construct)
    * @param options the node group's options
    */
   public addNodegroupCapacity(id: string, options: eksv2.NodegroupOptions = {}): eksv2.Nodegroup {
-    const nodegroup = new eksv2.Nodegroup(this, id, { cluster: this.cluster, ...options });
+    const nodegroup = new eksv2.Nodegroup(this, id, { cluster: this.cluster, ...this._nodegroupOptions(options) });
     nodegroup.node.addDependency(this.ready);
     return nodegroup;
+  }
+
+  /**
+   * The options with the network's node taints added; a taint of yours with the same key wins.
+   * @internal
+   */
+  public _nodegroupOptions(options: eksv2.NodegroupOptions = {}): eksv2.NodegroupOptions {
+    const own = options.taints ?? [];
+    const added = this.nodegroupTaints.filter((taint) => !own.some((t) => t.key === taint.key));
+    return added.length > 0 ? { ...options, taints: [...own, ...added] } : options;
   }
 
   /** IAM roles for service accounts: the operator's service account in kube-system may assume it. */

@@ -1,4 +1,4 @@
-import { aws_iam as iam } from 'aws-cdk-lib';
+import { aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
 import { namespaceProblems, releaseNameProblems } from './engine/validate';
 import { HelmValues, NetworkSpec, mergeValues } from './network-spec';
 import { CniAction, CrdPolicy } from './vpc-cni-ownership';
@@ -25,6 +25,17 @@ export interface CiliumOptions {
    */
   readonly createOperatorRole?: boolean;
   /**
+   * Taint the node groups created through `ClusterNetworkSetup.addNodegroupCapacity()` or
+   * `EksClusterWithNetwork` (`addNodegroupCapacity()`, `defaultNodegroup`) with
+   * `node.cilium.io/agent-not-ready=true:NoExecute`, as Cilium's EKS requirements ask: no pod that
+   * Cilium should manage runs on a node before Cilium's agent is ready there; Cilium removes the
+   * taint once it is. Off by default because turning it on for node groups that already run evicts
+   * their pods until Cilium removes it again. Node groups you create yourself and Auto Scaling
+   * groups do not get it.
+   * @default false
+   */
+  readonly agentNotReadyTaint?: boolean;
+  /**
    * More Helm values, merged over the preset's (nested maps are merged, anything else replaced).
    * @default - the preset's values only
    */
@@ -39,7 +50,8 @@ export interface CiliumOptions {
 /** Options of the Calico preset (Calico CNI and IPAM, VXLAN overlay, installed by the Tigera operator). */
 export interface CalicoOptions {
   /**
-   * The version of the `tigera-operator` chart.
+   * The version of the `tigera-operator` chart and of the `crd.projectcalico.org.v1` chart (Calico
+   * releases both with the same version; 3.32 or later: earlier operator charts carry the CRDs themselves).
    * @default ClusterNetwork.CALICO_CHART_VERSION
    */
   readonly version?: string;
@@ -138,9 +150,11 @@ export enum NetworkKind {
  */
 export class ClusterNetwork {
   /** The default version of the `cilium` chart (https://helm.cilium.io). */
-  public static readonly CILIUM_CHART_VERSION = '1.19.5';
-  /** The default version of the `tigera-operator` chart (https://docs.tigera.io/calico/charts). */
-  public static readonly CALICO_CHART_VERSION = 'v3.32.2';
+  public static readonly CILIUM_CHART_VERSION = '1.20.0';
+  /** The default version of the `crd.projectcalico.org.v1` and `tigera-operator` charts (https://docs.tigera.io/calico/charts). */
+  public static readonly CALICO_CHART_VERSION = 'v3.32.1';
+  /** The taint Cilium asks EKS node groups to carry until its agent runs on the node (`agentNotReadyTaint`). */
+  public static readonly CILIUM_AGENT_NOT_READY_TAINT_KEY = 'node.cilium.io/agent-not-ready';
   /** The default version of the `aws-vpc-cni` chart (https://aws.github.io/eks-charts). */
   public static readonly AWS_VPC_CNI_CHART_VERSION = '1.23.2';
 
@@ -171,9 +185,9 @@ export class ClusterNetwork {
 
   /**
    * Cilium in ENI mode (chart `cilium` from https://helm.cilium.io, release `cilium` in
-   * `kube-system`): `eni.enabled=true`, `ipam.mode=eni`, `routingMode=native`,
-   * `egressMasqueradeInterfaces=eth+`. The VPC CNI is removed first (and kube-proxy disabled with
-   * `kubeProxyReplacement`).
+   * `kube-system`) with the values of Cilium's EKS instructions: `eni.enabled=true`,
+   * `ipam.mode=eni`, `routingMode=native`. The VPC CNI is removed first (and kube-proxy disabled
+   * with `kubeProxyReplacement`).
    */
   public static cilium(options: CiliumOptions = {}): ClusterNetwork {
     const replaceKubeProxy = options.kubeProxyReplacement ?? false;
@@ -181,7 +195,6 @@ export class ClusterNetwork {
       eni: { enabled: true },
       ipam: { mode: 'eni' },
       routingMode: 'native',
-      egressMasqueradeInterfaces: 'eth+',
       // k8sServiceHost (the cluster endpoint) is added by ClusterNetworkSetup, which knows the cluster.
       ...(replaceKubeProxy ? { kubeProxyReplacement: true, k8sServicePort: 443 } : {}),
     };
@@ -199,12 +212,16 @@ export class ClusterNetwork {
       },
       createCiliumOperatorRole: options.createOperatorRole ?? true,
       apiServerHostValuePath: replaceKubeProxy ? 'k8sServiceHost' : undefined,
+      nodegroupTaints: options.agentNotReadyTaint
+        ? [{ key: ClusterNetwork.CILIUM_AGENT_NOT_READY_TAINT_KEY, value: 'true', effect: eksv2.TaintEffect.NO_EXECUTE }]
+        : undefined,
     });
   }
 
   /**
-   * Calico through the Tigera operator (chart `tigera-operator` from
-   * https://docs.tigera.io/calico/charts, release `calico` in `tigera-operator`):
+   * Calico through the Tigera operator, from https://docs.tigera.io/calico/charts: first its CRDs
+   * (chart `crd.projectcalico.org.v1`, release `calico-crds`), then the operator (chart
+   * `tigera-operator`, release `calico`, both in namespace `tigera-operator`) with
    * `installation.kubernetesProvider=EKS`, `installation.cni.type=Calico`,
    * `installation.calicoNetwork.bgp=Disabled`. The VPC CNI is removed first.
    */
@@ -216,18 +233,16 @@ export class ClusterNetwork {
         calicoNetwork: { bgp: 'Disabled' },
       },
     };
+    const repository = 'https://docs.tigera.io/calico/charts';
+    const version = options.version ?? ClusterNetwork.CALICO_CHART_VERSION;
+    const namespace = 'tigera-operator';
     return new ClusterNetwork({
       kind: NetworkKind.CALICO,
       vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
       disableKubeProxy: false,
-      chart: {
-        repository: 'https://docs.tigera.io/calico/charts',
-        chart: 'tigera-operator',
-        version: options.version ?? ClusterNetwork.CALICO_CHART_VERSION,
-        release: 'calico',
-        namespace: 'tigera-operator',
-        values: mergeValues(preset, options.values ?? {}),
-      },
+      // From 3.32 the operator chart has no CRDs, and its Installation cannot be created without them.
+      crdChart: { repository, chart: 'crd.projectcalico.org.v1', version, release: 'calico-crds', namespace, values: {} },
+      chart: { repository, chart: 'tigera-operator', version, release: 'calico', namespace, values: mergeValues(preset, options.values ?? {}) },
       createCiliumOperatorRole: false,
     });
   }
@@ -296,12 +311,15 @@ export class ClusterNetwork {
   public readonly kind: NetworkKind;
   /** The Helm chart that installs it. */
   public readonly chartName: string;
+  /** The Helm chart of its CustomResourceDefinitions, installed before `chartName`, if it has one. */
+  public readonly crdChartName?: string;
   /** Whether kube-proxy is disabled (nodeSelector no node has; deleting the stack restores it). */
   public readonly disablesKubeProxy: boolean;
 
   private constructor(/** @internal */ public readonly _spec: NetworkSpec) {
     this.kind = _spec.kind;
     this.chartName = _spec.chart.chart;
+    this.crdChartName = _spec.crdChart?.chart;
     this.disablesKubeProxy = _spec.disableKubeProxy;
   }
 }

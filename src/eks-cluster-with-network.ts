@@ -4,10 +4,29 @@ import { ClusterNetwork } from './cluster-network';
 import { ClusterNetworkSetup } from './cluster-network-setup';
 import { OwnedByOthers } from './vpc-cni-ownership';
 
-/** Properties of EksClusterWithNetwork: those of an `aws-eks-v2` cluster, plus the network. */
+/**
+ * Properties of EksClusterWithNetwork: those of an `aws-eks-v2` cluster, plus the network.
+ *
+ * `eksv2.ClusterProps` options that fit a node-group cluster whose network is set up for it are
+ * declared here again: a jsii struct has only the properties of its own interfaces, and
+ * `ClusterCommonOptions` lacks them. Left out: `compute` and `defaultCapacity*` (this cluster's
+ * capacity is node groups created after the network: use `defaultNodegroup`), and
+ * `bootstrapSelfManagedAddons` (the VPC CNI and kube-proxy must be there to be removed, adopted or disabled).
+ */
 export interface EksClusterWithNetworkProps extends eksv2.ClusterCommonOptions {
   /** The network of the cluster's pods. */
   readonly network: ClusterNetwork;
+  /**
+   * Whether the IAM principal that creates the cluster gets a cluster-admin access entry.
+   * Changing it replaces the cluster.
+   * @default true
+   */
+  readonly bootstrapClusterCreatorAdminPermissions?: boolean;
+  /**
+   * Whether a CloudFormation output with the `aws eks update-kubeconfig` command is synthesized.
+   * @default true
+   */
+  readonly outputConfigCommand?: boolean;
   /**
    * A managed node group created once the network is ready.
    * @default - none: add node groups with `addNodegroupCapacity()`
@@ -52,9 +71,9 @@ export class EksClusterWithNetwork extends eksv2.Cluster {
     if (defaultNodegroup) this.defaultNodegroup = this.addNodegroupCapacity('DefaultCapacity', defaultNodegroup);
   }
 
-  /** Adds a managed node group, created once the network is ready. */
+  /** Adds a managed node group, created once the network is ready (with the network's node taints). */
   public addNodegroupCapacity(id: string, options?: eksv2.NodegroupOptions): eksv2.Nodegroup {
-    const nodegroup = super.addNodegroupCapacity(id, options);
+    const nodegroup = super.addNodegroupCapacity(id, this.networkSetup._nodegroupOptions(options));
     this.waitForNetwork(nodegroup);
     return nodegroup;
   }

@@ -1,4 +1,5 @@
 // Internal to the library (not exported from index.ts): what a ClusterNetwork carries to ClusterNetworkSetup.
+import type { aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import type { NetworkKind } from './cluster-network';
 import type { CniAction } from './vpc-cni-ownership';
 
@@ -20,11 +21,15 @@ export interface NetworkSpec {
   readonly kind: NetworkKind;
   readonly vpcCniAction: CniAction;
   readonly disableKubeProxy: boolean;
+  /** A chart of CRDs the network's chart needs, installed before it (Calico 3.32+). */
+  readonly crdChart?: ChartSpec;
   readonly chart: ChartSpec;
   /** Cilium only: whether to create the operator's IAM role. */
   readonly createCiliumOperatorRole: boolean;
   /** The dotted path in the values that receives the API server's host name, if any. */
   readonly apiServerHostValuePath?: string;
+  /** Taints for the node groups created through ClusterNetworkSetup or EksClusterWithNetwork. */
+  readonly nodegroupTaints?: eksv2.TaintSpec[];
 }
 
 /**

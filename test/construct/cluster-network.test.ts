@@ -6,6 +6,15 @@ import {
 } from '../../src';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
+
+/**
+ * Compile-time check (tsc over the tests): every option of eksv2.ClusterProps is declared on
+ * EksClusterWithNetworkProps, or left out on purpose. jsii structs carry only their declared
+ * properties, so one missing here cannot be given in Python, Java, .NET or Go.
+ */
+type LeftOut = 'compute' | 'defaultCapacity' | 'defaultCapacityInstance' | 'defaultCapacityType' | 'bootstrapSelfManagedAddons';
+type Undeclared = Exclude<keyof eksv2.ClusterProps, keyof EksClusterWithNetworkProps | LeftOut>;
+const allClusterPropsDeclared: [Undeclared] extends [never] ? true : Undeclared = true;
 const HELM_CHART = 'Custom::AWSCDK-EKS-HelmChart';
 const KUBERNETES_PATCH = 'Custom::AWSCDK-EKS-KubernetesPatch';
 const OWNERSHIP = 'Custom::VpcCniOwnership';
@@ -109,7 +118,9 @@ describe('EksClusterWithNetwork', () => {
       Repository: 'https://helm.cilium.io', Chart: 'cilium', Version: ClusterNetwork.CILIUM_CHART_VERSION, Release: 'cilium', Namespace: 'kube-system',
     });
     expect(chart.Properties.Wait).toBeUndefined();
-    expect(chartValues(chart)).toMatchObject({ eni: { enabled: true }, ipam: { mode: 'eni' }, routingMode: 'native', egressMasqueradeInterfaces: 'eth+' });
+    expect(chartValues(chart)).toMatchObject({ eni: { enabled: true }, ipam: { mode: 'eni' }, routingMode: 'native' });
+    // Cilium's EKS instructions no longer set it; eth+ matches no interface on Amazon Linux 2023 (ens5, ...).
+    expect(chartValues(chart)).not.toHaveProperty('egressMasqueradeInterfaces');
     expect(chartValues(chart)).not.toHaveProperty('kubeProxyReplacement');
     template.resourceCountIs(KUBERNETES_PATCH, 0);
 
@@ -198,34 +209,51 @@ describe('EksClusterWithNetwork', () => {
     clusterWithNetwork(stack, ClusterNetwork.cilium({
       createOperatorRole: false,
       version: '1.18.4',
-      values: { eni: { awsEnablePrefixDelegation: true }, egressMasqueradeInterfaces: 'ens+', hubble: { relay: { enabled: true } } },
+      values: { eni: { awsEnablePrefixDelegation: true }, routingMode: 'tunnel', hubble: { relay: { enabled: true } } },
     }));
     const chart = only(Template.fromStack(stack), HELM_CHART)[1];
     expect(chart.Properties.Version).toBe('1.18.4');
     expect(chartValues(chart)).toEqual({
       eni: { enabled: true, awsEnablePrefixDelegation: true },
       ipam: { mode: 'eni' },
-      routingMode: 'native',
-      egressMasqueradeInterfaces: 'ens+',
+      routingMode: 'tunnel',
       hubble: { relay: { enabled: true } },
     });
   });
 
-  test('calico(): the Tigera operator chart in its own namespace, after the removal, before the nodes', () => {
+  test('calico(): the VPC CNI is removed, then the Calico CRD chart, then the Tigera operator chart, then the nodes', () => {
     const stack = newStack();
     const cluster = clusterWithNetwork(stack, ClusterNetwork.calico({ crdPolicy: CrdPolicy.KEEP, values: { installation: { calicoNetwork: { ipPools: [{ cidr: '172.16.0.0/16', encapsulation: 'VXLAN' }] } } } }));
     const nodes = cluster.addNodegroupCapacity('Nodes');
     const template = Template.fromStack(stack);
     expect(ownershipAction(template)).toEqual({ type: 'REMOVE', crdPolicy: 'KEEP' });
-    const [chartId, chart] = only(template, HELM_CHART);
+    const charts = template.findResources(HELM_CHART);
+    expect(Object.keys(charts)).toHaveLength(2);
+    const byChart = (name: string): [string, any] => Object.entries(charts).find(([, c]) => (c as any).Properties.Chart === name)!;
+    const [crdChartId, crdChart] = byChart('crd.projectcalico.org.v1');
+    const [chartId, chart] = byChart('tigera-operator');
+    // From 3.32 the operator chart has no CRDs: both charts of one Calico release, the CRDs first.
+    expect(crdChart.Properties).toMatchObject({
+      Repository: 'https://docs.tigera.io/calico/charts',
+      Version: ClusterNetwork.CALICO_CHART_VERSION,
+      Release: 'calico-crds',
+      Namespace: 'tigera-operator',
+    });
+    expect(crdChart.Properties.Wait).toBeUndefined();
     expect(chart.Properties).toMatchObject({
       Repository: 'https://docs.tigera.io/calico/charts',
-      Chart: 'tigera-operator',
       Version: ClusterNetwork.CALICO_CHART_VERSION,
       Release: 'calico',
       Namespace: 'tigera-operator',
       CreateNamespace: true,
     });
+    const [ownershipId] = only(template, OWNERSHIP);
+    const nodesId = stack.resolve((nodes.node.defaultChild as any).ref).Ref;
+    expect(waitsFor(template, crdChartId, ownershipId)).toBe(true);
+    expect(directDependencies(template, chartId)).toContain(crdChartId);
+    expect(waitsFor(template, crdChartId, chartId)).toBe(false);
+    expect(waitsFor(template, nodesId, chartId)).toBe(true);
+    expect(cluster.networkSetup.crdChart).toBeDefined();
     expect(chartValues(chart)).toEqual({
       installation: {
         kubernetesProvider: 'EKS',
@@ -234,8 +262,13 @@ describe('EksClusterWithNetwork', () => {
       },
     });
     template.resourceCountIs(KUBERNETES_PATCH, 0);
-    expect(waitsFor(template, chartId, only(template, OWNERSHIP)[0])).toBe(true);
-    expect(waitsFor(template, stack.resolve((nodes.node.defaultChild as any).ref).Ref, chartId)).toBe(true);
+  });
+
+  test('calico({ version }): the CRD chart follows the operator chart\'s version', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.calico({ version: 'v3.32.0' }));
+    const versions = Object.values(Template.fromStack(stack).findResources(HELM_CHART)).map((c: any) => `${c.Properties.Chart}@${c.Properties.Version}`);
+    expect(versions.sort()).toEqual(['crd.projectcalico.org.v1@v3.32.0', 'tigera-operator@v3.32.0']);
   });
 
   test('customChart(): your chart and values; kube-proxy disabled before it if asked', () => {
@@ -290,9 +323,62 @@ describe('EksClusterWithNetwork', () => {
     expect(waitsFor(template, stack.resolve((nodes.node.defaultChild as any).ref).Ref, chartId)).toBe(true);
   });
 
+  test('cilium({ agentNotReadyTaint }): node groups added through the cluster or the setup carry Cilium\'s taint; yours with the same key wins', () => {
+    const stack = newStack();
+    const network = ClusterNetwork.cilium({ agentNotReadyTaint: true, createOperatorRole: false });
+    const cluster = clusterWithNetwork(stack, network, { defaultNodegroup: { minSize: 1 } });
+    cluster.addNodegroupCapacity('Tainted', { taints: [{ key: 'dedicated', value: 'gpu', effect: eksv2.TaintEffect.NO_SCHEDULE }] });
+    cluster.addNodegroupCapacity('OwnValue', { taints: [{ key: ClusterNetwork.CILIUM_AGENT_NOT_READY_TAINT_KEY, value: 'yes', effect: eksv2.TaintEffect.NO_SCHEDULE }] });
+    cluster.networkSetup.addNodegroupCapacity('ThroughSetup');
+    cluster.addAutoScalingGroupCapacity('SelfManaged', { instanceType: new ec2.InstanceType('m6i.large'), minCapacity: 1 });
+    const template = Template.fromStack(stack);
+    const cilium = { Key: 'node.cilium.io/agent-not-ready', Value: 'true', Effect: 'NO_EXECUTE' };
+    const taints = Object.fromEntries(Object.entries(template.findResources('AWS::EKS::Nodegroup'))
+      .map(([id, ng]: [string, any]) => [id.replace(/[0-9A-F]{8}$/, ''), ng.Properties.Taints]));
+    expect(taints).toEqual({
+      ClusterNodegroupDefaultCapacity: [cilium],
+      ClusterNodegroupTainted: [{ Key: 'dedicated', Value: 'gpu', Effect: 'NO_SCHEDULE' }, cilium],
+      ClusterNodegroupOwnValue: [{ Key: 'node.cilium.io/agent-not-ready', Value: 'yes', Effect: 'NO_SCHEDULE' }],
+      ClusterNetworkThroughSetup: [cilium],
+    });
+    // Self-managed nodes register their taints through the kubelet: not ours to set.
+    expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('agent-not-ready');
+  });
+
+  test('node groups carry no taint of ours unless asked (Cilium without agentNotReadyTaint, Calico)', () => {
+    for (const network of [ClusterNetwork.cilium({ createOperatorRole: false }), ClusterNetwork.calico()]) {
+      const stack = newStack();
+      const cluster = clusterWithNetwork(stack, network, { defaultNodegroup: { minSize: 1 } });
+      cluster.networkSetup.addNodegroupCapacity('ThroughSetup');
+      for (const ng of Object.values(Template.fromStack(stack).findResources('AWS::EKS::Nodegroup'))) {
+        expect((ng as any).Properties.Taints).toBeUndefined();
+      }
+    }
+  });
+
+  test('the aws-eks-v2 cluster options of ClusterProps that fit reach the cluster (declared on the props, so every jsii language has them)', () => {
+    expect(allClusterPropsDeclared).toBe(true);
+    const stack = newStack();
+    // aws-eks-v2 writes the config command outputs only for a masters role.
+    const mastersRole = (scope: Stack) => new iam.Role(scope, 'Masters', { assumedBy: new iam.AccountRootPrincipal() });
+    clusterWithNetwork(stack, ClusterNetwork.calico(), {
+      mastersRole: mastersRole(stack), bootstrapClusterCreatorAdminPermissions: false, outputConfigCommand: false,
+    });
+    const template = Template.fromStack(stack);
+    expect(only(template, 'AWS::EKS::Cluster')[1].Properties.AccessConfig).toMatchObject({ BootstrapClusterCreatorAdminPermissions: false });
+    expect(Object.keys(template.findOutputs('*')).filter((name) => /ConfigCommand/.test(name))).toEqual([]);
+
+    const defaults = newStack();
+    clusterWithNetwork(defaults, ClusterNetwork.calico(), { mastersRole: mastersRole(defaults) });
+    const defaultTemplate = Template.fromStack(defaults);
+    expect(only(defaultTemplate, 'AWS::EKS::Cluster')[1].Properties.AccessConfig).not.toHaveProperty('BootstrapClusterCreatorAdminPermissions');
+    expect(Object.keys(defaultTemplate.findOutputs('*')).filter((name) => /ConfigCommand/.test(name))).toHaveLength(1);
+  });
+
   test('the network is described by the ClusterNetwork', () => {
     expect(ClusterNetwork.cilium({ kubeProxyReplacement: true })).toMatchObject({ kind: NetworkKind.CILIUM, chartName: 'cilium', disablesKubeProxy: true });
-    expect(ClusterNetwork.calico()).toMatchObject({ kind: NetworkKind.CALICO, chartName: 'tigera-operator', disablesKubeProxy: false });
+    expect(ClusterNetwork.cilium().crdChartName).toBeUndefined();
+    expect(ClusterNetwork.calico()).toMatchObject({ kind: NetworkKind.CALICO, chartName: 'tigera-operator', crdChartName: 'crd.projectcalico.org.v1', disablesKubeProxy: false });
     expect(ClusterNetwork.helmManagedVpcCni()).toMatchObject({ kind: NetworkKind.HELM_MANAGED_VPC_CNI, chartName: 'aws-vpc-cni', disablesKubeProxy: false });
     expect(ClusterNetwork.customChart({ chart: 'x', disableKubeProxy: true })).toMatchObject({ kind: NetworkKind.CUSTOM_CHART, disablesKubeProxy: true });
   });
