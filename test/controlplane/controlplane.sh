@@ -3,7 +3,9 @@
 #
 #   controlplane.sh build            build etcd and kube-apiserver once; prints the bin directory
 #   controlplane.sh start STATE_DIR  start both with TLS; writes STATE_DIR/kubeconfig and STATE_DIR/connection.json
-#   controlplane.sh stop STATE_DIR   stop both and remove their data
+#   controlplane.sh vap-status STATE_DIR  also run the ValidatingAdmissionPolicy status controller
+#                                    (type-checks policies into status.typeChecking; kube-controller-manager's job on a real cluster)
+#   controlplane.sh stop STATE_DIR   stop everything started in STATE_DIR and remove the data
 #
 # Binaries are built from the published Go modules pinned in go.mod (nothing else is downloaded)
 # and cached under ~/.cache/cdk-vpc-cni-ownership/controlplane/<key>, where the key covers the
@@ -30,7 +32,7 @@ bin_dir() {
 cmd_build() {
   local dir
   dir="$(bin_dir)"
-  if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" ]]; then
+  if [[ -x "$dir/kube-apiserver" && -x "$dir/etcd" && -x "$dir/vap-status-controller" ]]; then
     echo "$dir"
     return
   fi
@@ -42,7 +44,7 @@ cmd_build() {
   minor="$(echo "$k8s" | cut -d. -f2)"
   (cd "$here" && go build -trimpath -o "$dir.tmp/" \
     -ldflags "-s -w -X $pkg.gitVersion=$k8s -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
-    ./cmd/kube-apiserver ./cmd/etcd)
+    ./cmd/kube-apiserver ./cmd/etcd ./cmd/vap-status-controller)
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
   echo "$dir"
 }
@@ -177,6 +179,19 @@ EOF
   log "kube-apiserver ready at $endpoint (state in $state)"
 }
 
+# The policy status controller, against the running API server as the admin; idempotent.
+cmd_vap_status() {
+  local state="$1" bins
+  state="$(cd "$state" && pwd)"
+  bins="$(cmd_build)"
+  if [[ -f "$state/vap-status.pid" ]] && kill -0 "$(cat "$state/vap-status.pid")" 2>/dev/null; then
+    return
+  fi
+  "$bins/vap-status-controller" --kubeconfig "$state/kubeconfig" >"$state/vap-status.log" 2>&1 &
+  echo $! >"$state/vap-status.pid"
+  log "ValidatingAdmissionPolicy status controller running (log in $state/vap-status.log)"
+}
+
 stop_pid_file() {
   local file="$1" pid
   [[ -f "$file" ]] || return 0
@@ -194,6 +209,7 @@ stop_pid_file() {
 cmd_stop() {
   local state="$1"
   [[ -d "$state" ]] || return 0
+  stop_pid_file "$state/vap-status.pid"
   stop_pid_file "$state/apiserver.pid"
   stop_pid_file "$state/etcd.pid"
   rm -rf "$state/etcd-data"
@@ -203,9 +219,10 @@ cmd_stop() {
 case "${1:-}" in
   build) cmd_build ;;
   start) cmd_start "${2:?usage: controlplane.sh start STATE_DIR}" ;;
+  vap-status) cmd_vap_status "${2:?usage: controlplane.sh vap-status STATE_DIR}" ;;
   stop) cmd_stop "${2:?usage: controlplane.sh stop STATE_DIR}" ;;
   *)
-    echo "usage: controlplane.sh build | start STATE_DIR | stop STATE_DIR" >&2
+    echo "usage: controlplane.sh build | start STATE_DIR | vap-status STATE_DIR | stop STATE_DIR" >&2
     exit 2
     ;;
 esac
