@@ -143,6 +143,14 @@ bench.spawn(project.tasks.tryFind('bundle')!);
 bench.spawn(project.compileTask);
 bench.exec('ts-node -T --project test/tsconfig.json test/bench/bench.ts', { receiveArgs: true });
 
+// Release-time check of the ClusterNetwork presets against their real charts (pulled with Helm): not part of
+// build or test, since it needs the chart repositories; it says SKIPPED when they cannot be reached (docs/presets.md).
+project.addTask('presets:check', {
+  description: 'Pull each preset\'s charts, render them with Helm 4 and Helm 3 and the preset\'s values, and check the objects and values (needs the chart repositories)',
+  exec: 'ts-node -T --project test/tsconfig.json test/presets/check.ts',
+  receiveArgs: true,
+});
+
 // The demo runs the CLI as shipped (lib/cli/main.js), so it compiles first.
 const demo = project.addTask('demo', {
   description: 'Local demo: a real kube-apiserver seeded like a new EKS cluster; the CLI\'s inspect, plan, adopt, then helm install; the same for remove',
