@@ -1,6 +1,6 @@
-import { EKSClient } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { eksClient } from './handler/eks-client';
 import { onEvent } from './handler/handler';
 
 /** Answer this long before Lambda's own timeout, so failures are reported, not timed out. */
@@ -8,7 +8,8 @@ const SAFETY_MARGIN_MS = 30_000;
 
 const region = process.env.AWS_REGION ?? 'us-east-1';
 const credentials = defaultProvider();
-const eks = new EKSClient({ region, credentials, maxAttempts: 3 });
+// With connection and request timeouts: an unreachable EKS API fails in seconds, with a message, not at the Lambda timeout.
+const eks = eksClient({ region, credentials });
 
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context) {
   const remaining = context?.getRemainingTimeInMillis?.() ?? 5 * 60_000;
