@@ -1,27 +1,36 @@
 import {
-  EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, LAST_APPLIED_ANNOTATION,
-  RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, releaseRecordSelector,
+  EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, releaseRecordSelector,
 } from './helm';
 import { KubeClient, METADATA_ONLY_LIST } from './kube-client';
 import { describeManagers } from './managed-fields';
-import { CNI_OBJECTS, CniObject, DAEMONSET_SELECTOR, objectPath, resourcePath } from './objects';
+import { ManagerSummary, summarizeManagers } from './managers';
+import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, DAEMONSET_SELECTOR, objectPath, resourcePath } from './objects';
 import { ClusterFacts, KubeObject, Observation, ObjectState, Owner } from './types';
 
 export interface ObserveOptions {
   /** Count the custom resources of each CRD (one list request per CRD). */
   readonly countCustomResources?: boolean;
+  /**
+   * Look up Helm's release records (Secrets and ConfigMaps, metadata only) for the releases the
+   * objects are annotated for, in kube-system. Off: annotated objects are HELM_ANNOTATED.
+   */
+  readonly lookUpReleaseRecords?: boolean;
+  /** The field manager an adopt hands the objects to: its server-side applies are the new owner's, not someone else's. */
+  readonly newOwner?: string;
 }
 
 /** Reads every VPC CNI object (one GET each) and decides who owns them. Writes nothing. */
 export async function observe(client: KubeClient, facts: ClusterFacts, options: ObserveOptions = {}): Promise<Observation> {
   const lives = await Promise.all(CNI_OBJECTS.map((o) => client.get<KubeObject>(objectPath(o))));
 
-  // One metadata-only list per Helm release the objects name: does its release record exist?
+  // One pair of metadata-only lists (Secrets, ConfigMaps) per release the objects name: is it installed?
   const releases = new Map<string, Promise<boolean>>();
-  for (const live of lives) {
-    const release = releaseOf(live);
-    if (release && !releases.has(releaseKey(release))) {
-      releases.set(releaseKey(release), releaseExists(client, release.name, release.namespace));
+  if (options.lookUpReleaseRecords) {
+    for (const live of lives) {
+      const release = releaseOf(live);
+      if (release && release.namespace === CNI_NAMESPACE && !releases.has(releaseKey(release))) {
+        releases.set(releaseKey(release), releaseRecordExists(client, release));
+      }
     }
   }
   const releaseFound = new Map<string, boolean>();
@@ -32,11 +41,14 @@ export async function observe(client: KubeClient, facts: ClusterFacts, options: 
     const customResources = live && object.crd && options.countCustomResources
       ? await countCustomResources(client, live)
       : undefined;
+    const managerRoles = live ? summarizeManagers(live) : { appliers: [], imperative: [], otherWriters: [] };
     return {
       object,
       live,
-      owner: objectOwner(live, releaseFound),
+      owner: objectOwner(object, live, managerRoles, releaseFound, options),
       managers: describeManagers(live?.metadata.managedFields),
+      managerRoles,
+      notTheVpcCnis: live && object.crd ? crdNotTheVpcCnis(managerRoles, options.newOwner) : undefined,
       customResources,
       problems: live ? problemsOf(object, live) : [],
     };
@@ -55,15 +67,18 @@ function releaseOf(live: KubeObject | undefined): ReleaseRef | undefined {
 
 const releaseKey = (r: ReleaseRef) => `${r.namespace}/${r.name}`;
 
-async function releaseExists(client: KubeClient, name: string, namespace: string): Promise<boolean> {
-  if (!namespace) return false;
-  const list = await client.list<{ items: KubeObject[] | null }>(
-    resourcePath('v1', 'secrets', namespace),
-    { labelSelector: releaseRecordSelector(name) },
+/**
+ * Helm keeps a release's records as Secrets (the default driver) or ConfigMaps (HELM_DRIVER=configmap)
+ * labelled owner=helm,name=<release>, in the release's namespace. Both are listed, metadata only.
+ */
+async function releaseRecordExists(client: KubeClient, release: ReleaseRef): Promise<boolean> {
+  const lists = await Promise.all(['secrets', 'configmaps'].map((resource) => client.list<{ items: KubeObject[] | null }>(
+    resourcePath('v1', resource, release.namespace),
+    { labelSelector: releaseRecordSelector(release.name) },
     METADATA_ONLY_LIST,
-  );
+  )));
   // A release uninstalled with --keep-history leaves records that no longer own anything.
-  return (list.items ?? []).some((s) => s.metadata.labels?.status !== 'uninstalled');
+  return lists.some((list) => (list.items ?? []).some((record) => record.metadata.labels?.status !== 'uninstalled'));
 }
 
 async function countCustomResources(client: KubeClient, crd: KubeObject): Promise<number> {
@@ -83,25 +98,66 @@ function owner(kind: Owner['kind'], description: string, release?: ReleaseRef): 
 
 export const ABSENT_OWNER: Owner = owner('ABSENT', 'absent');
 
-/** One object's owner, from its own metadata. */
-function objectOwner(live: KubeObject | undefined, releaseFound: Map<string, boolean>): Owner {
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+
+/** Appliers other than EKS's bootstrap, kubectl's client-side apply (its own kind) and the adopt's new owner. */
+function foreignAppliers(roles: ManagerSummary, newOwner?: string): string[] {
+  return roles.appliers.filter((m) => m !== EKS_FIELD_MANAGER && m !== KUBECTL_CLIENT_SIDE_MANAGER && m !== newOwner);
+}
+
+/**
+ * One object's owner, from its own metadata: a Helm release it is annotated for (and whether that
+ * release is recorded), else its appliers. EKS's bootstrap owns it only when `eks` is its only
+ * applier; imperative edits on top are customisations and change nothing here.
+ */
+function objectOwner(
+  object: CniObject, live: KubeObject | undefined, roles: ManagerSummary, releaseFound: Map<string, boolean>, options: ObserveOptions,
+): Owner {
   if (!live) return ABSENT_OWNER;
-  const managers = live.metadata.managedFields ?? [];
-  const release = releaseOf(live);
+  const others = foreignAppliers(roles, options.newOwner);
+  const othersOwner = () => owner('OTHER_APPLIER', `server-side apply by ${quoted(others)}`);
+  const release = object.crd ? undefined : releaseOf(live);
   if (release) {
     const where = `Helm release "${release.name}" in namespace "${release.namespace}"`;
-    return releaseFound.get(releaseKey(release))
-      ? owner('HELM_RELEASE', where, release)
-      : owner('HELM_ADOPTED', `adopted for ${where}, which is not installed yet`, release);
+    if (!options.lookUpReleaseRecords || release.namespace !== CNI_NAMESPACE) {
+      const why = release.namespace !== CNI_NAMESPACE
+        ? `release records are only looked up in ${CNI_NAMESPACE}, where the VPC CNI lives`
+        : 'only adopt reads Helm\'s release records';
+      return owner('HELM_ANNOTATED', `annotated for ${where}; whether it is installed was not checked (${why})`, release);
+    }
+    if (releaseFound.get(releaseKey(release))) return owner('HELM_RELEASE', where, release);
+    // No record here, but a tool applies it: e.g. Flux's helm-controller keeping records in another namespace.
+    if (others.length > 0) return othersOwner();
+    return owner('HELM_ADOPTED', `adopted for ${where}, which is not installed yet`, release);
   }
-  if (managers.some((m) => m.manager === EKS_FIELD_MANAGER && m.operation === 'Apply')) {
-    return owner('EKS_BOOTSTRAP', 'the EKS bootstrap install (field manager "eks", no Helm release)');
+  if (others.length > 0) return othersOwner();
+  if (roles.appliers.includes(KUBECTL_CLIENT_SIDE_MANAGER)) {
+    const writers = roles.otherWriters.length > 0 ? `; other writers: ${quoted(roles.otherWriters)}` : '';
+    return owner('KUBECTL', `kubectl apply (client-side)${writers}`);
   }
-  if (live.metadata.annotations?.[LAST_APPLIED_ANNOTATION] || managers.some((m) => m.manager === KUBECTL_CLIENT_SIDE_MANAGER)) {
-    return owner('KUBECTL', 'kubectl apply (client-side)');
+  if (roles.appliers.includes(EKS_FIELD_MANAGER)) {
+    return owner('EKS_BOOTSTRAP', 'the EKS bootstrap install (field manager "eks" is the only applier, no Helm release)');
   }
-  // CRDs never carry Helm metadata, so a Helm-installed CRD lands here too.
-  return owner('UNKNOWN', `an unknown owner (field managers: ${describeManagers(managers).join(', ') || 'none'})`);
+  if (object.crd && options.newOwner && roles.appliers.includes(options.newOwner)) {
+    // CRDs are never annotated: after an adopt, the new owner's apply entry is what says so.
+    return owner('HELM_ADOPTED', `handed over to field manager "${options.newOwner}" (CRDs carry no Helm metadata)`);
+  }
+  const all = [...roles.appliers, ...roles.imperative, ...roles.otherWriters];
+  return owner('UNKNOWN', `an unknown owner (field managers: ${quoted(all) || 'none'})`);
+}
+
+/**
+ * A CRD is the VPC CNI's to change or delete only when EKS's bootstrap (or the adopt's new owner)
+ * applied it and no other applier or controller writes it: the EKS control plane's network policy
+ * controller, for one, owns and recreates the PolicyEndpoint CRD.
+ */
+function crdNotTheVpcCnis(roles: ManagerSummary, newOwner?: string): string | undefined {
+  const others = foreignAppliers(roles, newOwner);
+  if (others.length > 0) return `applied by ${quoted(others)}`;
+  if (roles.otherWriters.length > 0) return `written by ${quoted(roles.otherWriters)}, another controller`;
+  const ours = roles.appliers.filter((m) => m === EKS_FIELD_MANAGER || m === newOwner);
+  if (ours.length === 0) return `EKS's bootstrap install did not apply it (appliers: ${quoted(roles.appliers) || 'none'})`;
+  return undefined;
 }
 
 /**

@@ -1,6 +1,5 @@
 import {
-  DISABLED_NODE_SELECTOR_KEY, EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER,
-  RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+  DISABLED_NODE_SELECTOR_KEY, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 } from './helm';
 import { handOver } from './managed-fields';
 import { objectPath } from './objects';
@@ -28,22 +27,28 @@ export interface PlanOptions {
   readonly ifOwnedByOthers?: OwnedByOthers;
 }
 
+const DAEMONSET_KIND = 'DaemonSet';
+const POLICY_ENDPOINT_CRD = 'policyendpoints.networking.k8s.aws';
+
 /**
  * The writes that take the observed cluster to the desired action, in order, each with its reason.
- * Empty when the cluster already is there. Throws before anything is written when the state is
- * unexpected or the guard refuses.
+ * Empty when the cluster already is there. Throws before anything is written when an object the
+ * action would write is not what the library knows, or when the guard refuses.
  */
 export function plan(observation: Observation, action: Action, options: PlanOptions = {}): Plan {
-  const present = observation.objects.filter((s) => s.live);
-  const problems = present.flatMap((s) => s.problems);
-  if (action.type !== 'INSPECT' && problems.length > 0) throw new UnexpectedClusterStateError(problems);
-
   const notes: string[] = [];
-  const writes = present.flatMap((s) => writesFor(s, action, notes));
+  const present = observation.objects.filter((s) => s.live);
+  const writes = writesFor(observation, present, action, notes);
+  notes.push(...customisationNotes(present, action));
   const base = { action, owner: observation.owner, notes };
   if (writes.length === 0) return { ...base, writes };
 
-  const refusedBy = guardRefusal(observation, action);
+  // Only objects this action writes may stop it: a stranger CRD does not block a disable.
+  const written = new Set(writes.map((w) => w.objectId));
+  const problems = present.filter((s) => written.has(s.object.id)).flatMap((s) => s.problems);
+  if (problems.length > 0) throw new UnexpectedClusterStateError(problems);
+
+  const refusedBy = guardRefusal(observation, action, written);
   const policy = options.ifOwnedByOthers ?? 'FAIL';
   if (refusedBy && policy === 'FAIL') throw new OwnedByOthersError(refusedBy, action.type);
   if (refusedBy && policy === 'SKIP') {
@@ -52,21 +57,29 @@ export function plan(observation: Observation, action: Action, options: PlanOpti
   return { ...base, writes };
 }
 
-/** The owner that makes this action someone else's business, if any. */
-function guardRefusal(observation: Observation, action: Action): Owner | undefined {
+/**
+ * The owner that makes this action someone else's business, if any: of the objects it writes (CRDs
+ * decide per CRD, see notTheVpcCnis). Restore only removes our own key: no guard.
+ */
+function guardRefusal(observation: Observation, action: Action, written: ReadonlySet<string>): Owner | undefined {
+  if (action.type === 'RESTORE' || action.type === 'INSPECT') return undefined;
   if (observation.owner.kind === 'EKS_MANAGED_ADDON') return observation.owner;
   return observation.objects
-    .filter((s) => s.live && !s.object.crd)
+    .filter((s) => s.live && !s.object.crd && written.has(s.object.id))
     .map((s) => s.owner)
     .find((o) => !acceptableOwner(o, action));
 }
 
+/**
+ * EKS's bootstrap install may be changed by every action. An adoption or a Helm release may only be
+ * adopted again into that same release: removing or disabling it, or adopting it for another
+ * release, would take a release's objects away from it.
+ */
 function acceptableOwner(owner: Owner, action: Action): boolean {
   switch (owner.kind) {
     case 'EKS_BOOTSTRAP':
-    // No release record exists, so no Helm release claims it (our own earlier adoption, or one pending).
-    case 'HELM_ADOPTED':
       return true;
+    case 'HELM_ADOPTED':
     case 'HELM_RELEASE':
       return action.type === 'ADOPT' && owner.releaseName === action.releaseName && owner.releaseNamespace === action.releaseNamespace;
     default:
@@ -74,29 +87,39 @@ function acceptableOwner(owner: Owner, action: Action): boolean {
   }
 }
 
-function writesFor(state: ObjectState, action: Action, notes: string[]): Write[] {
+function writesFor(observation: Observation, present: readonly ObjectState[], action: Action, notes: string[]): Write[] {
   switch (action.type) {
     case 'INSPECT': return [];
-    case 'ADOPT': return adoptWrites(state, action);
-    case 'REMOVE': return removeWrites(state, action.crdPolicy, notes);
-    case 'DISABLE': return nodeSelectorWrites(state, true);
-    case 'RESTORE': return nodeSelectorWrites(state, false);
+    case 'ADOPT': {
+      // Without aws-node there is no VPC CNI whose CRDs these are (EKS Auto Mode uses them too).
+      const daemonSetPresent = present.some((s) => s.object.kind === DAEMONSET_KIND);
+      const crdsLeft = daemonSetPresent ? [] : present.filter((s) => s.object.crd);
+      if (crdsLeft.length > 0) notes.push(`the aws-node DaemonSet is absent: ${crdsLeft.map((s) => s.object.id).join(', ')} left as they are`);
+      return present.filter((s) => !crdsLeft.includes(s)).flatMap((s) => adoptWrites(s, action, notes));
+    }
+    case 'REMOVE': return removeWrites(observation, present, action, notes);
+    case 'DISABLE': return present.flatMap((s) => nodeSelectorWrites(s, true));
+    case 'RESTORE': return present.flatMap((s) => nodeSelectorWrites(s, false));
   }
 }
 
-function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>): Write[] {
+function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>, notes: string[]): Write[] {
   const live = state.live!;
+  if (state.object.crd && state.notTheVpcCnis) {
+    notes.push(`${state.object.id}: left as it is, not the VPC CNI's: ${state.notTheVpcCnis}`);
+    return [];
+  }
   const labels = live.metadata.labels ?? {};
   const annotations = live.metadata.annotations ?? {};
   const managedFields = live.metadata.managedFields ?? [];
 
   const reasons: string[] = [];
-  const metadata: Record<string, unknown> = {};
+  const body: { metadata: Record<string, unknown>; spec?: unknown } = { metadata: {} };
   // CRDs come from the chart's crds/ folder, which Helm never adopts: they get no Helm metadata,
-  // only the hand-over of their `eks` fields (so server-side apply tools can manage them).
+  // only the hand-over of their installer's fields (so server-side apply tools can manage them).
   const helmMetadata = !state.object.crd;
   if (helmMetadata && labels[MANAGED_BY_LABEL] !== MANAGED_BY_HELM) {
-    metadata.labels = { [MANAGED_BY_LABEL]: MANAGED_BY_HELM };
+    body.metadata.labels = { [MANAGED_BY_LABEL]: MANAGED_BY_HELM };
     reasons.push(`label ${MANAGED_BY_LABEL}=${MANAGED_BY_HELM}`);
   }
   const wantedAnnotations: Record<string, string> = {
@@ -107,23 +130,45 @@ function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT'
     ? Object.fromEntries(Object.entries(wantedAnnotations).filter(([k, v]) => annotations[k] !== v))
     : {};
   if (Object.keys(changedAnnotations).length > 0) {
-    metadata.annotations = changedAnnotations;
+    body.metadata.annotations = changedAnnotations;
     reasons.push(`annotate ${Object.entries(changedAnnotations).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
-  // The installer's fields become the new owner's: `eks`, and kubectl's when kubectl installed it.
-  const installers = state.owner.kind === 'KUBECTL' ? [EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER] : [EKS_FIELD_MANAGER];
-  const handedOver = managedFields.filter((m) => installers.includes(m.manager ?? ''));
+  // The installers' fields become the new owner's: every applier but the new owner (EKS's, kubectl's
+  // client-side apply, or whoever TAKE_OVER took it from), and the imperative edits the user named.
+  const from = [
+    ...state.managerRoles.appliers.filter((m) => m !== action.fieldManager),
+    ...(action.handOver ?? []).filter((m) => m !== action.fieldManager),
+  ];
+  const handedOver = managedFields.filter((m) => from.includes(m.manager ?? ''));
+  const handsOver = [...new Set(handedOver.map((m) => m.manager!))];
   if (handedOver.length > 0) {
     // A non-apply write may replace managedFields wholesale; a merge patch replaces the list.
-    metadata.managedFields = handOver(managedFields, installers, action.fieldManager);
-    const from = [...new Set(handedOver.map((m) => `"${m.manager}"`))].join(' and ');
-    reasons.push(`hand ${handedOver.length} managedFields entr${handedOver.length === 1 ? 'y' : 'ies'} of ${from} to "${action.fieldManager}"`);
+    body.metadata.managedFields = handOver(managedFields, handsOver, action.fieldManager);
+    reasons.push(`hand ${handedOver.length} managedFields entr${handedOver.length === 1 ? 'y' : 'ies'} of ${handsOver.map((m) => `"${m}"`).join(' and ')} to "${action.fieldManager}"`);
+  }
+  // Adopting a disabled VPC CNI gives it back its nodes: the chart never renders our key.
+  if (state.object.kind === DAEMONSET_KIND && disabledKeyOf(state)) {
+    body.spec = nodeSelectorPatch(null);
+    reasons.push(`restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}, so aws-node runs again`);
   }
   if (reasons.length === 0) return [];
-  return [patch(state, { metadata }, `adopt into Helm release ${action.releaseNamespace}/${action.releaseName}: ${reasons.join('; ')}`, action.fieldManager)];
+  return [patch(state, body, `adopt into Helm release ${action.releaseNamespace}/${action.releaseName}: ${reasons.join('; ')}`,
+    action.fieldManager, handsOver)];
 }
 
-function removeWrites(state: ObjectState, crdPolicy: Extract<Action, { type: 'REMOVE' }>['crdPolicy'], notes: string[]): Write[] {
+function removeWrites(observation: Observation, present: readonly ObjectState[], action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
+  const daemonSet = observation.objects.find((s) => s.object.kind === DAEMONSET_KIND);
+  if (!daemonSet?.live) {
+    // EKS Auto Mode has no aws-node but uses these CRDs; a cluster without the DaemonSet runs no VPC CNI to remove.
+    if (present.length > 0) {
+      notes.push(`the aws-node DaemonSet is absent (EKS Auto Mode, or removed earlier): remove writes nothing; left as they are: ${present.map((s) => s.object.id).join(', ')}`);
+    }
+    return [];
+  }
+  return present.flatMap((s) => removeWrite(s, action, notes));
+}
+
+function removeWrite(state: ObjectState, action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
   const live = state.live!;
   if (live.metadata.deletionTimestamp) {
     notes.push(`${state.object.id}: already being deleted`);
@@ -131,11 +176,20 @@ function removeWrites(state: ObjectState, crdPolicy: Extract<Action, { type: 'RE
   }
   let reason = 'remove the VPC CNI';
   if (state.object.crd) {
-    if (crdPolicy === 'KEEP') {
+    if (state.object.name === POLICY_ENDPOINT_CRD && !action.deletePolicyEndpointCrd) {
+      notes.push(`${state.object.id}: kept: the EKS control plane's network policy controller uses it, and deleting it deletes every PolicyEndpoint `
+        + '(NetworkPolicy enforcement stops until they are rebuilt); ask for it explicitly (deletePolicyEndpointCrd) to apply crdPolicy to it');
+      return [];
+    }
+    if (state.notTheVpcCnis) {
+      notes.push(`${state.object.id}: kept, not the VPC CNI's: ${state.notTheVpcCnis}`);
+      return [];
+    }
+    if (action.crdPolicy === 'KEEP') {
       notes.push(`${state.object.id}: kept (crdPolicy KEEP)`);
       return [];
     }
-    if (crdPolicy === 'DELETE_IF_UNUSED') {
+    if (action.crdPolicy === 'DELETE_IF_UNUSED') {
       const count = state.customResources;
       if (count === undefined) throw new Error(`${state.object.id}: custom resources were not counted`);
       if (count > 0) {
@@ -163,20 +217,52 @@ function removeWrites(state: ObjectState, crdPolicy: Extract<Action, { type: 'RE
   }];
 }
 
+function disabledKeyOf(state: ObjectState): boolean {
+  const selector: Record<string, string> = state.live?.spec?.template?.spec?.nodeSelector ?? {};
+  return DISABLED_NODE_SELECTOR_KEY in selector;
+}
+
+/** A merge patch that sets (or, with null, removes) only our nodeSelector key. */
+function nodeSelectorPatch(value: string | null) {
+  return { template: { spec: { nodeSelector: { [DISABLED_NODE_SELECTOR_KEY]: value } } } };
+}
+
 /** Disable adds a nodeSelector key no node has; restore removes just that key, so the rest is as it was. */
 function nodeSelectorWrites(state: ObjectState, disable: boolean): Write[] {
-  if (state.object.kind !== 'DaemonSet') return [];
-  const selector: Record<string, string> = state.live!.spec?.template?.spec?.nodeSelector ?? {};
-  const disabled = DISABLED_NODE_SELECTOR_KEY in selector;
-  if (disabled === disable) return [];
-  const value = disable ? 'true' : null;
+  if (state.object.kind !== DAEMONSET_KIND) return [];
+  if (disabledKeyOf(state) === disable) return [];
   const reason = disable
     ? `disable: nodeSelector ${DISABLED_NODE_SELECTOR_KEY}=true matches no node, so no aws-node pod runs`
     : `restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}`;
-  return [patch(state, { spec: { template: { spec: { nodeSelector: { [DISABLED_NODE_SELECTOR_KEY]: value } } } } }, reason, OWN_FIELD_MANAGER)];
+  return [patch(state, { spec: nodeSelectorPatch(disable ? 'true' : null) }, reason, OWN_FIELD_MANAGER)];
 }
 
-function patch(state: ObjectState, body: { metadata?: Record<string, unknown>; [k: string]: unknown }, reason: string, fieldManager: string): Write {
+/** Imperative edits are the user's customisations: say whose they are, and what the action does with them. */
+function customisationNotes(present: readonly ObjectState[], action: Action): string[] {
+  if (action.type !== 'ADOPT' && action.type !== 'INSPECT') return [];
+  const notes: string[] = [];
+  for (const state of present) {
+    const custom = [...state.managerRoles.imperative, ...state.managerRoles.otherWriters];
+    if (custom.length === 0) continue;
+    const names = custom.map((m) => `"${m}"`).join(', ');
+    if (action.type === 'INSPECT') {
+      notes.push(`${state.object.id}: customised by ${names}`);
+      continue;
+    }
+    const handed = custom.filter((m) => (action.handOver ?? []).includes(m));
+    const kept = custom.filter((m) => !handed.includes(m));
+    if (kept.length > 0) {
+      notes.push(`${state.object.id}: customisations of ${kept.map((m) => `"${m}"`).join(', ')} kept: their fields stay theirs `
+        + `(name them in handOver to give them to "${action.fieldManager}")`);
+    }
+  }
+  return notes;
+}
+
+function patch(
+  state: ObjectState, body: { metadata?: Record<string, unknown>; [k: string]: unknown }, reason: string, fieldManager: string,
+  handsOver?: readonly string[],
+): Write {
   const resourceVersion = state.live!.metadata.resourceVersion!;
   return {
     objectId: state.object.id,
@@ -187,5 +273,6 @@ function patch(state: ObjectState, body: { metadata?: Record<string, unknown>; [
     // resourceVersion in a merge patch is a precondition: a concurrent change gives 409, not a lost update.
     body: { ...body, metadata: { ...body.metadata, resourceVersion } },
     fieldManager,
+    ...(handsOver && handsOver.length > 0 ? { handsOver } : {}),
   };
 }

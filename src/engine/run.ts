@@ -2,7 +2,7 @@ import { KubeApiError, KubeClient } from './kube-client';
 import { CNI_OBJECTS } from './objects';
 import { observe } from './observe';
 import { plan as makePlan, PlanOptions } from './plan';
-import { Action, ClusterFacts, Observation, Owner, Plan, Write } from './types';
+import { Action, ClusterFacts, KubeObject, Observation, Owner, Plan, PreflightResult, Write } from './types';
 
 /** One structured event per step, for logs (never carries credentials). */
 export type EngineLog = (event: { step: string; [key: string]: unknown }) => void;
@@ -10,14 +10,19 @@ export type EngineLog = (event: { step: string; [key: string]: unknown }) => voi
 export interface RunOptions extends PlanOptions {
   readonly action: Action;
   readonly facts?: ClusterFacts;
-  /** Stop after the plan. */
+  /** Stop after the plan and its preflight: nothing is written. */
   readonly dryRun?: boolean;
+  /**
+   * Look up Helm's release records (Secrets and ConfigMaps in kube-system). Default: for adopt only,
+   * the one action whose guard needs to know whether a release is installed.
+   */
+  readonly lookUpReleaseRecords?: boolean;
   /** How many times to re-read and re-plan after a 409 Conflict. Default 3. */
   readonly maxConflictRetries?: number;
   readonly log?: EngineLog;
   /** Epoch milliseconds after which no new read or write starts (the caller's own time limit). */
   readonly deadline?: number;
-  /** Called before each write; tests use it to change the cluster concurrently. */
+  /** Called before each real write; tests use it to change the cluster concurrently. */
   readonly beforeWrite?: (write: Write) => Promise<void> | void;
 }
 
@@ -28,6 +33,8 @@ export interface RunResult {
   readonly observation: Observation;
   /** The plan that was executed (or, for dry-run, would be). */
   readonly plan: Plan;
+  /** What the API server said of each planned write, sent with `dryRun=All` before any real write. */
+  readonly preflight: readonly PreflightResult[];
   /** Ids of the objects this run changed or deleted. */
   readonly changed: readonly string[];
   readonly dryRun: boolean;
@@ -44,13 +51,42 @@ export class PartialApplyError extends Error {
   }
 }
 
-/** Observe → plan → (unless dry-run) execute; a 409 re-observes and re-plans, a bounded number of times. */
+/** The API server refused planned writes in the preflight: nothing was written. */
+export class PreflightRefusedError extends Error {
+  constructor(readonly refusals: readonly PreflightResult[], planned: number) {
+    super(`The API server refused ${refusals.length} of ${planned} planned write${planned === 1 ? '' : 's'} in a dry run; nothing was changed:\n`
+      + refusals.map((r) => `- ${r.verb} ${r.objectId}: ${r.refusal}`).join('\n'));
+    this.name = 'PreflightRefusedError';
+  }
+}
+
+/** The API server kept managedFields entries a hand-over removes: the fields would stay with their old manager. */
+export class HandOverNotKeptError extends Error {
+  constructor(readonly objectId: string, readonly managers: readonly string[]) {
+    super(`${objectId}: the API server kept managedFields entries of ${managers.map((m) => `"${m}"`).join(', ')} after the hand-over; `
+      + 'their fields would stay theirs, so a server-side apply tool would conflict with them or keep their values');
+    this.name = 'HandOverNotKeptError';
+  }
+}
+
+/** The longest part of an API server's answer quoted in a refusal: the log has the rest. */
+const MAX_REASON = 300;
+
+/**
+ * Observe → plan → preflight (every planned write with `dryRun=All`, together) → (unless dry-run, and
+ * only when every write was accepted) execute. A 409 re-observes and re-plans, a bounded number of times.
+ */
 export async function run(client: KubeClient, options: RunOptions): Promise<RunResult> {
   const log: EngineLog = options.log ?? (() => {});
   const facts = options.facts ?? {};
+  const action = options.action;
   const maxAttempts = 1 + (options.maxConflictRetries ?? 3);
-  const countCustomResources = options.action.type === 'INSPECT'
-    || (options.action.type === 'REMOVE' && options.action.crdPolicy === 'DELETE_IF_UNUSED');
+  const countCustomResources = action.type === 'INSPECT' || (action.type === 'REMOVE' && action.crdPolicy === 'DELETE_IF_UNUSED');
+  const observeOptions = {
+    countCustomResources,
+    lookUpReleaseRecords: options.lookUpReleaseRecords ?? action.type === 'ADOPT',
+    newOwner: action.type === 'ADOPT' ? action.fieldManager : undefined,
+  };
   const changed: string[] = [];
   // Objects whose write ended in a conflict: it may be our own write whose answer was lost (a retry
   // after a timeout or reset then meets our own new resourceVersion). If the next plan finds them
@@ -63,10 +99,11 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       throw new Error(`Out of time before ${next}; stopping so the caller can report it.`);
     }
   };
+  const isConflict = (e: unknown) => e instanceof KubeApiError && e.status === 409;
 
   for (let attempt = 1; ; attempt++) {
     checkDeadline('reading the cluster');
-    const observation = await observe(client, facts, { countCustomResources });
+    const observation = await observe(client, facts, observeOptions);
     previousOwner ??= observation.owner;
     log({
       step: 'observe',
@@ -75,27 +112,46 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       ownerDescription: observation.owner.description,
       objects: observation.objects.map((s) => ({ id: s.object.id, present: !!s.live, owner: s.owner.kind, managers: s.managers })),
     });
-    const plan = makePlan(observation, options.action, options);
+    const plan = makePlan(observation, action, options);
     for (const id of uncertain) {
       if (!plan.writes.some((w) => w.objectId === id) && !changed.includes(id)) changed.push(id);
     }
     uncertain.clear();
-    log({ step: 'plan', action: options.action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
-    const result = (): RunResult => ({
-      previousOwner: previousOwner!, observation, plan, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt,
+    log({ step: 'plan', action: action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
+    const result = (preflight: readonly PreflightResult[] = []): RunResult => ({
+      previousOwner: previousOwner!, observation, plan, preflight, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt,
     });
-    if (options.dryRun || plan.writes.length === 0) return result();
+    if (plan.writes.length === 0) return result();
+
+    // The API server checks the whole plan (RBAC, admission webhooks and policies, validation,
+    // preconditions) before anything is changed.
+    checkDeadline('the preflight');
+    const checks = await Promise.all(plan.writes.map((w) => preflightOne(client, w)));
+    const preflight = checks.map((c) => c.result);
+    const conflicts = checks.filter((c) => c.conflict);
+    if (conflicts.length > 0 && attempt < maxAttempts) {
+      log({ step: 'conflict', attempt, during: 'preflight', detail: conflicts.map((c) => c.conflict!.message), next: 're-read and re-plan' });
+      continue;
+    }
+    log({
+      step: 'preflight',
+      accepted: preflight.filter((p) => p.accepted).map((p) => `${p.verb} ${p.objectId}`),
+      refused: preflight.filter((p) => !p.accepted).map((p) => `${p.verb} ${p.objectId}: ${p.refusal}`),
+    });
+    if (options.dryRun) return result(preflight);
+    const refusals = preflight.filter((p) => !p.accepted);
+    if (refusals.length > 0) throw new PreflightRefusedError(refusals, plan.writes.length);
 
     const apply = async (write: Write) => {
       checkDeadline(`${write.verb} ${write.objectId}`);
       await options.beforeWrite?.(write);
-      const applied = await execute(client, write);
+      const applied = await execute(client, write, false);
       log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });
       if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
     };
     // Adopt's writes are independent, so they go out together; remove keeps its order (DaemonSet first).
     const failures: { write: Write; error: unknown }[] = [];
-    if (options.action.type === 'ADOPT') {
+    if (action.type === 'ADOPT') {
       const settled = await Promise.allSettled(plan.writes.map(apply));
       settled.forEach((s, i) => s.status === 'rejected' && failures.push({ write: plan.writes[i], error: s.reason }));
     } else {
@@ -108,9 +164,8 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
         }
       }
     }
-    if (failures.length === 0) return result();
+    if (failures.length === 0) return result(preflight);
 
-    const isConflict = (e: unknown) => e instanceof KubeApiError && e.status === 409;
     if (failures.every((f) => isConflict(f.error)) && attempt < maxAttempts) {
       log({ step: 'conflict', attempt, detail: failures.map((f) => (f.error as Error).message), next: 're-read and re-plan' });
       for (const f of failures) uncertain.add(f.write.objectId);
@@ -122,15 +177,55 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
   }
 }
 
+/** One write sent with `dryRun=All`: accepted, refused (with the API server's reason), or a conflict to re-plan on. */
+async function preflightOne(client: KubeClient, write: Write): Promise<{ result: PreflightResult; conflict?: KubeApiError }> {
+  const base = { objectId: write.objectId, verb: write.verb };
+  try {
+    await execute(client, write, true);
+    return { result: { ...base, accepted: true } };
+  } catch (e) {
+    if (e instanceof KubeApiError && e.status === 409) return { result: { ...base, accepted: false, refusal: refusalOf(write, e) }, conflict: e };
+    if (e instanceof KubeApiError || e instanceof HandOverNotKeptError) return { result: { ...base, accepted: false, refusal: refusalOf(write, e) } };
+    throw e;
+  }
+}
+
+/** The API server's reason, bounded, and what would let the write through. */
+export function refusalOf(write: Write, e: Error): string {
+  const detail = e instanceof KubeApiError ? `${e.status} ${e.reason}: ${e.detail}` : e.message;
+  const bounded = detail.length > MAX_REASON ? `${detail.slice(0, MAX_REASON)}… (${detail.length} characters; the handler's log has all)` : detail;
+  return `${bounded}. ${hintFor(write, e)}`;
+}
+
+function hintFor(write: Write, e: Error): string {
+  const text = e instanceof KubeApiError ? e.detail : e.message;
+  const verb = write.verb.toLowerCase();
+  if (e instanceof HandOverNotKeptError) return 'Check for a mutating webhook that rewrites managedFields';
+  if (/attempting to grant RBAC permissions not currently held/.test(text)) {
+    return 'Kubernetes lets only a writer that holds every rule of a role (or binding\'s role) change it: '
+      + 'grant the handler the rules listed above (the library\'s adopt RBAC holds the rules the aws-vpc-cni chart grants aws-node)';
+  }
+  if (/ValidatingAdmissionPolicy/.test(text)) return 'Exempt the handler\'s user or group in that policy\'s binding, or change the policy';
+  if (/admission webhook/.test(text)) return 'Exempt the handler\'s user or group from that admission webhook, or change its policy';
+  if (e instanceof KubeApiError && e.status === 403) return `Grant the handler "${verb}" on ${write.objectId} (see VpcCniOwnership.rbacManifest())`;
+  if (e instanceof KubeApiError && e.status === 409) return 'The object changed meanwhile; running again re-plans';
+  if (e instanceof KubeApiError && e.status === 422) return 'The change is not valid for this object';
+  return 'See the handler\'s log';
+}
+
 /** Object ids in the order of the one object list, whatever order the writes finished in. */
 function inObjectOrder(ids: readonly string[]): string[] {
   const index = (id: string) => CNI_OBJECTS.findIndex((o) => o.id === id);
   return [...ids].sort((a, b) => index(a) - index(b));
 }
 
-/** Applies one write; `false` when a DELETE found the object already gone. */
-async function execute(client: KubeClient, write: Write): Promise<boolean> {
-  if (write.verb === 'DELETE') return client.delete(write.path, write.body);
-  await client.patch(write.path, write.body, write.fieldManager!);
+/** Applies one write (or, with `dryRun`, has the API server check it); `false` when a DELETE found the object already gone. */
+async function execute(client: KubeClient, write: Write, dryRun: boolean): Promise<boolean> {
+  if (write.verb === 'DELETE') return client.delete(write.path, write.body, { dryRun });
+  const answer = await client.patch<KubeObject>(write.path, write.body, write.fieldManager!, { dryRun });
+  if (write.handsOver) {
+    const kept = (answer?.metadata?.managedFields ?? []).map((m) => m.manager ?? '').filter((m) => write.handsOver!.includes(m));
+    if (kept.length > 0) throw new HandOverNotKeptError(write.objectId, [...new Set(kept)]);
+  }
   return true;
 }

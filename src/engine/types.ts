@@ -1,3 +1,4 @@
+import { ManagerSummary } from './managers';
 import { CniObject } from './objects';
 
 /** Who owns the VPC CNI, decided from the signals a cluster offers (docs/ownership.md). */
@@ -10,8 +11,15 @@ export type OwnerKind =
   | 'HELM_RELEASE'
   /** Labelled and annotated for a Helm release that has no release record yet: adopted, chart not installed. */
   | 'HELM_ADOPTED'
+  /**
+   * Annotated for a Helm release whose records were not looked up: only adopt reads Helm's release
+   * records, and only in kube-system.
+   */
+  | 'HELM_ANNOTATED'
   /** Written with `kubectl apply` (client-side): the style of clusters created before 2024. */
   | 'KUBECTL'
+  /** Applied server-side by a tool other than EKS (Argo CD, Flux, eksctl, kubectl --server-side, …). */
+  | 'OTHER_APPLIER'
   /** Present, but none of the above. */
   | 'UNKNOWN'
   /** Not there. */
@@ -39,6 +47,13 @@ export interface ObjectState {
   readonly owner: Owner;
   /** `manager/Operation` of each managedFields entry. */
   readonly managers: readonly string[];
+  /** The managers by role: appliers, imperative edits (customisations), other writers. */
+  readonly managerRoles: ManagerSummary;
+  /**
+   * For CRDs: why the CRD is not the VPC CNI's to change (another controller or applier owns
+   * fields of it, or EKS's bootstrap never applied it); `undefined` when it is.
+   */
+  readonly notTheVpcCnis?: string;
   /** For CRDs, when counted: how many custom resources of it exist. */
   readonly customResources?: number;
   /** What makes this object unsafe to change (unexpected shape); empty when fine. */
@@ -56,8 +71,20 @@ export type OwnedByOthers = 'FAIL' | 'SKIP' | 'TAKE_OVER';
 
 export type Action =
   | { readonly type: 'INSPECT' }
-  | { readonly type: 'ADOPT'; readonly releaseName: string; readonly releaseNamespace: string; readonly fieldManager: string }
-  | { readonly type: 'REMOVE'; readonly crdPolicy: CrdPolicy }
+  | {
+    readonly type: 'ADOPT';
+    readonly releaseName: string;
+    readonly releaseNamespace: string;
+    readonly fieldManager: string;
+    /** Managers of imperative edits (e.g. `kubectl-set`) whose fields are handed to `fieldManager` too. */
+    readonly handOver?: readonly string[];
+  }
+  | {
+    readonly type: 'REMOVE';
+    readonly crdPolicy: CrdPolicy;
+    /** Apply crdPolicy to the PolicyEndpoint CRD too; it is kept otherwise (the EKS control plane uses it). */
+    readonly deletePolicyEndpointCrd?: boolean;
+  }
   | { readonly type: 'DISABLE' }
   | { readonly type: 'RESTORE' };
 
@@ -71,6 +98,17 @@ export interface Write {
   /** PATCH: a JSON merge patch; DELETE: DeleteOptions. */
   readonly body: unknown;
   readonly fieldManager?: string;
+  /** Managers whose managedFields entries this write hands over: none of them may be left after it. */
+  readonly handsOver?: readonly string[];
+}
+
+/** What the API server said of one planned write sent with `dryRun=All`. */
+export interface PreflightResult {
+  readonly objectId: string;
+  readonly verb: Write['verb'];
+  readonly accepted: boolean;
+  /** Why it was refused: the API server's answer (bounded) and what to grant or exempt. */
+  readonly refusal?: string;
 }
 
 export interface Plan {
@@ -91,6 +129,7 @@ export interface KubeObject {
     namespace?: string;
     uid?: string;
     resourceVersion?: string;
+    generation?: number;
     deletionTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;

@@ -1,3 +1,5 @@
+import { UNCONVERGING_FIELD_MANAGERS } from './managers';
+import { CNI_NAMESPACE } from './objects';
 import { Action } from './types';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -21,11 +23,48 @@ export function namespaceProblems(value: string, prop = 'releaseNamespace'): str
   return [];
 }
 
+/**
+ * The VPC CNI's Helm release must live where its objects live. The aws-vpc-cni chart renders the
+ * DaemonSet, ServiceAccount, ConfigMap and the ClusterRoleBinding's subject in the release's
+ * namespace: a release elsewhere would start a second aws-node DaemonSet and point the aws-node
+ * binding at a new ServiceAccount, taking the running aws-node's permissions away.
+ */
+export function adoptReleaseNamespaceProblems(value: string, prop = 'releaseNamespace'): string[] {
+  if (value === CNI_NAMESPACE) return [];
+  return [`${prop} "${value}" must be "${CNI_NAMESPACE}", where the VPC CNI's objects live: the aws-vpc-cni chart renders the DaemonSet, `
+    + 'ServiceAccount, ConfigMap and the aws-node ClusterRoleBinding\'s subject in the release\'s namespace, so a release in another '
+    + 'namespace would start a second aws-node DaemonSet and point the binding away from the running one'];
+}
+
 export function fieldManagerProblems(value: string, prop = 'fieldManager'): string[] {
   if (value.length === 0) return [`${prop} must not be empty`];
   if (value.length > 128) return [`${prop} is ${value.length} characters; Kubernetes allows at most 128`];
   if (!PRINTABLE.test(value)) return [`${prop} "${value}" must contain printable ASCII characters only`];
   return [];
+}
+
+/** The adopt's new owner: a field manager that applies server-side, so the handed-over fields converge. */
+export function adoptFieldManagerProblems(value: string, prop = 'fieldManager'): string[] {
+  const problems = fieldManagerProblems(value, prop);
+  if (problems.length > 0) return problems;
+  if (UNCONVERGING_FIELD_MANAGERS.includes(value)) {
+    return [`${prop} "${value}" can never own the fields: give the field manager of the tool that will apply the chart `
+      + '(helm for Helm, argocd-controller for Argo CD, helm-controller for Flux)'];
+  }
+  return [];
+}
+
+/** Managers of imperative edits handed over with the installer's fields. */
+export function handOverProblems(value: readonly string[], fieldManager: string, prop = 'handOver'): string[] {
+  return value.flatMap((manager) => {
+    const problems = fieldManagerProblems(manager, `${prop} entry`);
+    if (problems.length > 0) return problems;
+    if (manager === fieldManager) return [`${prop} entry "${manager}" is the fieldManager itself`];
+    if (UNCONVERGING_FIELD_MANAGERS.includes(manager)) {
+      return [`${prop} entry "${manager}" is handed over (or kept) by the action itself; name imperative edits only, e.g. kubectl-set`];
+    }
+    return [];
+  });
 }
 
 const ACTION_FIELDS: Record<string, string[]> = {
@@ -47,16 +86,26 @@ export function actionProblems(value: unknown): string[] {
   if (missing.length > 0) return missing.map((f) => `${f} is required (a string) for action ${type}`);
   const action = value as Action;
   switch (action.type) {
-    case 'ADOPT':
+    case 'ADOPT': {
+      const handOver: unknown = action.handOver ?? [];
+      const handOverShape = Array.isArray(handOver) && handOver.every((m) => typeof m === 'string')
+        ? handOverProblems(handOver, action.fieldManager)
+        : ['handOver must be a list of field manager names'];
       return [
         ...releaseNameProblems(action.releaseName),
-        ...namespaceProblems(action.releaseNamespace),
-        ...fieldManagerProblems(action.fieldManager),
+        ...adoptReleaseNamespaceProblems(action.releaseNamespace),
+        ...adoptFieldManagerProblems(action.fieldManager),
+        ...handOverShape,
       ];
-    case 'REMOVE':
-      return (CRD_POLICIES as readonly string[]).includes(action.crdPolicy)
+    }
+    case 'REMOVE': {
+      const problems = (CRD_POLICIES as readonly string[]).includes(action.crdPolicy)
         ? []
         : [`crdPolicy "${action.crdPolicy}" must be one of ${CRD_POLICIES.join(', ')}`];
+      const policyEndpoints: unknown = action.deletePolicyEndpointCrd;
+      if (policyEndpoints !== undefined && typeof policyEndpoints !== 'boolean') problems.push('deletePolicyEndpointCrd must be true or false');
+      return problems;
+    }
     default:
       return [];
   }

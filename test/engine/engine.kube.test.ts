@@ -141,11 +141,11 @@ describe('remove', () => {
     ['KEEP', { eniconfigs: true, policyendpoints: true }],
     ['DELETE_IF_UNUSED', { eniconfigs: true, policyendpoints: false }],
     ['DELETE', { eniconfigs: false, policyendpoints: false }],
-  ] as const)('crdPolicy %s: objects gone, CRDs as the policy says, a fresh helm install succeeds', async (crdPolicy, crdsKept) => {
+  ] as const)('crdPolicy %s (PolicyEndpoint CRD asked for): objects gone, CRDs as the policy says, a fresh helm install succeeds', async (crdPolicy, crdsKept) => {
     fixtures.newEksCluster();
     fixtures.eniConfigs('us-east-1a', 'us-east-1b');
 
-    const removed = await engine({ type: 'REMOVE', crdPolicy }, {}, `REMOVE ${crdPolicy}`);
+    const removed = await engine({ type: 'REMOVE', crdPolicy, deletePolicyEndpointCrd: true }, {}, `REMOVE ${crdPolicy}`);
     expect(removed.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
     for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
     const crd = async (name: string) => {
@@ -158,7 +158,7 @@ describe('remove', () => {
       expect(cli.kubectl(['get', 'eniconfigs', '-o', 'name']).trim().split('\n')).toEqual(['eniconfig.crd.k8s.amazonaws.com/us-east-1a', 'eniconfig.crd.k8s.amazonaws.com/us-east-1b']);
     }
 
-    const again = await engine({ type: 'REMOVE', crdPolicy }, {}, `REMOVE ${crdPolicy} again`);
+    const again = await engine({ type: 'REMOVE', crdPolicy, deletePolicyEndpointCrd: true }, {}, `REMOVE ${crdPolicy} again`);
     expect(again.writes).toBe(0);
 
     await resetCrdsIfDeleting(crdsKept);
@@ -174,14 +174,21 @@ describe('remove', () => {
     }
   }
 
-  test('partly removed: removes what is left; absent counts as done', async () => {
+  test('the PolicyEndpoint CRD is kept unless asked for, whatever crdPolicy says', async () => {
+    fixtures.newEksCluster();
+    const removed = await engine({ type: 'REMOVE', crdPolicy: 'DELETE' });
+    expect(await admin.get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/policyendpoints.networking.k8s.aws')).toBeDefined();
+    expect(removed.result.plan.notes.join('\n')).toMatch(/policyendpoints.networking.k8s.aws: kept/);
+    expect(removed.result.changed).toContain('CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com');
+  });
+
+  test('no aws-node DaemonSet (removed by hand, or EKS Auto Mode): remove writes nothing and says what is left', async () => {
     fixtures.partlyRemoved();
-    const removed = await engine({ type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' }, {}, 'REMOVE partly removed');
-    expect(removed.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
-    expect(removed.result.changed).toEqual(expect.arrayContaining(['ServiceAccount/kube-system/aws-node', 'ClusterRole/aws-node']));
-    expect(removed.result.changed).not.toContain(DS);
-    const again = await engine({ type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
-    expect(again.writes).toBe(0);
+    const before = await snapshot(admin);
+    const removed = await engine({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true }, {}, 'REMOVE partly removed');
+    expect(removed.writes).toBe(0);
+    expect(removed.result.plan.notes.join('\n')).toMatch(/aws-node DaemonSet is absent .*left as they are: ServiceAccount\/kube-system\/aws-node/);
+    expect(await snapshot(admin)).toEqual(before);
   });
 });
 
@@ -238,7 +245,7 @@ describe('the guard', () => {
     const before = await snapshot(admin);
     const client = new KubeClient(connection());
     await expect(run(client, { action })).rejects.toThrow(OwnedByOthersError);
-    await expect(run(client, { action })).rejects.toThrow(/owned by Helm release "users-cni" in namespace "kube-system".*TAKE_OVER/s);
+    await expect(run(client, { action })).rejects.toThrow(/Helm release "users-cni" in namespace "kube-system".*TAKE_OVER/s);
     expect(client.requests.PATCH ?? 0).toBe(0);
     expect(client.requests.DELETE ?? 0).toBe(0);
     client.close();
@@ -323,13 +330,16 @@ describe('bad or unexpected state: a clear error before any write', () => {
   const fixtures = new Fixtures(cli);
   beforeEach(async () => resetCluster(admin));
 
-  async function expectRefusedWithoutWrites(pattern: RegExp) {
+  /** Every action that would write the odd object stops before any write; `proceeds` (writing other objects only) does not. */
+  async function expectRefusedWithoutWrites(pattern: RegExp, proceeds?: Action) {
     const before = await snapshot(admin);
-    for (const action of [ADOPT, { type: 'REMOVE', crdPolicy: 'DELETE' }, { type: 'DISABLE' }] as Action[]) {
+    const refused = [ADOPT, { type: 'REMOVE', crdPolicy: 'DELETE' }, { type: 'DISABLE' }].filter((a) => a.type !== proceeds?.type) as Action[];
+    for (const action of refused) {
       await expect(engine(action)).rejects.toThrow(UnexpectedClusterStateError);
       await expect(engine(action)).rejects.toThrow(pattern);
     }
     expect(await snapshot(admin)).toEqual(before);
+    if (proceeds) expect((await engine(proceeds)).writes).toBeGreaterThan(0);
   }
 
   test('a DaemonSet with another selector', async () => {
@@ -341,7 +351,8 @@ describe('bad or unexpected state: a clear error before any write', () => {
     fixtures.newEksCluster();
     cli.kubectl(['delete', 'clusterrolebinding', 'aws-node']);
     cli.kubectl(['create', 'clusterrolebinding', 'aws-node', '--clusterrole', 'view', '--serviceaccount', 'kube-system:aws-node']);
-    await expectRefusedWithoutWrites(/ClusterRoleBinding\/aws-node: roleRef is ClusterRole\/view, expected ClusterRole\/aws-node/);
+    // kubectl create made it: with the problem gone, it would be someone else's too.
+    await expectRefusedWithoutWrites(/ClusterRoleBinding\/aws-node: roleRef is ClusterRole\/view, expected ClusterRole\/aws-node/, { type: 'DISABLE' });
   });
 
   test('a CRD of an unexpected version', async () => {
@@ -355,7 +366,8 @@ describe('bad or unexpected state: a clear error before any write', () => {
     delete crd.metadata.managedFields;
     delete crd.status;
     cli.kubectl(['apply', '--server-side', '--field-manager', 'eks', '-f', '-'], JSON.stringify(crd));
-    await expectRefusedWithoutWrites(/eniconfigs.crd.k8s.amazonaws.com: serves versions \[v1beta1\], expected v1alpha1/);
+    // Disable writes the DaemonSet only: a stranger CRD does not block it.
+    await expectRefusedWithoutWrites(/eniconfigs.crd.k8s.amazonaws.com: serves versions \[v1beta1\], expected v1alpha1/, { type: 'DISABLE' });
   });
 });
 

@@ -16,6 +16,8 @@ const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: '
 const SA = 'ServiceAccount/kube-system/aws-node';
 const CR = 'ClusterRole/aws-node';
 const PATCH_OF = (id: string) => new RegExp(`^${objectPath(CNI_OBJECTS.find((o) => o.id === id)!)}(\\?|$)`);
+/** The real write only, not its preflight (the same request with dryRun=All). */
+const REAL_PATCH_OF = (id: string) => new RegExp(`^${objectPath(CNI_OBJECTS.find((o) => o.id === id)!)}\\?(?!.*dryRun)`);
 
 const admin = new KubeClient(connection());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
@@ -87,12 +89,19 @@ test.each<[string, () => void]>([
   expect(proxy.requests.some((r) => r.fault)).toBe(true);
   expect(await adoptedState()).toEqual(cleanAdopt);
   expect(result.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
-  // Bounded: never more than the client's attempts per request, plus one re-plan.
-  expect(proxy.requests.length).toBeLessThanOrEqual(2 * (CNI_OBJECTS.length * 2 + 1));
+  // Bounded: a read, a preflight and a write per object, twice at most (one re-plan), plus the retried request.
+  expect(proxy.requests.length).toBeLessThanOrEqual(2 * (CNI_OBJECTS.length * 3) + 3);
 });
 
-test('a write that keeps failing: a bounded number of attempts, an error naming what was and was not done; a re-run converges', async () => {
+test('a write that keeps failing in the preflight: refused before anything is changed, the reason named', async () => {
   proxy.addRule({ method: 'PATCH', path: PATCH_OF(CR), times: 1000, fault: { kind: 'status', status: 503 } });
+  const before = await snapshot(admin);
+  await expect(runThrough()).rejects.toThrow(/refused 1 of 7 planned writes in a dry run; nothing was changed:\n- PATCH ClusterRole\/aws-node: 503/);
+  expect(await snapshot(admin)).toEqual(before);
+});
+
+test('a write that keeps failing after the preflight: a bounded number of attempts, an error naming what was and was not done; a re-run converges', async () => {
+  proxy.addRule({ method: 'PATCH', path: REAL_PATCH_OF(CR), times: 1000, fault: { kind: 'status', status: 503 } });
   const attempt = runThrough();
   await expect(attempt).rejects.toThrow(PartialApplyError);
   // Adopt's writes go out together: everything but the ClusterRole is done.
@@ -107,7 +116,7 @@ test('a write that keeps failing: a bounded number of attempts, an error naming 
 });
 
 test('a server that never answers: the run stops before its deadline with a clear error', async () => {
-  proxy.addRule({ method: 'PATCH', path: PATCH_OF(SA), times: 1000, fault: { kind: 'hang' } });
+  proxy.addRule({ method: 'PATCH', path: REAL_PATCH_OF(SA), times: 1000, fault: { kind: 'hang' } });
   const started = Date.now();
   const deadline = started + 4000;
   const attempt = runThrough({ deadline }, { requestTimeoutMs: 800 }, { deadline });

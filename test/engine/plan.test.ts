@@ -21,6 +21,7 @@ function observation(options: { owner?: Owner; customResources?: number; problem
     live: live(object.name),
     owner: object.crd ? { kind: 'UNKNOWN', description: 'CRD' } : options.owner ?? EKS,
     managers: ['eks/Apply'],
+    managerRoles: { appliers: ['eks'], imperative: [], otherWriters: [] },
     customResources: object.crd ? options.customResources : undefined,
     problems: object.kind === 'DaemonSet' ? options.problems ?? [] : [],
   }));
@@ -61,8 +62,12 @@ test('remove: DaemonSet first, DeleteOptions with uid and resourceVersion precon
   expect(unused.writes.some((w) => w.objectId.startsWith('CustomResourceDefinition'))).toBe(false);
   expect(unused.notes[0]).toMatch(/kept, 3 ENIConfig custom resource\(s\) exist/);
 
+  // The PolicyEndpoint CRD only when asked for explicitly.
   const none = plan(observation({ customResources: 0 }), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
-  expect(none.writes).toHaveLength(CNI_OBJECTS.length);
+  expect(none.writes.map((w) => w.objectId)).not.toContain('CustomResourceDefinition/policyendpoints.networking.k8s.aws');
+  expect(none.notes.join('\n')).toMatch(/policyendpoints.networking.k8s.aws: kept: the EKS control plane's network policy controller uses it/);
+  const asked = plan(observation({ customResources: 0 }), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED', deletePolicyEndpointCrd: true });
+  expect(asked.writes).toHaveLength(CNI_OBJECTS.length);
 
   expect(() => plan(observation(), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' })).toThrow(/custom resources were not counted/);
 });
@@ -92,4 +97,77 @@ test('objects being deleted are left to finish', () => {
   const p = plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' });
   expect(p.writes.map((w) => w.objectId)).not.toContain('DaemonSet/kube-system/aws-node');
   expect(p.notes).toContain('DaemonSet/kube-system/aws-node: already being deleted');
+});
+
+/** An observation, with the objects of `ids` changed by `edit`. */
+function edited(ids: string[], edit: (s: ObjectState) => Partial<ObjectState>, options = {}): Observation {
+  const obs = observation(options);
+  return { ...obs, objects: obs.objects.map((s) => (ids.includes(s.object.id) ? { ...s, ...edit(s) } : s)) };
+}
+const DS_ID = 'DaemonSet/kube-system/aws-node';
+const ENI_CRD = 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com';
+
+test('an adoption (or a Helm release) passes the guard only for adopt into that same release', () => {
+  const adopted: Owner = { kind: 'HELM_ADOPTED', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', description: 'adopted for aws-vpc-cni' };
+  const obs = observation({ owner: adopted });
+  expect(plan(obs, ADOPT).writes.length).toBeGreaterThan(0);
+  expect(() => plan(obs, { ...ADOPT, releaseName: 'other' } as Action)).toThrow(OwnedByOthersError);
+  expect(() => plan(obs, { type: 'DISABLE' })).toThrow(/Refusing to disable/);
+  expect(() => plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' })).toThrow(/Refusing to remove/);
+  // Restore only takes our own key out again: no guard.
+  const disabled = edited([DS_ID], (s) => ({ live: { ...s.live!, spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': 'true' } } } } } }), { owner: adopted });
+  expect(plan(disabled, { type: 'RESTORE' }).writes).toHaveLength(1);
+});
+
+test('remove writes nothing when the aws-node DaemonSet is absent (EKS Auto Mode), and says what it left', () => {
+  const autoMode = edited(CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id), () => ({ live: undefined }), { customResources: 0 });
+  const p = plan(autoMode, { type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true });
+  expect(p.writes).toEqual([]);
+  expect(p.notes.join('\n')).toMatch(/aws-node DaemonSet is absent .*left as they are: CustomResourceDefinition\/eniconfigs/);
+});
+
+test('a CRD another controller writes is not the VPC CNI\'s: remove keeps it, adopt leaves it, each with a note', () => {
+  const obs = edited([ENI_CRD], () => ({ notTheVpcCnis: 'written by "controller", another controller' }), { customResources: 0 });
+  const removed = plan(obs, { type: 'REMOVE', crdPolicy: 'DELETE' });
+  expect(removed.writes.map((w) => w.objectId)).not.toContain(ENI_CRD);
+  expect(removed.notes.join('\n')).toMatch(/eniconfigs.crd.k8s.amazonaws.com: kept, not the VPC CNI's: written by "controller"/);
+  const adopted = plan(obs, ADOPT);
+  expect(adopted.writes.map((w) => w.objectId)).not.toContain(ENI_CRD);
+  expect(adopted.notes.join('\n')).toMatch(/eniconfigs.crd.k8s.amazonaws.com: left as it is, not the VPC CNI's/);
+});
+
+test('a problem on an object the action does not write does not block it', () => {
+  const obs = edited([ENI_CRD], () => ({ problems: ['eniconfigs: serves versions [v1beta1]'] }));
+  expect(plan(obs, { type: 'DISABLE' }).writes.map((w) => w.objectId)).toEqual([DS_ID]);
+  expect(plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' }).writes.length).toBe(5);
+  expect(() => plan(obs, { type: 'REMOVE', crdPolicy: 'DELETE' })).toThrow(/serves versions \[v1beta1\]/);
+  expect(() => plan(obs, ADOPT)).toThrow(UnexpectedClusterStateError);
+});
+
+test('adopt restores a disabled DaemonSet in its own patch, and hands named imperative managers over too', () => {
+  const kubectlSet = { manager: 'kubectl-set', operation: 'Update', apiVersion: 'apps/v1', fieldsV1: { 'f:spec': {} } };
+  const obs = edited([DS_ID], (s) => ({
+    live: {
+      ...s.live!,
+      metadata: { ...s.live!.metadata, managedFields: [...s.live!.metadata.managedFields!, kubectlSet] },
+      spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': 'true' } } } },
+    },
+    managerRoles: { appliers: ['eks'], imperative: ['kubectl-set'], otherWriters: [] },
+  }));
+  const kept = plan(obs, ADOPT);
+  const ds = kept.writes[0];
+  expect((ds.body as any).spec).toEqual({ template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': null } } } });
+  expect(ds.reason).toMatch(/restore: remove nodeSelector cdk-vpc-cni-ownership\/disabled/);
+  expect(ds.handsOver).toEqual(['eks']);
+  expect((ds.body as any).metadata.managedFields.map((m: any) => m.manager)).toEqual(['helm', 'kubectl-set']);
+  expect(kept.notes.join('\n')).toMatch(/customisations of "kubectl-set" kept: their fields stay theirs \(name them in handOver/);
+
+  const handed = plan(obs, { ...ADOPT, handOver: ['kubectl-set'] } as Action);
+  expect(handed.writes[0].handsOver).toEqual(['eks', 'kubectl-set']);
+  expect((handed.writes[0].body as any).metadata.managedFields.map((m: any) => [m.manager, m.operation])).toEqual([['helm', 'Apply']]);
+});
+
+test('inspect names customisations in its notes', () => {
+  const obs = edited([DS_ID], () => ({ managerRoles: { appliers: ['eks'], imperative: ['kubectl-set'], otherWriters: ['controller'] } }));
+  expect(plan(obs, { type: 'INSPECT' }).notes).toEqual(['DaemonSet/kube-system/aws-node: customised by "kubectl-set", "controller"']);
 });

@@ -52,8 +52,9 @@ export class Cli {
     return this.exec(this.tools.kubectl, args, input);
   }
 
-  helm(args: string[]): string {
-    return this.exec(this.tools.helm, args);
+  /** Runs helm; `env` adds variables (e.g. HELM_DRIVER=configmap). */
+  helm(args: string[], env: NodeJS.ProcessEnv = {}): string {
+    return this.exec(this.tools.helm, args, undefined, env);
   }
 
   /** Runs a command expected to fail; returns its combined output. */
@@ -71,14 +72,17 @@ export class Cli {
     return this.helm(['template', RELEASE, CHART, '--include-crds', '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true', ...extra]);
   }
 
-  private exec(binary: string, args: string[], input?: string): string {
-    return execFileSync(binary, args, { env: this.env, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  private exec(binary: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): string {
+    return execFileSync(binary, args, { env: { ...this.env, ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   }
 }
 
 /** Deletes every VPC CNI object and Helm release record, and waits until the CRDs are really gone. */
 export async function resetCluster(client: KubeClient): Promise<void> {
-  await client.request('DELETE', resourcePath('v1', 'secrets', CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
+  // Helm's release records, in either storage driver.
+  for (const records of ['secrets', 'configmaps']) {
+    await client.request('DELETE', resourcePath('v1', records, CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
+  }
   // Custom resources first: then nothing is left for a CRD's finalizer to clean up.
   for (const o of CNI_OBJECTS.filter((x) => x.crd)) {
     const crd = await client.get(objectPath(o));
@@ -133,18 +137,83 @@ export function awsNodeEnv(ds: KubeObject | undefined): string[] {
   return (container?.env ?? []).map((e: any) => e.name);
 }
 
+/** Where EKS renders the chart: the region's own registry, and `-eksbuild` tags for all three images. */
+export interface EksRegion {
+  readonly region: string;
+  /** ECR account of the region's EKS images (most regions: 602401143452). */
+  readonly account: string;
+  readonly domain: string;
+  readonly awsNodeTag: string;
+  readonly agentTag: string;
+}
+
+/** A region whose images differ from the chart's defaults (us-west-2) in region and tags only. */
+export const EKS_REGION: EksRegion = {
+  region: 'eu-west-3', account: '602401143452', domain: 'amazonaws.com', awsNodeTag: 'v1.20.4-eksbuild.1', agentTag: 'v1.2.1-eksbuild.1',
+};
+
+/** The `--set` arguments that render the chart the way EKS does in `region`. */
+export function eksRenderArgs(r: EksRegion = EKS_REGION): string[] {
+  const image = (path: string, tag: string) => [
+    `${path}.region=${r.region}`, `${path}.account=${r.account}`, `${path}.domain=${r.domain}`, `${path}.tag=${tag}`,
+  ];
+  return ['--set-string', [
+    ...image('image', r.awsNodeTag), ...image('init.image', r.awsNodeTag), ...image('nodeAgent.image', r.agentTag),
+  ].join(',')];
+}
+
 /** The starting points the engine must handle, each made the way it happens on a real cluster. */
 export class Fixtures {
   constructor(private readonly cli: Cli) {}
 
-  /** What EKS does at cluster creation: helm template | kubectl apply --server-side --force-conflicts --field-manager eks. */
+  /**
+   * What EKS does at cluster creation: helm template | kubectl apply --server-side --force-conflicts --field-manager eks,
+   * with the region's images (EKS_REGION unless given); `extra` are more helm template arguments.
+   */
   newEksCluster(...extra: string[]): void {
-    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'eks', '-f', '-'], this.cli.render(...extra));
+    this.eksClusterIn(EKS_REGION, ...extra);
   }
 
-  /** An administrator's real Helm release of the chart. */
-  userHelmRelease(release = RELEASE): void {
-    this.cli.helm(['install', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true']);
+  eksClusterIn(region: EksRegion, ...extra: string[]): void {
+    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'eks', '-f', '-'],
+      this.cli.render(...eksRenderArgs(region), ...extra));
+  }
+
+  /** An administrator's real Helm release of the chart; `driver` is Helm's storage (HELM_DRIVER: secret or configmap). */
+  userHelmRelease(release = RELEASE, driver: 'secret' | 'configmap' = 'secret'): void {
+    this.cli.helm(['install', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true'], { HELM_DRIVER: driver });
+  }
+
+  /** A GitOps tool applies the same manifests server-side after the bootstrap, with its own tracking annotation. */
+  serverSideApplyAs(manager: string): void {
+    const rendered = this.cli.render(...eksRenderArgs());
+    const tracked = this.cli.kubectl(['annotate', '--local', '-f', '-', '-o', 'yaml', `gitops.example.com/tracked-by=${manager}`], rendered);
+    this.cli.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', manager, '-f', '-'], tracked);
+  }
+
+  /**
+   * Since chart 1.22.4 the PolicyEndpoint CRD is not the chart's: the EKS control plane's network policy
+   * controller creates and owns it (field manager "controller"), with PolicyEndpoints when `endpoints`.
+   */
+  policyEndpointCrdOfController(endpoints = 0): void {
+    const crd = 'customresourcedefinition/policyendpoints.networking.k8s.aws';
+    const source = this.cli.helm(['show', 'crds', CHART]).split(/^---$/m).find((doc) => doc.includes('name: policyendpoints.networking.k8s.aws'))!;
+    this.cli.kubectl(['delete', '--ignore-not-found', crd]);
+    this.cli.kubectl(['create', '--field-manager', 'controller', '-f', '-'], source);
+    this.cli.kubectl(['wait', '--for=condition=Established', crd, '--timeout=30s']);
+    for (let i = 0; i < endpoints; i++) {
+      this.cli.kubectl(['create', '--field-manager', 'controller', '-f', '-'], JSON.stringify({
+        apiVersion: 'networking.k8s.aws/v1alpha1',
+        kind: 'PolicyEndpoint',
+        metadata: { name: `web-${i}`, namespace: 'default' },
+        spec: { policyRef: { name: 'web', namespace: 'default' } },
+      }));
+    }
+  }
+
+  /** EKS Auto Mode: no aws-node, but the CRDs are there. */
+  autoModeCrdsOnly(): void {
+    this.cli.kubectl(['apply', '--server-side', '--field-manager', 'eks', '-f', '-'], this.cli.helm(['show', 'crds', CHART]));
   }
 
   /** Clusters from before 2024: the manifest applied client-side with kubectl. */

@@ -1,0 +1,363 @@
+/**
+ * The aws-vpc-cni chart values under which the chart renders what is running: the cluster's own
+ * images (region, account, domain, tags like `v1.19.2-eksbuild.1`), every env var, the network
+ * policy agent's flags, resources, scheduling. Installing the chart with them changes nothing that
+ * runs. Pure: reads an Observation, never the cluster.
+ *
+ * Which chart values exist, and what each renders, was read from the aws-vpc-cni chart's templates
+ * (docs/takeover.md lists the versions checked). Only what somebody applied counts: the parts of the
+ * live objects their managedFields cover, not the defaults the API server filled in.
+ */
+import { DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from './helm';
+import { HelmValues, isPlainMap } from './helm-values';
+import { deepEqual, FieldSet, fieldKey, fieldSetOf, namedItemKey, ownsPath, project } from './managed-fields';
+import { managerRole } from './managers';
+import { KubeObject, Observation } from './types';
+
+export { mergeValues } from './helm-values';
+export type { HelmValues } from './helm-values';
+
+/** The derived values, and what they cannot reproduce. */
+export interface DerivedChartValues {
+  /** The installed VPC CNI as a chart version (`v1.19.2-eksbuild.1` → `1.19.2`); undefined when it cannot be told. */
+  readonly version?: string;
+  /** The aws-node image's registry, e.g. `602401143452.dkr.ecr.us-east-1.amazonaws.com`. */
+  readonly imageRegistry?: string;
+  /** Values for the aws-vpc-cni chart of `version`. */
+  readonly values: HelmValues;
+  /** Customisations left to their owners, and anything the chart cannot express (the first install would change it). */
+  readonly notes: readonly string[];
+}
+
+export interface DeriveOptions {
+  /** Managers of imperative edits that an adopt hands over: what they added is the install's too. */
+  readonly handOver?: readonly string[];
+  /** The field manager the install was (or will be) handed to: whatever it wrote is the install's. Default `helm`. */
+  readonly fieldManager?: string;
+  /** The Helm release the chart is installed as: it labels the pods with it. */
+  readonly releaseName?: string;
+}
+
+/** The chart's three images: value path, container, repository (after the registry). */
+const IMAGES = {
+  awsNode: { container: 'aws-node', repository: 'amazon-k8s-cni', values: 'image' },
+  init: { container: 'aws-vpc-cni-init', repository: 'amazon-k8s-cni-init', values: 'init.image' },
+  nodeAgent: { container: 'aws-eks-nodeagent', repository: 'amazon/aws-network-policy-agent', values: 'nodeAgent.image' },
+} as const;
+
+/** Env vars the chart renders itself after `env` and `extraEnv`. */
+const CHART_FIELD_REF_ENV = ['MY_NODE_NAME', 'MY_POD_NAME'];
+/** Pod template labels the chart always renders (the DaemonSet's selector among them). */
+const CHART_POD_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'k8s-app'];
+/** Volumes the chart renders itself (cni-config with cniConfig.enabled, bpf-pin-path with the node agent). */
+const CHART_VOLUMES = ['bpf-pin-path', 'cni-bin-dir', 'cni-net-dir', 'cni-config', 'log-dir', 'run-dir', 'xtables-lock'];
+
+/**
+ * The network policy agent's flags and the values that render them (`:` port prefixes are the
+ * chart's). Values stay strings: Helm reads numbers in a values file as floats and prints one of a
+ * million or more as `1.048576e+06`.
+ */
+const NODE_AGENT_FLAGS: Record<string, { path: string; port?: boolean }> = {
+  '--enable-ipv6': { path: 'nodeAgent.enableIpv6' },
+  '--enable-network-policy': { path: 'enableNetworkPolicy' },
+  '--enable-cloudwatch-logs': { path: 'nodeAgent.enableCloudWatchLogs' },
+  '--enable-policy-event-logs': { path: 'nodeAgent.enablePolicyEventLogs' },
+  '--log-file': { path: 'nodeAgent.networkPolicyAgentLogFileLocation' },
+  '--metrics-bind-addr': { path: 'nodeAgent.metricsBindAddr', port: true },
+  '--health-probe-bind-addr': { path: 'nodeAgent.healthProbeBindAddr', port: true },
+  '--conntrack-cache-cleanup-period': { path: 'nodeAgent.conntrackCacheCleanupPeriod' },
+  '--conntrack-cache-table-size': { path: 'nodeAgent.conntrackCacheTableSize' },
+  '--log-level': { path: 'nodeAgent.logLevel' },
+};
+
+/** ConfigMap amazon-vpc-cni: key → value. */
+const CONFIG_MAP_KEYS: Record<string, string> = {
+  'enable-windows-ipam': 'enableWindowsIpam',
+  'enable-network-policy-controller': 'enableNetworkPolicy',
+  'enable-windows-prefix-delegation': 'enableWindowsPrefixDelegation',
+  'warm-prefix-target': 'warmWindowsPrefixTarget',
+  'warm-ip-target': 'warmWindowsIPTarget',
+  'minimum-ip-target': 'minimumWindowsIPTarget',
+  'branch-eni-cooldown': 'branchENICooldown',
+};
+
+const POD_SPEC: readonly string[] = ['f:spec', 'f:template', 'f:spec'];
+const POD_METADATA: readonly string[] = ['f:spec', 'f:template', 'f:metadata'];
+
+/**
+ * What somebody applied to an object, and whether a part of it is the install's (an applier's, or a
+ * handed-over manager's) rather than an imperative addition on top.
+ */
+interface AppliedView {
+  readonly applied: any;
+  installed(path: readonly string[]): boolean;
+}
+
+function appliedView(live: KubeObject, installers: readonly string[]): AppliedView {
+  const entries = live.metadata.managedFields ?? [];
+  // Objects written before managedFields existed (or stripped of them): take them as they are.
+  if (entries.length === 0) return { applied: live, installed: () => true };
+  const written: FieldSet = fieldSetOf(entries, (e) => managerRole(e) !== 'SYSTEM');
+  // Our own writes count as the install's: we only ever add the disable key (left out by name), but
+  // writing into an atomic map (nodeSelector) makes us the owner of all of it.
+  const installer: FieldSet = fieldSetOf(entries, (e) => ['APPLIER', 'OURS'].includes(managerRole(e)) || installers.includes(e.manager ?? ''));
+  return { applied: project(live, written), installed: (path) => ownsPath(installer, path) };
+}
+
+/** Sets `value` at a dotted path, creating maps on the way. */
+function setAt(values: HelmValues, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = values;
+  for (const key of keys.slice(0, -1)) {
+    if (!isPlainMap(node[key])) node[key] = {};
+    node = node[key];
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/** An ECR image reference split into the chart's parts: `<account>.dkr.<endpoint>.<region>.<domain>/<repository>:<tag>`. */
+export function imageValues(reference: string, repository: string): HelmValues {
+  const registry = /^(\d{12})\.dkr\.([a-z0-9-]+)\.([a-z0-9-]+)\.([a-z0-9.-]+)$/;
+  const slash = reference.indexOf('/');
+  const colon = reference.lastIndexOf(':');
+  const parts = slash > 0 && colon > slash ? registry.exec(reference.slice(0, slash)) : null;
+  if (!parts || reference.slice(slash + 1, colon) !== repository || reference.includes('@')) {
+    // Another registry, repository path, or a digest: the chart takes the whole reference.
+    return { override: reference };
+  }
+  const [, account, endpoint, region, domain] = parts;
+  return { account, domain, region, endpoint, tag: reference.slice(colon + 1) };
+}
+
+/** `v1.19.2-eksbuild.1` → `1.19.2`; undefined for anything else. */
+export function chartVersionOfTag(tag: string | undefined): string | undefined {
+  return /^v?(\d+\.\d+\.\d+)(?:-eksbuild\.\d+)?$/.exec(tag ?? '')?.[1];
+}
+
+/** The registry part of an image reference (before the first `/`), when it names a host. */
+function registryOf(reference: string | undefined): string | undefined {
+  const first = reference?.split('/')[0];
+  return first && /[.:]/.test(first) ? first : undefined;
+}
+
+export function deriveChartValues(observation: Observation, options: DeriveOptions = {}): DerivedChartValues {
+  const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind && !s.object.crd)?.live;
+  const daemonSet = liveOf('DaemonSet');
+  if (!daemonSet) return { values: {}, notes: ['the aws-node DaemonSet is absent: there is no running VPC CNI to reproduce'] };
+  const installers = [...(options.handOver ?? []), options.fieldManager ?? 'helm'];
+  const notes: string[] = [];
+  const values: HelmValues = { originalMatchLabels: true };
+  const ds = appliedView(daemonSet, installers);
+  const podSpec = ds.applied.spec?.template?.spec ?? {};
+  const livePodSpec = daemonSet.spec?.template?.spec ?? {};
+
+  const containerOf = (list: 'containers' | 'initContainers', name: string) => ({
+    applied: (podSpec[list] ?? []).find((c: any) => c.name === name),
+    live: (livePodSpec[list] ?? []).find((c: any) => c.name === name),
+    path: [...POD_SPEC, fieldKey(list), namedItemKey(name)],
+  });
+  const awsNode = containerOf('containers', IMAGES.awsNode.container);
+  const init = containerOf('initContainers', IMAGES.init.container);
+  const agent = containerOf('containers', IMAGES.nodeAgent.container);
+
+  // Images, with their pull policy: the cluster's own registry and tags.
+  for (const [image, container] of [[IMAGES.awsNode, awsNode], [IMAGES.init, init], [IMAGES.nodeAgent, agent]] as const) {
+    if (!container.live) continue;
+    const parts = imageValues(container.live.image, image.repository);
+    if (container.applied?.imagePullPolicy) parts.pullPolicy = container.applied.imagePullPolicy;
+    setAt(values, image.values, parts);
+  }
+  const version = chartVersionOfTag(values.image?.tag)
+    ?? /^aws-vpc-cni-(\d+\.\d+\.\d+)$/.exec(daemonSet.metadata.labels?.['helm.sh/chart'] ?? '')?.[1];
+  if (!version) notes.push(`the installed version cannot be told from the aws-node image ${awsNode.live?.image} or the helm.sh/chart label`);
+
+  // Env vars: the install's, with their live values (an edit of one is kept); additions are customisations.
+  if (awsNode.live) Object.assign(values, envValues(awsNode, ds, 'env', true, notes));
+  if (init.live) {
+    const { env } = envValues(init, ds, 'init.env', false, notes);
+    if (env) setAt(values, 'init.env', env);
+  }
+
+  // Resources: the init container and the agent fall back to the aws-node container's in the chart.
+  const resourcesOf = (c: { applied?: any }) => (c.applied?.resources && Object.keys(c.applied.resources).length > 0 ? c.applied.resources : undefined);
+  const awsNodeResources = resourcesOf(awsNode);
+  values.resources = awsNodeResources ?? null;
+  for (const [path, container] of [['init.resources', init], ['nodeAgent.resources', agent]] as const) {
+    if (!container.live) continue;
+    const own = resourcesOf(container);
+    if (own && !deepEqual(own, awsNodeResources)) setAt(values, path, own);
+    else if (!own && awsNodeResources) notes.push(`${container.live.name} has no resources; the chart gives it the aws-node container's: the first install adds them`);
+  }
+
+  // Security contexts and probes.
+  values.securityContext = awsNode.applied?.securityContext ?? null;
+  if (init.live) setAt(values, 'init.securityContext', init.applied?.securityContext ?? null);
+  if (agent.live) setAt(values, 'nodeAgent.securityContext', agent.applied?.securityContext ?? null);
+  for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+    const applied = awsNode.applied?.[probe];
+    if (!applied) continue;
+    const { timeoutSeconds, ...rest } = applied;
+    values[probe] = rest;
+    if (timeoutSeconds !== undefined) values[`${probe}TimeoutSeconds`] = timeoutSeconds;
+  }
+
+  // The network policy agent: whether it runs, and its flags.
+  setAt(values, 'nodeAgent.enabled', !!agent.live);
+  if (agent.live) {
+    for (const arg of (agent.applied?.args ?? []) as string[]) {
+      const eq = arg.indexOf('=');
+      const flag = NODE_AGENT_FLAGS[eq > 0 ? arg.slice(0, eq) : arg];
+      if (!flag || eq < 0) {
+        notes.push(`aws-eks-nodeagent: argument ${arg} is not a chart value: the first install drops it`);
+        continue;
+      }
+      const value = arg.slice(eq + 1);
+      setAt(values, flag.path, flag.port ? value.replace(/^:/, '') : value);
+    }
+  }
+
+  // Scheduling and the pod.
+  const dsSpec = ds.applied.spec ?? {};
+  values.updateStrategy = dsSpec.updateStrategy ?? null;
+  if (podSpec.priorityClassName !== undefined) values.priorityClassName = podSpec.priorityClassName;
+  values.tolerations = podSpec.tolerations ?? null;
+  values.affinity = podSpec.affinity ?? null;
+  if (podSpec.imagePullSecrets) values.imagePullSecrets = podSpec.imagePullSecrets;
+  if (podSpec.securityContext && Object.keys(podSpec.securityContext).length > 0) values.podSecurityContext = podSpec.securityContext;
+  const nodeSelector = installedEntries(livePodSpec.nodeSelector, [...POD_SPEC, 'f:nodeSelector'], ds, 'nodeSelector', notes,
+    (key) => key !== DISABLED_NODE_SELECTOR_KEY);
+  if (Object.keys(nodeSelector).length > 0) values.nodeSelector = nodeSelector;
+  if (livePodSpec.nodeSelector?.[DISABLED_NODE_SELECTOR_KEY] !== undefined) {
+    notes.push(`the DaemonSet is disabled (nodeSelector ${DISABLED_NODE_SELECTOR_KEY}); the values leave that key out, so the chart runs aws-node again`);
+  }
+  const templateMetadata = daemonSet.spec?.template?.metadata ?? {};
+  const podAnnotations = installedEntries(templateMetadata.annotations, [...POD_METADATA, 'f:annotations'], ds, 'pod annotation', notes);
+  if (Object.keys(podAnnotations).length > 0) values.podAnnotations = podAnnotations;
+  const podLabels = installedEntries(templateMetadata.labels, [...POD_METADATA, 'f:labels'], ds, 'pod label', notes,
+    (key) => !CHART_POD_LABELS.includes(key));
+  if (Object.keys(podLabels).length > 0) values.podLabels = podLabels;
+  const instance = templateMetadata.labels?.['app.kubernetes.io/instance'];
+  if (options.releaseName && instance && instance !== options.releaseName) {
+    notes.push(`the pods are labelled app.kubernetes.io/instance=${instance}, and the chart labels them with the release name `
+      + `"${options.releaseName}": the first install restarts every aws-node pod; use the release name "${instance}" to avoid it`);
+  }
+
+  // What the chart cannot render at all.
+  for (const c of livePodSpec.containers ?? []) {
+    if (![IMAGES.awsNode.container, IMAGES.nodeAgent.container].includes(c.name)) notes.push(`container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
+  }
+  for (const c of livePodSpec.initContainers ?? []) {
+    if (c.name !== IMAGES.init.container) notes.push(`init container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
+  }
+  for (const v of (podSpec.volumes ?? []) as { name: string }[]) {
+    if (v.name === 'cni-config') notes.push('volume cni-config (cniConfig.enabled) comes from a ConfigMap the chart renders from cniConfig.fileContents, which the cluster cannot tell: set cniConfig yourself');
+    else if (!CHART_VOLUMES.includes(v.name)) notes.push(`volume ${v.name} is not rendered by the chart (extraVolumes): the first install drops it unless it is a customisation`);
+  }
+
+  configMapValues(liveOf('ConfigMap'), values, notes);
+  serviceAccountValues(liveOf('ServiceAccount'), installers, values);
+
+  return { version, imageRegistry: registryOf(awsNode.live?.image), values, notes };
+}
+
+/**
+ * A container's env as the chart's `env` map (plus `extraEnv` for valueFrom items on aws-node). The
+ * chart renders the map sorted by name, then extraEnv, then its two field refs: if the running
+ * order differs, the first install reorders it, which restarts the pods.
+ */
+function envValues(
+  container: { live: any; path: string[] }, view: AppliedView, where: string, extraEnvAllowed: boolean, notes: string[],
+): { env?: HelmValues; extraEnv?: unknown[] } {
+  const env: HelmValues = {};
+  const extraEnv: unknown[] = [];
+  const order: string[] = [];
+  for (const item of (container.live.env ?? []) as any[]) {
+    if (extraEnvAllowed && CHART_FIELD_REF_ENV.includes(item.name) && item.valueFrom?.fieldRef) {
+      order.push(item.name);
+      continue;
+    }
+    if (!view.installed([...container.path, 'f:env', namedItemKey(item.name)])) {
+      notes.push(`${container.live.name}: env ${item.name} was added by an imperative edit: kept as a customisation, not in the values `
+        + '(the chart would render it in another place in the list, which restarts the pods)');
+      continue;
+    }
+    if (item.valueFrom) {
+      if (!extraEnvAllowed) {
+        notes.push(`${container.live.name}: env ${item.name} takes its value from ${Object.keys(item.valueFrom).join(', ')}, which ${where} cannot express: the first install drops it`);
+        continue;
+      }
+      extraEnv.push(item);
+    } else {
+      env[item.name] = item.value ?? '';
+    }
+    order.push(item.name);
+  }
+  const rendered = [...Object.keys(env).sort(), ...extraEnv.map((e: any) => e.name), ...(extraEnvAllowed ? CHART_FIELD_REF_ENV : [])]
+    .filter((name) => order.includes(name));
+  if (!deepEqual(rendered, order)) {
+    notes.push(`${container.live.name}: the chart renders its env in the order ${rendered.join(', ')}, but it runs in the order ${order.join(', ')}: `
+      + 'the first install reorders it, which restarts the pods');
+  }
+  return { env: Object.keys(env).length > 0 ? env : undefined, ...(extraEnv.length > 0 ? { extraEnv } : {}) };
+}
+
+/** The entries of a map that the install wrote; the rest are customisations (noted). */
+function installedEntries(
+  map: Record<string, string> | undefined, path: readonly string[], view: AppliedView, what: string, notes: string[],
+  include: (key: string) => boolean = () => true,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map ?? {})) {
+    if (!include(key)) continue;
+    if (view.installed([...path, fieldKey(key)])) out[key] = value;
+    else notes.push(`${what} ${key} was added by an imperative edit: kept as a customisation, not in the values`);
+  }
+  return out;
+}
+
+/** ConfigMap amazon-vpc-cni: each key the chart renders, from its value. */
+function configMapValues(live: KubeObject | undefined, values: HelmValues, notes: string[]): void {
+  if (!live) {
+    notes.push('ConfigMap amazon-vpc-cni is absent: the first install creates it');
+    return;
+  }
+  for (const [key, value] of Object.entries((live.data ?? {}) as Record<string, string>)) {
+    const path = CONFIG_MAP_KEYS[key];
+    if (!path) {
+      notes.push(`ConfigMap amazon-vpc-cni: key ${key} is not rendered by the chart`);
+      continue;
+    }
+    if (path in values && values[path] !== value) {
+      // One value renders both the agent's flag and this key: keep the pods as they run.
+      notes.push(`ConfigMap amazon-vpc-cni: ${key} is "${value}" but the node agent runs with ${values[path]}; the chart renders both from ${path}: the first install sets the key to "${values[path]}"`);
+      continue;
+    }
+    values[path] = value;
+  }
+}
+
+/** ServiceAccount aws-node: its annotations (an IAM role for service accounts, say), Helm's own left out. */
+function serviceAccountValues(live: KubeObject | undefined, installers: readonly string[], values: HelmValues): void {
+  if (!live) return;
+  const view = appliedView(live, installers);
+  const skip = [RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, LAST_APPLIED_ANNOTATION];
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(live.metadata.annotations ?? {})) {
+    if (!skip.includes(key) && view.installed(['f:metadata', 'f:annotations', fieldKey(key)])) annotations[key] = value;
+  }
+  if (Object.keys(annotations).length > 0) values.serviceAccount = { annotations };
+}
+
+/**
+ * For a chart version other than the installed one: the image tags and the reported version are the
+ * new chart's to choose (its images); everything else still reproduces what runs.
+ */
+export function withoutVersionPins(values: HelmValues): HelmValues {
+  const copy: HelmValues = JSON.parse(JSON.stringify(values));
+  for (const path of ['image', 'init.image', 'nodeAgent.image']) {
+    const image = path.split('.').reduce<any>((node, key) => node?.[key], copy);
+    if (image && 'tag' in image) delete image.tag;
+  }
+  if (copy.env) delete copy.env.VPC_CNI_VERSION;
+  return copy;
+}

@@ -1,0 +1,197 @@
+/**
+ * Lived-in clusters, table-driven: each row is a cluster history (who applied what, how), made with
+ * the REAL kubectl and helm against the REAL API server, with the owner the engine must find and
+ * what adopt, remove and disable do and leave. Each action starts from a fresh copy of the history.
+ */
+import { Action, CNI_OBJECTS, KubeClient, OwnedByOthersError, OwnerKind, run, RunResult } from '../../src/engine';
+import { adoptedWithoutEngine, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const admin = new KubeClient(connection());
+afterAll(() => admin.close());
+const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
+const fixtures = new Fixtures(cli);
+
+const ALL = CNI_OBJECTS.map((o) => o.id);
+const NON_CRD = CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id);
+const ENI_CRD = 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com';
+const PE_CRD = 'CustomResourceDefinition/policyendpoints.networking.k8s.aws';
+
+const ACTIONS: Record<'adopt' | 'remove' | 'disable', Action> = {
+  adopt: { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' },
+  // Asking for the PolicyEndpoint CRD explicitly: it is still kept when another controller owns it.
+  remove: { type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true },
+  disable: { type: 'DISABLE' },
+};
+
+/** What an action does: refused by the guard (nothing written), or the objects it changes, and a check of what it leaves. */
+type Outcome = 'REFUSED' | { readonly changed: readonly string[]; readonly notes?: RegExp; readonly leaves?: () => Promise<void> };
+
+interface History {
+  readonly name: string;
+  readonly make: () => void;
+  /** The owner as adopt sees it (adopt reads Helm's release records; the other actions do not). */
+  readonly owner: OwnerKind;
+  readonly ownerDescription?: RegExp;
+  readonly adopt: Outcome;
+  readonly remove: Outcome;
+  readonly disable: Outcome;
+}
+
+const managersOf = async (id: string) => ((await getLive(admin, id))?.metadata.managedFields ?? []).map((m) => m.manager);
+const policyEndpoints = async () => (await admin.list('/apis/networking.k8s.aws/v1alpha1/policyendpoints')).items.length;
+
+const removed = { changed: [...NON_CRD, ENI_CRD, PE_CRD] };
+const bootstrapOutcomes = { adopt: { changed: ALL }, remove: removed, disable: { changed: [DS] } };
+
+const histories: History[] = [
+  { name: 'EKS bootstrap', make: () => fixtures.newEksCluster(), owner: 'EKS_BOOTSTRAP', ...bootstrapOutcomes },
+  {
+    name: 'EKS bootstrap + kubectl set env',
+    make: () => {
+      fixtures.newEksCluster();
+      fixtures.userSetEnv('USER_ADDED', 'kept');
+    },
+    owner: 'EKS_BOOTSTRAP',
+    ...bootstrapOutcomes,
+    adopt: {
+      changed: ALL,
+      notes: /DaemonSet\/kube-system\/aws-node: customisations of "kubectl-set" kept/,
+      leaves: async () => expect(await managersOf(DS)).toEqual(expect.arrayContaining(['helm', 'kubectl-set'])),
+    },
+  },
+  {
+    name: 'EKS bootstrap, then server-side apply by Argo CD',
+    make: () => {
+      fixtures.newEksCluster();
+      fixtures.serverSideApplyAs('argocd-controller');
+    },
+    owner: 'OTHER_APPLIER',
+    ownerDescription: /server-side apply by "argocd-controller"/,
+    adopt: 'REFUSED',
+    remove: 'REFUSED',
+    disable: 'REFUSED',
+  },
+  {
+    name: 'EKS bootstrap, then server-side apply by Flux',
+    make: () => {
+      fixtures.newEksCluster();
+      fixtures.serverSideApplyAs('kustomize-controller');
+    },
+    owner: 'OTHER_APPLIER',
+    ownerDescription: /"kustomize-controller"/,
+    adopt: 'REFUSED',
+    remove: 'REFUSED',
+    disable: 'REFUSED',
+  },
+  { name: 'kubectl apply (client-side)', make: () => fixtures.kubectlClientSide(), owner: 'KUBECTL', adopt: 'REFUSED', remove: 'REFUSED', disable: 'REFUSED' },
+  {
+    name: 'a Helm release recorded in Secrets',
+    make: () => fixtures.userHelmRelease(RELEASE, 'secret'),
+    owner: 'HELM_RELEASE',
+    adopt: { changed: [] },
+    remove: 'REFUSED',
+    disable: 'REFUSED',
+  },
+  {
+    name: 'a Helm release recorded in ConfigMaps (HELM_DRIVER=configmap)',
+    make: () => fixtures.userHelmRelease(RELEASE, 'configmap'),
+    owner: 'HELM_RELEASE',
+    adopt: { changed: [] },
+    remove: 'REFUSED',
+    disable: 'REFUSED',
+  },
+  {
+    name: 'adopted, chart not installed',
+    make: () => adoptedWithoutEngine(cli),
+    owner: 'HELM_ADOPTED',
+    adopt: { changed: [] },
+    remove: 'REFUSED',
+    disable: 'REFUSED',
+  },
+  {
+    name: 'the PolicyEndpoint CRD owned by the network policy controller',
+    make: () => {
+      fixtures.newEksCluster();
+      fixtures.policyEndpointCrdOfController();
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: ALL.filter((id) => id !== PE_CRD), notes: /policyendpoints.networking.k8s.aws: left as it is, not the VPC CNI's: written by "controller"/ },
+    remove: {
+      changed: [...NON_CRD, ENI_CRD],
+      notes: /policyendpoints.networking.k8s.aws: kept, not the VPC CNI's: written by "controller"/,
+      leaves: async () => expect(await getLive(admin, PE_CRD)).toBeDefined(),
+    },
+    disable: { changed: [DS] },
+  },
+  {
+    name: 'the PolicyEndpoint CRD owned by the network policy controller, with PolicyEndpoints',
+    make: () => {
+      fixtures.newEksCluster();
+      fixtures.policyEndpointCrdOfController(2);
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: ALL.filter((id) => id !== PE_CRD) },
+    remove: { changed: [...NON_CRD, ENI_CRD], leaves: async () => expect(await policyEndpoints()).toBe(2) },
+    disable: { changed: [DS] },
+  },
+  {
+    name: 'no aws-node DaemonSet, CRDs present (EKS Auto Mode)',
+    make: () => fixtures.autoModeCrdsOnly(),
+    owner: 'ABSENT',
+    adopt: { changed: [], notes: /aws-node DaemonSet is absent/ },
+    remove: { changed: [], notes: /aws-node DaemonSet is absent .* writes nothing/, leaves: async () => expect(await getLive(admin, ENI_CRD)).toBeDefined() },
+    disable: { changed: [] },
+  },
+];
+
+describe.each(histories.map((h) => [h.name, h]))('%s', (_name, history) => {
+  beforeEach(async () => {
+    await resetCluster(admin);
+    history.make();
+  });
+
+  test('owner', async () => {
+    const { previousOwner } = await run(admin, { action: ACTIONS.adopt, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
+    expect(previousOwner.kind).toBe(history.owner);
+    if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
+  });
+
+  test.each(Object.keys(ACTIONS).map((a) => [a]))('%s', async (name) => {
+    const outcome = history[name as keyof typeof ACTIONS];
+    const action = ACTIONS[name as keyof typeof ACTIONS];
+    if (outcome === 'REFUSED') {
+      const before = await snapshot(admin);
+      await expect(run(admin, { action })).rejects.toThrow(OwnedByOthersError);
+      expect(await snapshot(admin)).toEqual(before);
+      return;
+    }
+    const result: RunResult = await run(admin, { action });
+    expect(result.changed).toEqual(outcome.changed);
+    if (outcome.notes) expect(result.plan.notes.join('\n')).toMatch(outcome.notes);
+    await outcome.leaves?.();
+    // Converged: the same action again writes nothing.
+    expect((await run(admin, { action })).plan.writes).toEqual([]);
+  });
+});
+
+describe('the adopt action\'s own field manager is the new owner, not someone else', () => {
+  beforeEach(async () => resetCluster(admin));
+
+  test('Argo CD applied it: adopt for Argo CD (fieldManager argocd-controller) proceeds and hands eks\'s fields to it', async () => {
+    fixtures.newEksCluster();
+    fixtures.serverSideApplyAs('argocd-controller');
+    const forArgo: Action = { ...ACTIONS.adopt, fieldManager: 'argocd-controller' } as Action;
+    const result = await run(admin, { action: forArgo });
+    expect(result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
+    expect(result.changed).toEqual(ALL);
+    for (const id of ALL) expect(await managersOf(id)).not.toContain('eks');
+  });
+
+  test('handOver gives a kubectl set env customisation to the new owner too; a later helm upgrade then owns it', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('USER_ADDED', 'kept');
+    await run(admin, { action: { ...ACTIONS.adopt, handOver: ['kubectl-set'] } as Action });
+    expect(await managersOf(DS)).not.toContain('kubectl-set');
+  });
+});
