@@ -1,12 +1,15 @@
 import {
-  Arn, ArnFormat, Aws, CustomResource, Duration, Stack, Token,
-  aws_eks as eks, aws_iam as iam, aws_lambda as lambda, custom_resources as cr,
+  Arn, ArnFormat, CustomResource, Duration, Stack, Token,
+  aws_iam as iam, aws_lambda as lambda, custom_resources as cr,
 } from 'aws-cdk-lib';
-import { Construct, IDependable } from 'constructs';
-import { ClusterAuthenticationMode, ClusterTarget, HandlerNetworkOptions } from './cluster-target';
-import { ATTRIBUTE, KUBERNETES_GROUP, KUBERNETES_USERNAME, OwnershipResourceProperties, RESOURCE_TYPE, rbacManifest } from './contract';
+import { Construct } from 'constructs';
+import { accessManifest } from './access';
+import { grantKubernetesAccess } from './access/grant';
+import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
+import { ATTRIBUTE, KUBERNETES_GROUP, OwnershipResourceProperties, RESOURCE_TYPE } from './contract';
 import type { Action } from './engine/types';
 import { fieldManagerProblems, namespaceProblems, releaseNameProblems } from './engine/validate';
+import { KubernetesAccess, RbacAccessOptions } from './kubernetes-access';
 import { VpcCniOwnershipFunction } from './vpc-cni-ownership-function';
 
 /** What happens to the CustomResourceDefinitions of the VPC CNI on removal. */
@@ -112,35 +115,9 @@ export interface VpcCniOwnershipProps {
   readonly dryRun?: boolean;
   /**
    * How the handler gets Kubernetes permissions.
-   * @default - `KubernetesAccess.rbac()` when the cluster construct can apply manifests, otherwise `KubernetesAccess.clusterAdminPolicy()`
+   * @default - `KubernetesAccess.rbac()` when the cluster construct can apply manifests, otherwise `KubernetesAccess.clusterAdminPolicy()` (cluster-admin, with a synthesis warning)
    */
   readonly kubernetesAccess?: KubernetesAccess;
-}
-
-/** How the handler's IAM role gets its Kubernetes permissions. */
-export class KubernetesAccess {
-  /**
-   * RBAC limited to the VPC CNI objects by name, applied through the cluster's kubectl provider,
-   * and the handler role mapped to its group (an access entry, or aws-auth in CONFIG_MAP mode).
-   */
-  public static rbac(): KubernetesAccess {
-    return new KubernetesAccess('RBAC');
-  }
-
-  /** An access entry with AmazonEKSClusterAdminPolicy at cluster scope: for clusters that cannot apply manifests. */
-  public static clusterAdminPolicy(): KubernetesAccess {
-    return new KubernetesAccess('CLUSTER_ADMIN_POLICY');
-  }
-
-  /**
-   * Nothing is created: map `handlerRole` yourself, for example to the group `cdk-vpc-cni-ownership`
-   * bound by `VpcCniOwnership.rbacManifest()`.
-   */
-  public static manual(): KubernetesAccess {
-    return new KubernetesAccess('MANUAL');
-  }
-
-  private constructor(/** The kind of access: RBAC, CLUSTER_ADMIN_POLICY or MANUAL. */ public readonly kind: string) {}
 }
 
 /**
@@ -152,12 +129,15 @@ export class VpcCniOwnership extends Construct {
   public static readonly KUBERNETES_GROUP = KUBERNETES_GROUP;
 
   /**
-   * The RBAC objects (ClusterRole, Role, bindings) the handler needs, limited to the VPC CNI objects
-   * by name, for the group `cdk-vpc-cni-ownership`: apply them yourself with `KubernetesAccess.manual()`.
-   * @param releaseNamespaces namespaces where Helm release records are looked up (kube-system is always included)
+   * What the handler needs in the cluster for an action, to apply yourself with
+   * `KubernetesAccess.manual()`: a ClusterRole and a Role in kube-system (with their bindings to the
+   * group `cdk-vpc-cni-ownership`) granting the action's verbs on the VPC CNI objects by name, and,
+   * unless turned off, the ValidatingAdmissionPolicies (with bindings) that limit what it may write.
+   * @param action the action the construct runs
+   * @param options whether to include the admission policies (Kubernetes 1.30+)
    */
-  public static rbacManifest(releaseNamespaces: string[] = []): any[] {
-    return rbacManifest(releaseNamespaces);
+  public static rbacManifest(action: CniAction, options: RbacAccessOptions = {}): any[] {
+    return accessManifest(action._action, options);
   }
 
   /** The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE, HELM_ADOPTED, KUBECTL, UNKNOWN or ABSENT. */
@@ -185,9 +165,7 @@ export class VpcCniOwnership extends Construct {
     this.handlerRole = handler.role;
     grantEksApi(handler.role, target.clusterName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
 
-    const access = props.kubernetesAccess ?? (target._applyManifest ? KubernetesAccess.rbac() : KubernetesAccess.clusterAdminPolicy());
-    const accessResources = this.grantKubernetesAccess(target, access, handler.role,
-      action.type === 'ADOPT' ? [action.releaseNamespace] : []);
+    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, action);
 
     const properties: OwnershipResourceProperties = {
       ClusterName: target.clusterName,
@@ -206,48 +184,6 @@ export class VpcCniOwnership extends Construct {
     this.previousOwnerDescription = this.resource.getAttString(ATTRIBUTE.previousOwnerDescription);
     this.changedObjects = this.resource.getAttString(ATTRIBUTE.changedObjects);
     this.plan = this.resource.getAttString(ATTRIBUTE.plan);
-  }
-
-  private grantKubernetesAccess(target: ClusterTarget, access: KubernetesAccess, role: iam.IRole, releaseNamespaces: string[]): IDependable[] {
-    switch (access.kind) {
-      case 'MANUAL':
-        return [];
-      case 'CLUSTER_ADMIN_POLICY':
-        if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
-          throw new Error(`${this.node.path}: kubernetesAccess clusterAdminPolicy() needs access entries, but the cluster uses the aws-auth ConfigMap only (authenticationMode CONFIG_MAP); use rbac() or manual()`);
-        }
-        return [new eks.CfnAccessEntry(this, 'AccessEntry', {
-          clusterName: target.clusterName,
-          principalArn: role.roleArn,
-          type: 'STANDARD',
-          username: KUBERNETES_USERNAME,
-          accessPolicies: [{
-            policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-            accessScope: { type: 'cluster' },
-          }],
-        })];
-      default: {
-        if (!target._applyManifest) {
-          throw new Error(`${this.node.path}: kubernetesAccess rbac() needs a cluster construct with a kubectl provider to apply the RBAC manifest; `
-            + 'use clusterAdminPolicy(), or manual() and apply VpcCniOwnership.rbacManifest() yourself');
-        }
-        const manifest = target._applyManifest('Rbac', this, rbacManifest(releaseNamespaces));
-        if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
-          // CONFIG_MAP is only derived from a created aws-eks Cluster, which has aws-auth.
-          const cluster = target._cluster as eks.Cluster;
-          cluster.awsAuth.addRoleMapping(role, { groups: [KUBERNETES_GROUP], username: KUBERNETES_USERNAME });
-          return [manifest, cluster.awsAuth];
-        }
-        const entry = new eks.CfnAccessEntry(this, 'AccessEntry', {
-          clusterName: target.clusterName,
-          principalArn: role.roleArn,
-          type: 'STANDARD',
-          username: KUBERNETES_USERNAME,
-          kubernetesGroups: [KUBERNETES_GROUP],
-        });
-        return [manifest, entry];
-      }
-    }
   }
 }
 

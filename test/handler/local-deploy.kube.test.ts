@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, OwnedByOthers, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
-import { Cli, CHART, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { Cli, CHART, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil } from '../support/cluster';
 import { EksStandin } from '../support/eks-standin';
 import { TokenWebhook } from '../support/token-webhook';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
@@ -111,9 +111,30 @@ describe('local deploy of the bundled handler', () => {
     standin.setManaged(CLUSTER, false);
   });
 
-  /** Applies, as admin, exactly the RBAC the construct synthesizes: the handler gets nothing else. */
-  function applyConstructRbac(synth: Synthesized) {
-    cli.kubectl(['apply', '-f', '-'], synth.rbac.map((m) => JSON.stringify(m)).join('\n---\n'));
+  /**
+   * Applies, as admin, exactly the access manifest the construct synthesizes (RBAC and admission
+   * policies): the handler gets nothing else. After `previous`, as CloudFormation's Update with
+   * prune does: the objects only the previous manifest had are deleted.
+   */
+  async function applyConstructRbac(synth: Synthesized, previous?: Synthesized) {
+    const docs = (manifest: any[]) => manifest.map((m) => JSON.stringify(m)).join('\n---\n');
+    cli.kubectl(['apply', '-f', '-'], docs(synth.rbac));
+    const key = (m: any) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
+    const gone = (previous?.rbac ?? []).filter((m) => !synth.rbac.some((n) => key(n) === key(m)));
+    if (gone.length > 0) cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(gone));
+    // RBAC and admission policies take effect through informers: wait until a write RBAC allows
+    // (every action may patch the DaemonSet) is refused by this action's policy.
+    const action = synth.rbac.find((m) => m.kind === 'ClusterRole').metadata.name.slice(`${KUBERNETES_GROUP}-`.length);
+    const probe = ['patch', 'daemonset/aws-node', '-n', 'kube-system', '--type', 'merge', '-p', '{"metadata":{"labels":{"probe":"x"}}}',
+      '--dry-run=server', '--as', KUBERNETES_USERNAME, '--as-group', KUBERNETES_GROUP];
+    await waitUntil(`the ${action} admission policy`, async () => {
+      try {
+        cli.kubectl(probe);
+        return false;
+      } catch (e: any) {
+        return String(e.stderr).includes(`${KUBERNETES_GROUP} (${action}):`);
+      }
+    });
   }
 
   /** Runs the asset's handler in a fresh Node process, as Lambda would, with only the environment Lambda gives it. */
@@ -172,8 +193,8 @@ describe('local deploy of the bundled handler', () => {
 
   test('adopt: Create adopts with only the construct\'s RBAC, helm install then succeeds, Delete changes nothing', async () => {
     const synth = synthesize({ action: CniAction.adoptIntoHelm() });
-    applyConstructRbac(synth);
     fixtures.newEksCluster();
+    await applyConstructRbac(synth);
 
     const created = await create(synth);
     expect(created.error).toBeUndefined();
@@ -194,11 +215,13 @@ describe('local deploy of the bundled handler', () => {
   test('disable, then Update to remove: the DaemonSet is restored first, then everything is removed', async () => {
     const disable = synthesize({ action: CniAction.disable() });
     const remove = synthesize({ action: CniAction.remove() });
-    applyConstructRbac(remove);
     fixtures.newEksCluster();
+    await applyConstructRbac(disable);
 
     expect((await create(disable)).error).toBeUndefined();
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ 'cdk-vpc-cni-ownership/disabled': 'true' });
+    // CloudFormation updates the access manifest first (the custom resource depends on it).
+    await applyConstructRbac(remove, disable);
     const updated = await update(remove, disable);
     expect(updated.error).toBeUndefined();
     expect(updated.response!.Data.PreviousOwner).toBe('EKS_BOOTSTRAP');
@@ -208,8 +231,8 @@ describe('local deploy of the bundled handler', () => {
 
   test('disable, then stack delete: the DaemonSet spec is exactly what it was', async () => {
     const synth = synthesize({ action: CniAction.disable() });
-    applyConstructRbac(synth);
     fixtures.newEksCluster();
+    await applyConstructRbac(synth);
     const before = await getLive(admin, DS);
     expect((await create(synth)).error).toBeUndefined();
     expect((await del(synth)).error).toBeUndefined();
@@ -218,8 +241,8 @@ describe('local deploy of the bundled handler', () => {
 
   test('a user\'s Helm release: Create fails before any write, with the owner and the options in the message', async () => {
     const synth = synthesize({ action: CniAction.remove() });
-    applyConstructRbac(synth);
     fixtures.userHelmRelease('users-cni');
+    await applyConstructRbac(synth);
     const before = await snapshot(admin);
     const created = await create(synth);
     expect(created.error).toMatch(/Refusing to remove the VPC CNI: it is owned by Helm release "users-cni" in namespace "kube-system"\. Nothing was changed\..*TAKE_OVER/);
@@ -229,8 +252,8 @@ describe('local deploy of the bundled handler', () => {
   test('an EKS managed add-on: refused by default; TAKE_OVER deletes the add-on (preserving its objects) and adopts', async () => {
     const synth = synthesize({ action: CniAction.adoptIntoHelm() });
     const takeOver = synthesize({ action: CniAction.adoptIntoHelm(), ifOwnedByOthers: OwnedByOthers.TAKE_OVER });
-    applyConstructRbac(synth);
     fixtures.newEksCluster();
+    await applyConstructRbac(synth);
     standin.setManaged(CLUSTER, true);
 
     const refused = await create(synth);
@@ -246,8 +269,8 @@ describe('local deploy of the bundled handler', () => {
 
   test('dry-run: the Plan attribute lists the writes; nothing is written', async () => {
     const synth = synthesize({ action: CniAction.remove(), dryRun: true });
-    applyConstructRbac(synth);
     fixtures.newEksCluster();
+    await applyConstructRbac(synth);
     const before = await snapshot(admin);
     const created = await create(synth);
     expect(created.error).toBeUndefined();

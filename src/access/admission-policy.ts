@@ -1,0 +1,219 @@
+/**
+ * ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, Kubernetes 1.30+) that hold the
+ * handler's identity to exactly the writes its action makes, whatever its RBAC would allow. RBAC
+ * cannot say "patch, but only the labels": these can. They match the handler's user or group only.
+ *
+ * Two policies, each with its binding:
+ * - `cdk-vpc-cni-ownership`: every request of the handler. Only UPDATE and DELETE of the named
+ *   objects the action writes (nothing is ever created); an update may change only the allowed
+ *   labels and annotations, managedFields and what the server maintains; nothing outside metadata
+ *   changes except the DaemonSet's one nodeSelector key. Written for any kind, so it compares maps
+ *   key by key and is not type-checked (it matches every resource).
+ * - `cdk-vpc-cni-ownership-daemonset`: updates of DaemonSet aws-node, field by field, each with its
+ *   own message. It matches one typed resource, so the API server type-checks every field name
+ *   against the DaemonSet schema (status.typeChecking).
+ */
+import { ActionAccess } from './model';
+import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
+import { DISABLED_NODE_SELECTOR_KEY } from '../engine/helm';
+import { CNI_OBJECTS, CniObject } from '../engine/objects';
+
+export const POLICY_NAME = KUBERNETES_GROUP;
+export const DAEMONSET_POLICY_NAME = `${KUBERNETES_GROUP}-daemonset`;
+
+/**
+ * Every field of PodSpec in Kubernetes 1.30 (k8s.io/api v0.30.0 core/v1 types.go), the version
+ * that made ValidatingAdmissionPolicy GA. A field name the API server's schema does not know is a
+ * type-checking warning, so the list stops at 1.30; later fields (`resources` 1.32, `hostnameOverride`
+ * 1.34) are held by the first policy's key-by-key comparison.
+ */
+export const POD_SPEC_FIELDS_1_30 = [
+  'volumes', 'initContainers', 'containers', 'ephemeralContainers', 'restartPolicy', 'terminationGracePeriodSeconds',
+  'activeDeadlineSeconds', 'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken',
+  'nodeName', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext', 'imagePullSecrets', 'hostname',
+  'subdomain', 'affinity', 'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig',
+  'readinessGates', 'runtimeClassName', 'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints',
+  'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims',
+] as const;
+
+/**
+ * PodSpec fields the DaemonSet policy leaves to the first policy: `nodeSelector` has its own rule,
+ * and `overhead` (a map of quantities) has no type in the schema the type checker reads, so naming
+ * it there is an "undefined field" warning.
+ */
+const UNTYPED_POD_SPEC_FIELDS: readonly string[] = ['nodeSelector', 'overhead'];
+
+/** DaemonSetSpec's fields other than the template (apps/v1; unchanged since 1.16). */
+const DAEMONSET_SPEC_FIELDS = ['selector', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit'] as const;
+
+/** Metadata the API server changes on every write (managedFields is the client's to replace, too). */
+const SERVER_METADATA = ['resourceVersion', 'generation', 'managedFields'];
+/** The DaemonSet's template generation, which the server bumps when the template changes. */
+const TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
+
+const lit = (s: string) => JSON.stringify(s);
+const list = (xs: readonly string[]) => `[${xs.map(lit).join(', ')}]`;
+const orEmpty = (parent: string, field: string) => `(has(${parent}.${field}) ? ${parent}.${field} : {})`;
+
+/** Maps `a` and `b` are equal but for the keys in `except`. */
+function sameExcept(a: string, b: string, except: readonly string[]): string {
+  const skip = except.length > 0 ? `k in ${list(except)} || ` : '';
+  return `(${a}.all(k, ${skip}(k in ${b} && ${a}[k] == ${b}[k])) && ${b}.all(k, ${skip}k in ${a}))`;
+}
+
+/** An optional field is absent in both, or present in both with equal values. */
+function sameField(a: string, b: string, field: string): string {
+  return `(has(${a}.${field}) ? (has(${b}.${field}) && ${a}.${field} == ${b}.${field}) : !has(${b}.${field}))`;
+}
+
+/** `apps/daemonsets/kube-system/aws-node`: how a request names its object (see the `target` variable). */
+function targetOf(o: CniObject): string {
+  const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+  return `${group}/${o.resource}/${o.namespace ?? ''}/${o.name}`;
+}
+
+/** The handler's identity as EKS maps it: the access entry's (or aws-auth's) user, or the group. */
+const HANDLER_IDENTITY = {
+  name: 'handler-identity',
+  expression: `(has(request.userInfo.username) && request.userInfo.username == ${lit(KUBERNETES_USERNAME)})`
+    + ` || (has(request.userInfo.groups) && ${lit(KUBERNETES_GROUP)} in request.userInfo.groups)`,
+};
+
+/** The nodeSelector rule for the action, on two nodeSelector maps. */
+function nodeSelectorRule(access: ActionAccess, now: string, before: string): string {
+  const key = lit(DISABLED_NODE_SELECTOR_KEY);
+  const keyRule = access.disableKey === 'ADD_OR_REMOVE'
+    ? `(!(${key} in ${now}) || ${now}[${key}] == 'true')`
+    : `(!(${key} in ${now}) || (${key} in ${before} && ${now}[${key}] == ${before}[${key}]))`;
+  return `${sameExcept(now, before, [DISABLED_NODE_SELECTOR_KEY])} && ${keyRule}`;
+}
+
+function binding(policyName: string): Record<string, any> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: policyName },
+    spec: { policyName, validationActions: ['Deny'] },
+  };
+}
+
+function scopePolicy(access: ActionAccess): Record<string, any> {
+  const prefix = `cdk-vpc-cni-ownership (${access.name}):`;
+  const patchable = access.patch.map(targetOf);
+  const deletable = access.delete.map(targetOf);
+  const daemonSet = CNI_OBJECTS.find((o) => o.kind === 'DaemonSet')!;
+  const writes = [
+    ...access.patch.length > 0 ? [`patch ${access.patch.map((o) => o.id).join(', ')}`] : [],
+    ...access.delete.length > 0 ? [`delete ${access.delete.map((o) => o.id).join(', ')}`] : [],
+  ].join('; ');
+  const labelKeys = access.labelKeys;
+  const annotationKeys = [...access.annotationKeys, TEMPLATE_GENERATION_ANNOTATION];
+  const podSpecNow = 'object.spec.template.spec';
+  const podSpecBefore = 'oldObject.spec.template.spec';
+  const daemonSetContent = [
+    sameExcept('object', 'oldObject', ['metadata', 'status', 'spec']),
+    sameExcept('object.spec', 'oldObject.spec', ['template']),
+    sameExcept('object.spec.template', 'oldObject.spec.template', ['spec']),
+    sameExcept(podSpecNow, podSpecBefore, ['nodeSelector']),
+    nodeSelectorRule(access, orEmpty(podSpecNow, 'nodeSelector'), orEmpty(podSpecBefore, 'nodeSelector')),
+  ].join(' && ');
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: POLICY_NAME },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['*'] }],
+        // Asking the API server what one may do (kubectl auth can-i) is a CREATE that writes nothing.
+        excludeResourceRules: [
+          { apiGroups: ['authorization.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], operations: ['CREATE'] },
+          { apiGroups: ['authentication.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectreviews'], operations: ['CREATE'] },
+        ],
+      },
+      matchConditions: [HANDLER_IDENTITY],
+      variables: [
+        {
+          name: 'target',
+          expression: "request.resource.group + '/' + request.resource.resource + '/' + "
+            + "(has(request.namespace) ? request.namespace : '') + '/' + (has(request.name) ? request.name : '')",
+        },
+        { name: 'subResource', expression: "has(request.subResource) ? request.subResource : ''" },
+        { name: 'isDaemonSet', expression: `variables.target == ${lit(targetOf(daemonSet))}` },
+      ],
+      validations: [
+        {
+          expression: 'variables.subResource == \'\' && ('
+            + `(request.operation == 'UPDATE' && variables.target in ${list(patchable)})`
+            + ` || (request.operation == 'DELETE' && variables.target in ${list(deletable)}))`,
+          messageExpression: `${lit(`${prefix} the handler may only ${writes || 'read'}; refused: `)} + request.operation + ' '`
+            + " + variables.target + (variables.subResource == '' ? '' : '/' + variables.subResource)",
+          reason: 'Forbidden',
+        },
+        {
+          expression: 'request.operation != \'UPDATE\' || ('
+            + `${sameExcept('object.metadata', 'oldObject.metadata', ['labels', 'annotations', ...SERVER_METADATA])}`
+            + ` && ${sameExcept(orEmpty('object.metadata', 'labels'), orEmpty('oldObject.metadata', 'labels'), labelKeys)}`
+            + ` && ${sameExcept(orEmpty('object.metadata', 'annotations'), orEmpty('oldObject.metadata', 'annotations'), annotationKeys)})`,
+          message: `${prefix} an update may change only managedFields`
+            + `${labelKeys.length ? `, the labels ${labelKeys.join(', ')}` : ''}`
+            + `${access.annotationKeys.length ? `, the annotations ${access.annotationKeys.join(', ')}` : ''}`
+            + ' of the VPC CNI objects (no other label, annotation, owner reference or finalizer)',
+          reason: 'Forbidden',
+        },
+        {
+          expression: `request.operation != 'UPDATE' || (variables.isDaemonSet ? (${daemonSetContent})`
+            + ` : ${sameExcept('object', 'oldObject', ['metadata', 'status'])})`,
+          message: `${prefix} an update may not change anything outside metadata`
+            + `, except the DaemonSet's nodeSelector key ${DISABLED_NODE_SELECTOR_KEY} (${access.disableKey === 'ADD_OR_REMOVE' ? 'added or removed' : 'removed only'})`,
+          reason: 'Forbidden',
+        },
+      ],
+    },
+  };
+}
+
+function daemonSetPolicy(access: ActionAccess): Record<string, any> {
+  const daemonSet = CNI_OBJECTS.find((o) => o.kind === 'DaemonSet')!;
+  const prefix = `cdk-vpc-cni-ownership (${access.name}): DaemonSet ${daemonSet.name}:`;
+  const fieldRule = (parent: string, field: string, path: string) => ({
+    expression: sameField(`object.${parent}`, `oldObject.${parent}`, field),
+    message: `${prefix} ${path} may not change`,
+    reason: 'Forbidden',
+  });
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: DAEMONSET_POLICY_NAME },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [{
+          apiGroups: ['apps'], apiVersions: ['v1'], resources: ['daemonsets'], resourceNames: [daemonSet.name], operations: ['UPDATE'],
+        }],
+      },
+      matchConditions: [HANDLER_IDENTITY],
+      validations: [
+        ...DAEMONSET_SPEC_FIELDS.map((f) => fieldRule('spec', f, `spec.${f}`)),
+        fieldRule('spec.template', 'metadata', 'spec.template.metadata'),
+        ...POD_SPEC_FIELDS_1_30.filter((f) => !UNTYPED_POD_SPEC_FIELDS.includes(f)).map((f) => fieldRule('spec.template.spec', f, `spec.template.spec.${f}`)),
+        {
+          expression: nodeSelectorRule(access, orEmpty('object.spec.template.spec', 'nodeSelector'), orEmpty('oldObject.spec.template.spec', 'nodeSelector')),
+          message: `${prefix} spec.template.spec.nodeSelector may change only in the key ${DISABLED_NODE_SELECTOR_KEY}`
+            + ` (${access.disableKey === 'ADD_OR_REMOVE' ? 'added with the value "true", or removed' : 'removed only'})`,
+          reason: 'Forbidden',
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The policies and their bindings for an action. Their names are the same for every action:
+ * applying another action's replaces them, so they always describe the current action, even where
+ * an earlier action's RBAC was left behind. The DaemonSet policy comes first: once the API server
+ * enforces the last object, it enforces all four.
+ */
+export function admissionPolicyObjects(access: ActionAccess): Record<string, any>[] {
+  return [daemonSetPolicy(access), binding(DAEMONSET_POLICY_NAME), scopePolicy(access), binding(POLICY_NAME)];
+}

@@ -1,0 +1,24 @@
+// Access: what the handler's Kubernetes identity may do, generated from the one object list and the
+// action — the RBAC, and the admission policy that holds RBAC's verbs to the writes the action makes.
+import { admissionPolicyObjects } from './admission-policy';
+import { actionAccess } from './model';
+import { rbacObjects } from './rbac';
+import type { Action } from '../engine/types';
+
+export { actionAccess } from './model';
+export type { ActionAccess } from './model';
+export { rbacObjects, rbacName } from './rbac';
+export { admissionPolicyObjects, POLICY_NAME, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30 } from './admission-policy';
+export { AWS_NODE_RULES, AWS_NODE_RULES_CHART_VERSIONS } from './aws-node-rules';
+export type { AwsNodeRule } from './aws-node-rules';
+
+export interface AccessManifestOptions {
+  /** Include the ValidatingAdmissionPolicies (Kubernetes 1.30+). Default true. */
+  readonly admissionPolicy?: boolean;
+}
+
+/** Everything to apply for an action: its RBAC, and (by default) the admission policies with their bindings. */
+export function accessManifest(action: Action, options: AccessManifestOptions = {}): Record<string, any>[] {
+  const access = actionAccess(action);
+  return [...rbacObjects(access), ...options.admissionPolicy === false ? [] : admissionPolicyObjects(access)];
+}

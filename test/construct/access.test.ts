@@ -1,0 +1,215 @@
+import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
+import { App, Stack, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
+import { AWS_NODE_RULES, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
+import { CLUSTER_ADMIN_FALLBACK_WARNING } from '../../src/access/grant';
+import { CNI_OBJECTS } from '../../src/engine';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+
+function newStack(): Stack {
+  return new Stack(new App(), 'Stack', { env: ENV });
+}
+
+function eksCluster(stack: Stack, version = eks.KubernetesVersion.V1_33): eks.Cluster {
+  return new eks.Cluster(stack, 'Cluster', {
+    version,
+    kubectlLayer: new KubectlV33Layer(stack, 'Kubectl'),
+    defaultCapacity: 0,
+    authenticationMode: eks.AuthenticationMode.API,
+  });
+}
+
+/**
+ * The manifest the construct applies through the cluster's kubectl handler, without the prune label
+ * aws-cdk-lib adds to each object (with it, an Update deletes the objects an earlier action applied).
+ */
+function appliedManifest(template: Template): any[] {
+  const resource = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
+    .find((r: any) => JSON.stringify(r).includes('cdk-vpc-cni-ownership')) as any;
+  const manifest = JSON.parse(resource.Properties.Manifest);
+  for (const m of manifest) {
+    const labels = Object.keys(m.metadata.labels ?? {});
+    expect(labels).toEqual([expect.stringMatching(/^aws\.cdk\.eks\/prune-/)]);
+    delete m.metadata.labels;
+  }
+  return manifest;
+}
+
+function synth(props: Omit<VpcCniOwnershipProps, 'cluster'>, version?: eks.KubernetesVersion): Template {
+  const stack = newStack();
+  new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(eksCluster(stack, version)), ...props });
+  return Template.fromStack(stack);
+}
+
+const ACTIONS: [string, CniAction][] = [
+  ['inspect', CniAction.inspect()],
+  ['disable', CniAction.disable()],
+  ['remove', CniAction.remove()],
+  ['remove (KEEP)', CniAction.remove({ crdPolicy: CrdPolicy.KEEP })],
+  ['adopt', CniAction.adoptIntoHelm()],
+];
+
+const rolesOf = (manifest: any[]) => manifest.filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role');
+const rulesOf = (manifest: any[]) => rolesOf(manifest).flatMap((r) => r.rules);
+const verbsOn = (manifest: any[], resource: string, name?: string) => rulesOf(manifest)
+  .filter((r) => r.resources?.includes(resource) && (name === undefined || r.resourceNames?.includes(name)))
+  .flatMap((r) => r.verbs);
+
+describe('each action synthesizes its own access', () => {
+  test.each(ACTIONS)('%s: the construct applies exactly VpcCniOwnership.rbacManifest(action)', (_name, action) => {
+    expect(appliedManifest(synth({ action }))).toEqual(VpcCniOwnership.rbacManifest(action));
+  });
+
+  test.each(ACTIONS)('%s: no escalate, no bind, no wildcard, and the roles\' names carry the action', (name, action) => {
+    const manifest = VpcCniOwnership.rbacManifest(action);
+    for (const rule of rulesOf(manifest)) {
+      expect(rule.verbs).not.toContain('escalate');
+      expect(rule.verbs).not.toContain('bind');
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.apiGroups ?? []).not.toContain('*');
+      expect(rule.resources ?? []).not.toContain('*');
+    }
+    const suffix = name.split(' ')[0];
+    expect(rolesOf(manifest).map((r) => r.metadata.name)).toEqual([`cdk-vpc-cni-ownership-${suffix}`, `cdk-vpc-cni-ownership-${suffix}`]);
+    for (const binding of manifest.filter((m) => /RoleBinding$/.test(m.kind))) {
+      expect(binding.subjects).toEqual([{ kind: 'Group', name: 'cdk-vpc-cni-ownership', apiGroup: 'rbac.authorization.k8s.io' }]);
+      expect(binding.roleRef.name).toBe(`cdk-vpc-cni-ownership-${suffix}`);
+    }
+  });
+
+  test.each(ACTIONS.filter(([name]) => name !== 'adopt'))('%s: no Secrets, no ConfigMap list, none of aws-node\'s rules', (_name, action) => {
+    const manifest = VpcCniOwnership.rbacManifest(action);
+    expect(verbsOn(manifest, 'secrets')).toEqual([]);
+    expect(verbsOn(manifest, 'configmaps')).not.toContain('list');
+    expect(rulesOf(manifest).filter((r) => r.resources?.includes('configmaps')).map((r) => r.resourceNames)).toEqual([['amazon-vpc-cni']]);
+    expect(verbsOn(manifest, 'pods')).toEqual([]);
+    expect(rulesOf(manifest).filter((r) => r.nonResourceURLs)).toEqual([]);
+  });
+
+  test('the verbs on each VPC CNI object follow the action', () => {
+    const verbs = (action: CniAction, id: string) => {
+      const o = CNI_OBJECTS.find((x) => x.id === id)!;
+      return verbsOn(VpcCniOwnership.rbacManifest(action), o.resource, o.name);
+    };
+    const ds = 'DaemonSet/kube-system/aws-node';
+    const role = 'ClusterRole/aws-node';
+    const crd = 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com';
+    // Every action may restore the DaemonSet (an Update leaving DISABLE does that first).
+    expect(verbs(CniAction.inspect(), ds)).toEqual(['get', 'patch']);
+    expect(verbs(CniAction.inspect(), role)).toEqual(['get']);
+    expect(verbs(CniAction.disable(), role)).toEqual(['get']);
+    expect(verbs(CniAction.remove(), ds)).toEqual(['get', 'patch', 'delete']);
+    expect(verbs(CniAction.remove(), role)).toEqual(['get', 'delete']);
+    expect(verbs(CniAction.remove(), crd)).toEqual(['get', 'delete']);
+    expect(verbs(CniAction.remove({ crdPolicy: CrdPolicy.KEEP }), crd)).toEqual(['get']);
+    expect(verbs(CniAction.adoptIntoHelm(), role)).toEqual(['get', 'patch']);
+    expect(verbs(CniAction.adoptIntoHelm(), crd)).toEqual(['get', 'patch']);
+  });
+
+  test('custom resources are listed only where they are counted: inspect and remove DELETE_IF_UNUSED', () => {
+    const lists = (action: CniAction) => verbsOn(VpcCniOwnership.rbacManifest(action), 'eniconfigs');
+    expect(lists(CniAction.inspect())).toEqual(['list']);
+    expect(lists(CniAction.remove())).toEqual(['list']);
+    expect(lists(CniAction.remove({ crdPolicy: CrdPolicy.DELETE }))).toEqual([]);
+    expect(lists(CniAction.disable())).toEqual([]);
+  });
+
+  test('adopt: aws-node\'s rules in its ClusterRole; Secrets and ConfigMaps listed in kube-system only', () => {
+    const manifest = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm({ releaseNamespace: 'networking' }));
+    const clusterRole = manifest.find((m) => m.kind === 'ClusterRole');
+    expect(clusterRole.rules).toEqual(expect.arrayContaining(AWS_NODE_RULES.map((r) => ({ ...r }))));
+    const roles = manifest.filter((m) => m.kind === 'Role');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['kube-system']);
+    expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });
+    expect(verbsOn([clusterRole], 'secrets')).toEqual([]);
+  });
+});
+
+describe('the admission policies', () => {
+  const policies = (manifest: any[]) => manifest.filter((m) => m.kind === 'ValidatingAdmissionPolicy');
+
+  test.each(ACTIONS)('%s: two policies with a binding each, failurePolicy Fail, matching only the handler', (_name, action) => {
+    const manifest = VpcCniOwnership.rbacManifest(action);
+    expect(policies(manifest).map((p) => p.metadata.name)).toEqual([DAEMONSET_POLICY_NAME, POLICY_NAME]);
+    for (const policy of policies(manifest)) {
+      expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+      expect(policy.spec.failurePolicy).toBe('Fail');
+      expect(policy.spec.matchConditions[0].expression).toContain('request.userInfo.username == "cdk-vpc-cni-ownership-handler"');
+      expect(policy.spec.matchConditions[0].expression).toContain('"cdk-vpc-cni-ownership" in request.userInfo.groups');
+      expect(manifest).toContainEqual(expect.objectContaining({
+        kind: 'ValidatingAdmissionPolicyBinding', spec: { policyName: policy.metadata.name, validationActions: ['Deny'] },
+      }));
+    }
+  });
+
+  test('the first policy allows each action only its own writes', () => {
+    const allowed = (action: CniAction) => policies(VpcCniOwnership.rbacManifest(action))
+      .find((p) => p.metadata.name === POLICY_NAME).spec.validations[0].expression as string;
+    expect(allowed(CniAction.inspect())).toContain('request.operation == \'DELETE\' && variables.target in [])');
+    expect(allowed(CniAction.inspect())).toContain('variables.target in ["apps/daemonsets/kube-system/aws-node"]');
+    expect(allowed(CniAction.remove())).toContain('"rbac.authorization.k8s.io/clusterroles//aws-node"');
+    expect(allowed(CniAction.adoptIntoHelm())).toContain('request.operation == \'DELETE\' && variables.target in [])');
+    expect(allowed(CniAction.adoptIntoHelm())).toContain('"apiextensions.k8s.io/customresourcedefinitions//eniconfigs.crd.k8s.amazonaws.com"');
+  });
+
+  test('the DaemonSet policy compares every PodSpec field of Kubernetes 1.30 but nodeSelector and overhead, and the DaemonSet spec', () => {
+    const policy = policies(VpcCniOwnership.rbacManifest(CniAction.disable())).find((p) => p.metadata.name === DAEMONSET_POLICY_NAME);
+    const messages: string[] = policy.spec.validations.map((v: any) => v.message);
+    for (const field of POD_SPEC_FIELDS_1_30.filter((f) => f !== 'nodeSelector' && f !== 'overhead')) {
+      expect(messages).toContainEqual(expect.stringContaining(`spec.template.spec.${field} may not change`));
+    }
+    for (const field of ['selector', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit', 'template.metadata']) {
+      expect(messages).toContainEqual(expect.stringContaining(`spec.${field} may not change`));
+    }
+    expect(POD_SPEC_FIELDS_1_30).toHaveLength(39);
+  });
+
+  test('rbac({ admissionPolicy: false }) applies the RBAC alone', () => {
+    const manifest = appliedManifest(synth({ action: CniAction.remove(), kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) }));
+    expect(manifest.map((m) => m.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    expect(VpcCniOwnership.rbacManifest(CniAction.remove(), { admissionPolicy: false })).toEqual(manifest);
+  });
+
+  test('a cluster construct older than Kubernetes 1.30 fails synthesis naming the option; with the option it synthesizes', () => {
+    expect(() => synth({ action: CniAction.remove() }, eks.KubernetesVersion.V1_29))
+      .toThrow(/Kubernetes 1\.29, which has no ValidatingAdmissionPolicy.*KubernetesAccess\.rbac\(\{ admissionPolicy: false \}\)/);
+    const manifest = appliedManifest(synth({ action: CniAction.remove(), kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) },
+      eks.KubernetesVersion.V1_29));
+    expect(policies(manifest)).toEqual([]);
+    expect(policies(appliedManifest(synth({ action: CniAction.remove() }, eks.KubernetesVersion.V1_30)))).toHaveLength(2);
+  });
+
+  test('an aws-eks-v2 cluster older than 1.30 with a kubectl provider fails the same way', () => {
+    const stack = newStack();
+    const cluster = new eksv2.Cluster(stack, 'Cluster', {
+      version: eksv2.KubernetesVersion.V1_29,
+      kubectlProviderOptions: { kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') },
+    });
+    expect(() => new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.disable() }))
+      .toThrow(/admissionPolicy: false/);
+  });
+});
+
+describe('no silent cluster-admin', () => {
+  test('the default falling back to clusterAdminPolicy() warns, naming manual() with rbacManifest() and a kubectl provider', () => {
+    const stack = newStack();
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }), action: CniAction.remove() });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cluster-admin'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].entry.data).toMatch(/KubernetesAccess\.manual\(\).*VpcCniOwnership\.rbacManifest\(action\).*kubectl provider/);
+    expect(warnings[0].entry.data).toContain(`[ack: ${CLUSTER_ADMIN_FALLBACK_WARNING}]`);
+  });
+
+  test('choosing clusterAdminPolicy(), or RBAC, warns of nothing', () => {
+    const chosen = newStack();
+    new VpcCniOwnership(chosen, 'Cni', {
+      cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }), action: CniAction.remove(), kubernetesAccess: KubernetesAccess.clusterAdminPolicy(),
+    });
+    expect(Annotations.fromStack(chosen).findWarning('*', Match.anyValue())).toEqual([]);
+    const rbac = newStack();
+    new VpcCniOwnership(rbac, 'Cni', { cluster: ClusterTarget.fromEksCluster(eksCluster(rbac)), action: CniAction.remove() });
+    expect(Annotations.fromStack(rbac).findWarning('*/Cni', Match.anyValue())).toEqual([]);
+  });
+});

@@ -1,0 +1,53 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { KubeConnection } from '../../src/engine';
+
+/** A Kubernetes user of the local control plane, authenticated by a client certificate its CA signed. */
+export interface CertificateIdentity {
+  /** For the engine's KubeClient. */
+  readonly connection: KubeConnection;
+  /** For kubectl (`--kubeconfig`). */
+  readonly kubeconfig: string;
+}
+
+/**
+ * Signs a client certificate for `username` in `groups` (the certificate's CN and O, which is how the
+ * API server reads an x509 identity) with the control plane's CA. The API server then sees exactly
+ * this user and groups, as it sees the handler mapped by an access entry.
+ */
+export function certificateIdentity(username: string, groups: readonly string[], state = process.env.CNI_TEST_CONTROLPLANE): CertificateIdentity {
+  if (!state) throw new Error('CNI_TEST_CONTROLPLANE is not set: run the tests through jest (test/controlplane/global-setup.ts)');
+  const files = JSON.parse(fs.readFileSync(path.join(state, 'connection.json'), 'utf8'));
+  const pki = path.dirname(files.caFile);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-identity-'));
+  const subject = `/${groups.map((g) => `O=${g}`).join('/')}/CN=${username}`;
+  const file = (name: string) => path.join(dir, name);
+  fs.writeFileSync(file('ext'), 'extendedKeyUsage=clientAuth\n');
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file('key.pem'), '-out', file('csr.pem')], { stdio: 'pipe' });
+  execFileSync('openssl', ['x509', '-req', '-in', file('csr.pem'), '-CA', files.caFile, '-CAkey', path.join(pki, 'ca.key'),
+    '-CAserial', file('ca.srl'), '-CAcreateserial', '-days', '1', '-extfile', file('ext'), '-out', file('cert.pem')], { stdio: 'pipe' });
+  const kubeconfig = file('kubeconfig');
+  fs.writeFileSync(kubeconfig, [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: local\n  cluster:\n    server: ${files.endpoint}\n    certificate-authority: ${files.caFile}`,
+    'users:',
+    `- name: identity\n  user:\n    client-certificate: ${file('cert.pem')}\n    client-key: ${file('key.pem')}`,
+    'contexts:',
+    '- name: identity\n  context: {cluster: local, user: identity}',
+    'current-context: identity',
+    '',
+  ].join('\n'));
+  return {
+    connection: {
+      endpoint: files.endpoint,
+      caData: fs.readFileSync(files.caFile, 'utf8'),
+      clientCertData: fs.readFileSync(file('cert.pem'), 'utf8'),
+      clientKeyData: fs.readFileSync(file('key.pem'), 'utf8'),
+    },
+    kubeconfig,
+  };
+}
