@@ -49,7 +49,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@2.38.2',
   ],
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     // Bundle the SDK too: the asset then runs the versions we tested, whatever the runtime ships.
     bundlingOptions: { externals: [], sourcemap: false },
   },

@@ -24,11 +24,17 @@ const OUR_HANDLER: NagPackSuppression[] = [
       { regex: '/^Resource::<VpcCniOwnershipHandlerFunction[A-Za-z0-9]+\\.Arn>:\\*$/g' },
     ],
   },
-  {
-    id: 'AwsSolutions-L1',
-    reason: 'The handler runs on Node.js 22 (LTS), the runtime it is bundled for and tested with; the provider framework function\'s runtime is chosen by aws-cdk-lib',
-  },
 ];
+
+/**
+ * The Provider's framework function in the handler's subtree: custom_resources.Provider sets its
+ * Node.js runtime itself and has no setting for it. The handler function runs on the latest (Node.js 24).
+ */
+const OUR_PROVIDER_FRAMEWORK: NagPackSuppression[] = [{
+  id: 'AwsSolutions-L1',
+  reason: 'The framework-onEvent function of the handler\'s custom_resources.Provider gets its Node.js runtime from the aws-cdk-lib version in use, '
+    + 'which offers no setting for it; the handler function itself runs on the latest runtime',
+}];
 
 /** The Cilium operator role ClusterNetwork.cilium() creates. */
 const OUR_CILIUM_OPERATOR: NagPackSuppression[] = [{
@@ -82,6 +88,8 @@ export function checkAwsSolutions(app: App): void {
     suppressThirdParty(stack);
     const handler = stack.node.tryFindChild(HANDLER_ID);
     if (handler) NagSuppressions.addResourceSuppressions(handler, OUR_HANDLER, true);
+    const framework = handler?.node.tryFindChild('Provider')?.node.tryFindChild('framework-onEvent');
+    if (framework) NagSuppressions.addResourceSuppressions(framework, OUR_PROVIDER_FRAMEWORK, true);
     for (const setup of stack.node.findAll().filter((c): c is ClusterNetworkSetup => c instanceof ClusterNetworkSetup)) {
       if (setup.ciliumOperatorRole) NagSuppressions.addResourceSuppressions(setup.ciliumOperatorRole, OUR_CILIUM_OPERATOR, true);
       for (const nodes of setup.node.findAll().filter((c) => c instanceof eksv2.Nodegroup || c instanceof eks.Nodegroup)) {

@@ -479,7 +479,7 @@ function render(r: Results): string {
     '- **cold start**: `node -e` with a runner that `require`s the bundled `index.js` and calls its handler with a CloudFormation Create event '
       + '(adopt), with `AWS_ENDPOINT_URL_EKS` pointing at the EKS stand-in (test/support/eks-standin.ts), whose cluster is this control plane; the '
       + 'API server checks the handler\'s EKS token with our token webhook (test/support/token-webhook.ts). This machine runs Node.js '
-      + `${process.version}; Lambda runs Node.js 22.`,
+      + `${process.version}; Lambda runs Node.js 24.`,
     '- **synth**: `test/bench/synth-app.ts` in a fresh Node process with ts-node (as a `cdk.json` app runs), an `aws-eks` cluster with the kubectl v33 layer '
       + 'and the aws-vpc-cni `HelmChart`; with the construct (loaded from the compiled `lib/`, as from `node_modules`) or without; a new output directory each time.',
     '',

@@ -71,14 +71,14 @@ describe('actions', () => {
 });
 
 describe('the handler', () => {
-  test('runs on Node.js 22, bundled, one function and one provider per stack for two constructs', () => {
+  test('runs on Node.js 24, bundled, one function and one provider per stack for two constructs', () => {
     const stack = newStack();
     new VpcCniOwnership(stack, 'A', { cluster: ClusterTarget.fromClusterName({ clusterName: 'a' }), action: CniAction.remove() });
     new VpcCniOwnership(stack, 'B', { cluster: ClusterTarget.fromClusterName({ clusterName: 'b' }), action: CniAction.adoptIntoHelm() });
     const template = Template.fromStack(stack);
     const fns = handlerFunctions(template);
     expect(Object.keys(fns)).toHaveLength(1);
-    expect(Object.values(fns)[0]).toMatchObject({ Properties: { Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 300 } });
+    expect(Object.values(fns)[0]).toMatchObject({ Properties: { Runtime: 'nodejs24.x', Handler: 'index.handler', Timeout: 300 } });
     // Our function plus the provider framework's onEvent function.
     template.resourceCountIs('AWS::Lambda::Function', 2);
     template.resourceCountIs('Custom::VpcCniOwnership', 2);
@@ -246,7 +246,7 @@ describe('imported aws-eks clusters', () => {
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.remove() });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::EKS::AccessEntry', { ClusterName: 'imported', KubernetesGroups: ['cdk-vpc-cni-ownership'] });
-    expect(rbacOf(template)).toHaveLength(4);
+    expect(rbacOf(template)).toContainEqual(expect.objectContaining({ kind: 'ClusterRoleBinding', subjects: [expect.objectContaining({ name: 'cdk-vpc-cni-ownership' })] }));
   });
 });
 

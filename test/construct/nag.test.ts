@@ -61,6 +61,12 @@ test.each(APPS)('%s: no unsuppressed AwsSolutions finding', (app) => {
   expect(reports.get(app)!.filter((r) => r.compliance === 'Non-Compliant').map((r) => `${r.rule} ${r.resource}`)).toEqual([]);
 });
 
+test.each(APPS)('%s: the handler function runs on the latest Node.js runtime, so AwsSolutions-L1 finds nothing to suppress there', (app) => {
+  const handlerL1 = reports.get(app)!.filter((r) => r.rule === 'AwsSolutions-L1' && /\/VpcCniOwnershipHandler\/Function\//.test(r.resource));
+  expect(handlerL1.length).toBeGreaterThan(0);
+  expect(handlerL1.map((r) => r.compliance)).toEqual(handlerL1.map(() => 'Compliant'));
+});
+
 test.each(APPS)('%s: every suppression has a reason; this library\'s own resources only this library\'s reasons', (app) => {
   const suppressed = reports.get(app)!.filter((r) => r.compliance === 'Suppressed');
   for (const r of suppressed) expect(r.reason.length).toBeGreaterThan(40);
