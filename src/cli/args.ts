@@ -1,3 +1,5 @@
+import { parseArgs as parseArgv } from 'util';
+import { EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
 import {
   Action, CRD_POLICIES, CrdPolicy, fieldManagerProblems, namespaceProblems, OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
 } from '../engine';
@@ -26,7 +28,8 @@ export interface CommandLine {
   readonly output: OutputFormat;
 }
 
-export type Parsed = CommandLine | { readonly help: true } | { readonly version: true };
+/** `--help` (of one command when `command` is set), `--version`, or a command to run. */
+export type Parsed = CommandLine | { readonly help: true; readonly command?: string } | { readonly version: true };
 
 /** Defaults: the same as the construct's. */
 export const DEFAULTS = {
@@ -37,96 +40,236 @@ export const DEFAULTS = {
   ifOwnedByOthers: 'FAIL' as OwnedByOthers,
 };
 
-interface OptionSpec {
-  /** Takes a value (`--name VALUE` or `--name=VALUE`). */
-  readonly value: boolean;
-  /** The commands it applies to; every command when absent. */
-  readonly commands?: readonly string[];
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** The value's placeholder in help texts, e.g. `FILE`. */
+  readonly placeholder?: string;
+  /** Help text; each further line is indented under the first. */
+  readonly help: string;
 }
 
-const OPTIONS: Record<string, OptionSpec> = {
-  'kubeconfig': { value: true },
-  'context': { value: true },
-  'output': { value: true },
-  'release-name': { value: true, commands: ['adopt'] },
-  'release-namespace': { value: true, commands: ['adopt'] },
-  'field-manager': { value: true, commands: ['adopt'] },
-  'crd-policy': { value: true, commands: ['remove'] },
-  // restore only removes our own nodeSelector key, so the guard does not apply to it (as in the construct).
-  'if-owned-by-others': { value: true, commands: ['adopt', 'remove', 'disable'] },
-  'managed-addon': { value: false },
-  'dry-run': { value: false, commands: ACTION_COMMANDS },
-  'help': { value: false },
-  'version': { value: false },
+/** Every option once. Which commands take it: CLUSTER_OPTIONS and OUTPUT_OPTIONS for all, else the command's own list. */
+export const OPTIONS: Record<string, OptionSpec> = {
+  'kubeconfig': { type: 'string', placeholder: 'FILE', help: 'default: $KUBECONFIG (a \':\'-separated list), else ~/.kube/config' },
+  'context': {
+    type: 'string',
+    placeholder: 'NAME',
+    help: 'default: the kubeconfig\'s current-context\ntokens, client certificates and exec plugins (aws eks get-token) work',
+  },
+  'managed-addon': {
+    type: 'boolean',
+    help: 'the VPC CNI is an EKS managed add-on. Only the EKS API knows this\n(aws eks describe-addon --addon-name vpc-cni); the cluster cannot tell it\n'
+      + 'from the bootstrap install, and this CLI reads only the cluster',
+  },
+  'release-name': { type: 'string', placeholder: 'NAME', help: `the Helm release (default ${DEFAULTS.releaseName})` },
+  'release-namespace': { type: 'string', placeholder: 'NS', help: `the release's namespace (default ${DEFAULTS.releaseNamespace})` },
+  'field-manager': { type: 'string', placeholder: 'NAME', help: `who gets the "eks" fields (default ${DEFAULTS.fieldManager}, Helm's manager)` },
+  'crd-policy': { type: 'string', placeholder: 'POLICY', help: 'KEEP, DELETE_IF_UNUSED (default) or DELETE' },
+  'if-owned-by-others': { type: 'string', placeholder: 'WHAT', help: 'when not the EKS bootstrap install: FAIL (default), SKIP or TAKE_OVER' },
+  'dry-run': { type: 'boolean', help: 'plan only; write nothing' },
+  'output': { type: 'string', short: 'o', placeholder: 'table|json', help: 'default table' },
+  'help': { type: 'boolean', short: 'h', help: 'this help' },
+  'version': { type: 'boolean', help: 'the version of this CLI' },
 };
-const SHORT: Record<string, string> = { '-o': 'output', '-h': 'help' };
 
-export const USAGE = `Usage: cdk-vpc-cni-ownership <command> [options]
+/** How to reach the cluster: every command takes these. */
+const CLUSTER_OPTIONS = ['kubeconfig', 'context', 'managed-addon'];
+/** Every command takes these too. */
+const OUTPUT_OPTIONS = ['output', 'help'];
 
-Finds out who owns the Amazon VPC CNI (aws-node) of a Kubernetes cluster, and adopts it into a Helm
-release, removes it, or disables it reversibly. The same engine as the VpcCniOwnership construct.
+export interface CommandSpec {
+  /** The command's arguments in its usage line, e.g. `<action>`. */
+  readonly args?: string;
+  /** One line for the overview. */
+  readonly summary: string;
+  /** What it does, for its own help. */
+  readonly description: string;
+  /** Its own options, besides the cluster and output options. */
+  readonly options: readonly string[];
+  readonly exitCodes: readonly ExitCode[];
+  /** The engine's action from the option values; throws UsageError for a value it cannot take. */
+  readonly action?: (values: OptionValues) => Action;
+}
 
-Commands:
-  inspect           who owns the VPC CNI, and each object's owner and field managers
-  plan <action>     what <action> would write, and why; writes nothing (the same as <action> --dry-run)
-  adopt             Helm label and annotations on each object; the "eks" field manager's fields go to --field-manager
-  remove            delete the VPC CNI objects (DaemonSet first); CRDs by --crd-policy
-  disable           add a nodeSelector no node has, so no aws-node pod runs (undo with restore)
-  restore           remove that nodeSelector key again; the rest of the spec stays as it is
+type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
-Cluster:
-  --kubeconfig FILE           default: $KUBECONFIG (a ':'-separated list), else ~/.kube/config
-  --context NAME              default: the kubeconfig's current-context
-                              tokens, client certificates and exec plugins (aws eks get-token) work
+const ALL_EXIT_CODES: readonly ExitCode[] = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.REFUSED, EXIT.UNEXPECTED_STATE];
 
-Options:
-  --release-name NAME         adopt: the Helm release (default ${DEFAULTS.releaseName})
-  --release-namespace NS      adopt: the release's namespace (default ${DEFAULTS.releaseNamespace})
-  --field-manager NAME        adopt: who gets the "eks" fields (default ${DEFAULTS.fieldManager}, Helm's manager)
-  --crd-policy POLICY         remove: KEEP, DELETE_IF_UNUSED (default) or DELETE
-  --if-owned-by-others WHAT   when not the EKS bootstrap install: FAIL (default), SKIP or TAKE_OVER
-  --managed-addon             the VPC CNI is an EKS managed add-on. Only the EKS API knows this
-                              (aws eks describe-addon --addon-name vpc-cni); the cluster cannot tell it
-                              from the bootstrap install, and this CLI reads only the cluster
-  --dry-run                   plan only; write nothing
-  -o, --output table|json     default table
-  -h, --help, --version
+/** The commands, in the order the overview lists them. To add one, add it here (and its options to OPTIONS). */
+export const COMMANDS: Record<string, CommandSpec> = {
+  inspect: {
+    summary: 'who owns the VPC CNI, and each object\'s owner and field managers',
+    description: 'Reads the VPC CNI objects and says who owns them (the EKS bootstrap install, an EKS managed\n'
+      + 'add-on, a Helm release, nobody), with each object\'s owner, field managers and problems. Writes nothing.',
+    options: [],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE],
+    action: () => ({ type: 'INSPECT' }),
+  },
+  plan: {
+    args: '<action>',
+    summary: 'what <action> would write, and why; writes nothing (the same as <action> --dry-run)',
+    description: 'What the action would write, and why; writes nothing. The same as <action> --dry-run.\n'
+      + `Actions: ${ACTION_COMMANDS.join(', ')}; each takes its own options (cdk-vpc-cni-ownership <action> --help).`,
+    options: [],
+    exitCodes: ALL_EXIT_CODES,
+  },
+  adopt: {
+    summary: 'Helm label and annotations on each object; the "eks" field manager\'s fields go to --field-manager',
+    description: 'Puts Helm\'s release label and annotations on each VPC CNI object and hands the fields the "eks"\n'
+      + 'field manager owns to --field-manager, so that helm install (or upgrade) of the aws-vpc-cni chart\n'
+      + 'as that release takes the objects over. Nothing else in the objects changes.',
+    options: ['release-name', 'release-namespace', 'field-manager', 'if-owned-by-others', 'dry-run'],
+    exitCodes: ALL_EXIT_CODES,
+    action: (values) => {
+      const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
+      const releaseNamespace = str(values, 'release-namespace') ?? DEFAULTS.releaseNamespace;
+      const fieldManager = str(values, 'field-manager') ?? DEFAULTS.fieldManager;
+      const problems = [
+        ...releaseNameProblems(releaseName, '--release-name'),
+        ...namespaceProblems(releaseNamespace, '--release-namespace'),
+        ...fieldManagerProblems(fieldManager, '--field-manager'),
+      ];
+      if (problems.length > 0) throw new UsageError(problems.join('; '));
+      return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager };
+    },
+  },
+  remove: {
+    summary: 'delete the VPC CNI objects (DaemonSet first); CRDs by --crd-policy',
+    description: 'Deletes the VPC CNI objects, the DaemonSet first, for a cluster whose pod network is another\n'
+      + 'plugin\'s. The ENIConfig CRD as --crd-policy says: DELETE_IF_UNUSED keeps it while ENIConfigs exist.',
+    options: ['crd-policy', 'if-owned-by-others', 'dry-run'],
+    exitCodes: ALL_EXIT_CODES,
+    action: (values) => ({ type: 'REMOVE', crdPolicy: oneOf('crd-policy', str(values, 'crd-policy') ?? DEFAULTS.crdPolicy, CRD_POLICIES) }),
+  },
+  disable: {
+    summary: 'add a nodeSelector no node has, so no aws-node pod runs (undo with restore)',
+    description: 'Adds a nodeSelector that no node has to the aws-node DaemonSet, so no aws-node pod runs;\n'
+      + 'nothing is deleted. restore undoes it.',
+    options: ['if-owned-by-others', 'dry-run'],
+    exitCodes: ALL_EXIT_CODES,
+    action: () => ({ type: 'DISABLE' }),
+  },
+  restore: {
+    summary: 'remove that nodeSelector key again; the rest of the spec stays as it is',
+    description: 'Removes the nodeSelector key that disable added; the rest of the spec stays as it is.\n'
+      + 'The ownership guard does not apply: the key is this tool\'s own.',
+    // restore only removes our own nodeSelector key, so the guard does not apply to it (as in the construct).
+    options: ['dry-run'],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE],
+    action: () => ({ type: 'RESTORE' }),
+  },
+};
 
-Exit codes:
-  0  done, or nothing to do (also when --if-owned-by-others SKIP left it as it is)
-  1  error: kubeconfig, credentials, the cluster or a write failed (what was done is listed)
-  2  usage: unknown command or option, invalid value, or a context the kubeconfig does not have
-  3  refused by the ownership guard: someone else owns it; nothing was changed
-  4  unexpected cluster state: the objects are not what EKS installs; nothing was changed
-`;
+const BIN = 'cdk-vpc-cni-ownership';
+const COLUMN = 30;
+
+function row(left: string, text: string): string {
+  const [first, ...more] = text.split('\n');
+  const head = left.length + 2 < COLUMN ? `  ${left.padEnd(COLUMN - 2)}${first}` : `  ${left}\n${' '.repeat(COLUMN)}${first}`;
+  return [head.trimEnd(), ...more.map((line) => `${' '.repeat(COLUMN)}${line}`)].join('\n');
+}
+
+function optionLabel(name: string): string {
+  const spec = OPTIONS[name];
+  const long = `--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
+  return spec.short ? `-${spec.short}, ${long}` : long;
+}
+
+function exitCodeRows(codes: readonly ExitCode[], guarded: boolean): string[] {
+  return codes.map((code) => `  ${code}  ${EXIT_MEANINGS[code]}${code === EXIT.OK && guarded ? SKIP_NOTE : ''}`);
+}
+
+/** The commands that take an option of their own, for the overview: `adopt, remove: `. */
+function takenBy(name: string): string {
+  const commands = Object.entries(COMMANDS).filter(([, c]) => c.options.includes(name)).map(([n]) => n);
+  return commands.length > 0 ? `${commands.join(', ')}: ` : '';
+}
+
+/** The overview: every command, every option, the exit codes. */
+export const USAGE = [
+  `Usage: ${BIN} <command> [options]`,
+  `       ${BIN} <command> --help       that command's options, defaults and exit codes`,
+  '',
+  'Finds out who owns the Amazon VPC CNI (aws-node) of a Kubernetes cluster, and adopts it into a Helm',
+  'release, removes it, or disables it reversibly. The same engine as the VpcCniOwnership construct.',
+  '',
+  'Commands:',
+  ...Object.entries(COMMANDS).map(([name, c]) => row(`${name}${c.args ? ` ${c.args}` : ''}`, c.summary)),
+  '',
+  'Cluster:',
+  ...CLUSTER_OPTIONS.map((name) => row(optionLabel(name), OPTIONS[name].help)),
+  '',
+  'Options:',
+  ...Object.keys(OPTIONS)
+    .filter((name) => !CLUSTER_OPTIONS.includes(name) && !OUTPUT_OPTIONS.includes(name) && name !== 'version')
+    .map((name) => {
+      // The first line names the commands; the rest of a long help stays with the command's own help.
+      const [first, ...more] = OPTIONS[name].help.split('\n');
+      return row(optionLabel(name), [`${takenBy(name)}${first}`, ...more].join('\n'));
+    }),
+  row(optionLabel('output'), OPTIONS.output.help),
+  row('-h, --help, --version', ''),
+  '',
+  'Exit codes:',
+  ...exitCodeRows(ALL_EXIT_CODES, true),
+  '',
+].join('\n');
+
+/** The help of one command: its usage line, what it does, its options with their defaults, its exit codes. */
+export function commandHelp(command: string): string {
+  const spec = COMMANDS[command];
+  if (!spec) return USAGE;
+  const own = spec.options.length > 0 ? ['Options:', ...spec.options.map((name) => row(optionLabel(name), OPTIONS[name].help)), ''] : [];
+  const plan = ACTION_COMMANDS.includes(command as ActionCommand) ? [`"${BIN} plan ${command}" is the same as ${command} --dry-run.`, ''] : [];
+  return [
+    `Usage: ${BIN} ${command}${spec.args ? ` ${spec.args}` : ''} [options]`,
+    '',
+    spec.description,
+    '',
+    ...plan,
+    ...own,
+    'Cluster:',
+    ...CLUSTER_OPTIONS.map((name) => row(optionLabel(name), OPTIONS[name].help)),
+    '',
+    'Output:',
+    ...OUTPUT_OPTIONS.map((name) => row(optionLabel(name), OPTIONS[name].help)),
+    '',
+    'Exit codes:',
+    ...exitCodeRows(spec.exitCodes, spec.options.includes('if-owned-by-others') || command === 'plan'),
+    '',
+  ].join('\n');
+}
 
 /** Parses the arguments; throws UsageError for anything it does not understand. */
 export function parseArgs(argv: readonly string[]): Parsed {
+  const { tokens } = parseArgv({
+    args: [...argv],
+    options: Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
+    // Not strict: the checks below give this CLI's own messages (and exit code 2) for what it does not understand.
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const positional: string[] = [];
-  const values: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
+  const values: Record<string, string | boolean> = {};
+  for (const token of tokens ?? []) {
+    if (token.kind === 'positional') positional.push(token.value);
+    if (token.kind !== 'option') continue;
+    const spec = Object.prototype.hasOwnProperty.call(OPTIONS, token.name) ? OPTIONS[token.name] : undefined;
+    if (!spec) throw new UsageError(`Unknown option ${token.rawName}`);
+    if (token.name in values) throw new UsageError(`${token.rawName} is given twice`);
+    if (spec.type === 'boolean') {
+      if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
+      values[token.name] = true;
       continue;
     }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const name = SHORT[flag] ?? (flag.startsWith('--') ? flag.slice(2) : undefined);
-    const spec = name ? OPTIONS[name] : undefined;
-    if (!name || !spec) throw new UsageError(`Unknown option ${flag}`);
-    if (name in values) throw new UsageError(`${flag} is given twice`);
-    if (!spec.value) {
-      if (eq > 0) throw new UsageError(`${flag} takes no value`);
-      values[name] = true;
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '' || (eq < 0 && value.startsWith('-'))) throw new UsageError(`${flag} needs a value`);
-    values[name] = value;
+    // An option right after a value option is a forgotten value, not the value.
+    if (!token.value || (!token.inlineValue && token.value.startsWith('-'))) throw new UsageError(`${token.rawName} needs a value`);
+    values[token.name] = token.value;
   }
 
-  if (values.help || positional[0] === 'help') return { help: true };
+  if (values.help || positional[0] === 'help') return { help: true, command: helpTopic(positional[0] === 'help' ? positional.slice(1) : positional) };
   if (values.version) return { version: true };
 
   const [first, ...rest] = positional;
@@ -134,62 +277,43 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const isPlan = first === 'plan';
   const command = isPlan ? rest.shift() : first;
   if (isPlan && !command) throw new UsageError(`plan needs an action: ${ACTION_COMMANDS.join(', ')}`);
-  if (isPlan && !(ACTION_COMMANDS as readonly string[]).includes(command!)) {
+  if (isPlan && !ACTION_COMMANDS.includes(command as ActionCommand)) {
     throw new UsageError(`plan ${command}: not an action; plan one of ${ACTION_COMMANDS.join(', ')}`);
   }
-  if (command !== 'inspect' && !(ACTION_COMMANDS as readonly string[]).includes(command!)) {
-    throw new UsageError(`Unknown command "${command}"`);
-  }
+  const spec = command === 'plan' ? undefined : COMMANDS[command!];
+  if (!spec?.action) throw new UsageError(`Unknown command "${command}"`);
   if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);
   for (const name of Object.keys(values)) {
-    const applies = OPTIONS[name].commands;
-    if (applies && !applies.includes(command!)) throw new UsageError(`--${name} does not apply to ${command}`);
-  }
-
-  const str = (name: string) => values[name] as string | undefined;
-  const output = str('output') ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, not "${output}"`);
-  const ifOwnedByOthers = oneOf('if-owned-by-others', str('if-owned-by-others') ?? DEFAULTS.ifOwnedByOthers, OWNED_BY_OTHERS);
-
-  let action: Action;
-  switch (command as CommandLine['command']) {
-    case 'inspect':
-      action = { type: 'INSPECT' };
-      break;
-    case 'adopt': {
-      const releaseName = str('release-name') ?? DEFAULTS.releaseName;
-      const releaseNamespace = str('release-namespace') ?? DEFAULTS.releaseNamespace;
-      const fieldManager = str('field-manager') ?? DEFAULTS.fieldManager;
-      const problems = [
-        ...releaseNameProblems(releaseName, '--release-name'),
-        ...namespaceProblems(releaseNamespace, '--release-namespace'),
-        ...fieldManagerProblems(fieldManager, '--field-manager'),
-      ];
-      if (problems.length > 0) throw new UsageError(problems.join('; '));
-      action = { type: 'ADOPT', releaseName, releaseNamespace, fieldManager };
-      break;
+    if (!CLUSTER_OPTIONS.includes(name) && !OUTPUT_OPTIONS.includes(name) && !spec.options.includes(name)) {
+      throw new UsageError(`--${name} does not apply to ${command}`);
     }
-    case 'remove':
-      action = { type: 'REMOVE', crdPolicy: oneOf('crd-policy', str('crd-policy') ?? DEFAULTS.crdPolicy, CRD_POLICIES) };
-      break;
-    case 'disable':
-      action = { type: 'DISABLE' };
-      break;
-    case 'restore':
-      action = { type: 'RESTORE' };
-      break;
   }
 
+  const output = str(values, 'output') ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, not "${output}"`);
+  const ifOwnedByOthers = oneOf('if-owned-by-others', str(values, 'if-owned-by-others') ?? DEFAULTS.ifOwnedByOthers, OWNED_BY_OTHERS);
   return {
     command: command as CommandLine['command'],
-    action: action!,
+    action: spec.action(values),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,
     managedAddon: values['managed-addon'] === true,
-    kubeconfig: str('kubeconfig'),
-    context: str('context'),
+    kubeconfig: str(values, 'kubeconfig'),
+    context: str(values, 'context'),
     output,
   };
+}
+
+/** The command whose help was asked for: `adopt --help`, `plan adopt --help` and `help adopt` all mean adopt. */
+function helpTopic(positional: readonly string[]): string | undefined {
+  const [first, second] = positional;
+  if (first === 'plan' && second && COMMANDS[second] && ACTION_COMMANDS.includes(second as ActionCommand)) return second;
+  return first && Object.prototype.hasOwnProperty.call(COMMANDS, first) ? first : undefined;
+}
+
+function str(values: OptionValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

@@ -1,23 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandLine, parseArgs, USAGE, UsageError } from './args';
+import { CommandLine, commandHelp, parseArgs, USAGE, UsageError } from './args';
+import { EXIT } from './exit-codes';
 import { connect, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
 import { renderJson, renderTable, Report } from './render';
 import { KubeClient, OwnedByOthersError, run, UnexpectedClusterStateError } from '../engine';
 
-/** Exit codes scripts can rely on (also in the usage text and the README). */
-export const EXIT = {
-  /** Done, or nothing to do (including a SKIP by the guard). */
-  OK: 0,
-  /** Kubeconfig, credentials, the cluster, or a write failed. */
-  ERROR: 1,
-  /** The command line is wrong. */
-  USAGE: 2,
-  /** The ownership guard refused: someone else owns the VPC CNI. Nothing was written. */
-  REFUSED: 3,
-  /** The objects are not what the library knows. Nothing was written. */
-  UNEXPECTED_STATE: 4,
-} as const;
+export { EXIT } from './exit-codes';
 
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
@@ -41,7 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseArgs(argv);
     if ('help' in parsed) {
-      io.stdout.write(USAGE);
+      io.stdout.write(parsed.command ? commandHelp(parsed.command) : USAGE);
       return EXIT.OK;
     }
     if ('version' in parsed) {

@@ -89,6 +89,37 @@ describe('usage', () => {
   });
 
   test.each([
+    ['adopt', ['--release-name NAME', 'the Helm release (default aws-vpc-cni)', '--release-namespace NS', '(default kube-system)', '--field-manager NAME',
+      '(default helm, Helm\'s manager)', '--if-owned-by-others WHAT', 'FAIL (default)', '--dry-run', 'SKIP left it as it is', 'plan adopt" is the same as adopt --dry-run'], ['--crd-policy']],
+    ['remove', ['--crd-policy POLICY', 'KEEP, DELETE_IF_UNUSED (default) or DELETE', '--if-owned-by-others', '--dry-run'], ['--release-name', '--field-manager']],
+    ['disable', ['--if-owned-by-others', '--dry-run', 'restore undoes it'], ['--crd-policy', '--release-name']],
+    ['restore', ['--dry-run', '\n  4  '], ['--if-owned-by-others', '--crd-policy', '\n  3  ']],
+    ['inspect', ['Writes nothing'], ['--dry-run', '--if-owned-by-others', '\n  3  ', '\n  4  ']],
+  ])('%s --help: that command\'s options with their defaults, the cluster options and its exit codes; exit 0', async (command, has, hasNot) => {
+    const out = await cli([command, '--help']);
+    expect(out.code).toBe(EXIT.OK);
+    expect(out.stdout).toMatch(new RegExp(`^Usage: cdk-vpc-cni-ownership ${command} \\[options\\]\n`));
+    for (const text of [...has, '--kubeconfig FILE', '--context NAME', '--managed-addon', '-o, --output table|json', 'Exit codes:', '\n  0  done', '\n  2  usage']) {
+      expect(out.stdout).toContain(text);
+    }
+    for (const text of hasNot) expect(out.stdout).not.toContain(text);
+    // The same help, however it is asked for.
+    expect((await cli(['help', command])).stdout).toBe(out.stdout);
+    expect((await cli([command, '-h', '--kubeconfig', 'x'])).stdout).toBe(out.stdout);
+    if (command !== 'inspect') expect((await cli(['plan', command, '--help'])).stdout).toBe(out.stdout);
+  });
+
+  test('plan --help names the actions; --help alone and help of an unknown command print the overview', async () => {
+    const plan = await cli(['plan', '--help']);
+    expect(plan.stdout).toMatch(/^Usage: cdk-vpc-cni-ownership plan <action> \[options\]\n/);
+    expect(plan.stdout).toContain('Actions: adopt, remove, disable, restore');
+    const overview = await cli(['--help']);
+    expect(overview.stdout).toMatch(/^Usage: cdk-vpc-cni-ownership <command> \[options\]\n.*<command> --help +that command's options/);
+    expect((await cli(['help'])).stdout).toBe(overview.stdout);
+    expect((await cli(['frobnicate', '--help'])).stdout).toBe(overview.stdout);
+  });
+
+  test.each([
     [[], /No command given/],
     [['adopt', '--kubeconfig'], /--kubeconfig needs a value/],
     [['frobnicate'], /Unknown command "frobnicate"/],
@@ -106,6 +137,10 @@ describe('usage', () => {
     [['inspect', '-o', 'yaml'], /--output must be table or json, not "yaml"/],
     [['inspect', '--context', 'a', '--context', 'b'], /--context is given twice/],
     [['disable', '--dry-run=yes'], /--dry-run takes no value/],
+    [['inspect', '--kubeconfig', '--context', 'x'], /--kubeconfig needs a value/],
+    [['inspect', '-x'], /Unknown option -x/],
+    [['inspect', '--version=1'], /--version takes no value/],
+    [['inspect', '--', 'adopt'], /Unexpected argument "adopt"/],
   ])('%j: exit 2 with the reason, nothing on stdout', async (args, message) => {
     const out = await cli(args as string[], { KUBECONFIG: files.kubeconfig });
     expect(out.code).toBe(EXIT.USAGE);

@@ -1,0 +1,27 @@
+/** Exit codes scripts can rely on (also in the help texts and the README). */
+export const EXIT = {
+  /** Done, or nothing to do (including a SKIP by the guard). */
+  OK: 0,
+  /** Kubeconfig, credentials, the cluster, or a write failed. */
+  ERROR: 1,
+  /** The command line is wrong. */
+  USAGE: 2,
+  /** The ownership guard refused: someone else owns the VPC CNI. Nothing was written. */
+  REFUSED: 3,
+  /** The objects are not what the library knows. Nothing was written. */
+  UNEXPECTED_STATE: 4,
+} as const;
+
+export type ExitCode = typeof EXIT[keyof typeof EXIT];
+
+/** Said of exit code 0 by the commands the ownership guard applies to. */
+export const SKIP_NOTE = ' (also when --if-owned-by-others SKIP left it as it is)';
+
+/** What each exit code means, for the help texts. */
+export const EXIT_MEANINGS: Record<ExitCode, string> = {
+  [EXIT.OK]: 'done, or nothing to do',
+  [EXIT.ERROR]: 'error: kubeconfig, credentials, the cluster or a write failed (what was done is listed)',
+  [EXIT.USAGE]: 'usage: unknown command or option, invalid value, or a context the kubeconfig does not have',
+  [EXIT.REFUSED]: 'refused by the ownership guard: someone else owns it; nothing was changed',
+  [EXIT.UNEXPECTED_STATE]: 'unexpected cluster state: the objects are not what EKS installs; nothing was changed',
+};
