@@ -34,5 +34,5 @@ assert props["IfOwnedByOthers"] == "SKIP", props
 assert props["DryRun"] == "false", props
 cluster_id = next(iter(template.find_resources("AWS::EKS::Cluster")))
 assert props["ClusterName"] == {"Ref": cluster_id}, props
-template.has_resource_properties("AWS::Lambda::Function", {"Runtime": "nodejs22.x", "Handler": "index.handler"})
+template.has_resource_properties("AWS::Lambda::Function", {"Runtime": "nodejs24.x", "Handler": "index.handler"})
 print("python smoke: VpcCniOwnership synthesized with", props["Action"])

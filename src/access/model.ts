@@ -59,7 +59,8 @@ export function actionAccess(action: Action): ActionAccess {
     case 'RESTORE':
       return base;
     case 'REMOVE': {
-      const crds = action.crdPolicy === 'KEEP' ? [] : CNI_OBJECTS.filter((o) => o.crd);
+      // The PolicyEndpoint CRD is the EKS control plane's too: deleted only when asked for.
+      const crds = action.crdPolicy === 'KEEP' ? [] : CNI_OBJECTS.filter((o) => o.crd && (o.crd.kind !== 'PolicyEndpoint' || action.deletePolicyEndpointCrd));
       return {
         ...base,
         delete: CNI_OBJECTS.filter((o) => !o.crd || crds.includes(o)),

@@ -368,6 +368,15 @@ describe('each action succeeds as the handler with exactly its access', () => {
     expect((await runAs(handler, CniAction.adoptIntoHelm()._action)).plan.writes).toEqual([]);
   });
 
+  test('adopt of an aws-node role with a rule beyond the known ones stops in the preflight with Kubernetes\' escalation error', async () => {
+    await prepare(CniAction.adoptIntoHelm());
+    cli.kubectl(['patch', 'clusterrole/aws-node', '--type', 'json', '-p',
+      JSON.stringify([{ op: 'add', path: '/rules/-', value: { apiGroups: [''], resources: ['secrets'], verbs: ['get'] } }])]);
+    const before = await snapshot(admin);
+    await expect(runAs(handler, CniAction.adoptIntoHelm()._action)).rejects.toThrow(/ClusterRole\/aws-node: 403 .*not currently held/);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
   test('adopt of a disabled VPC CNI also gives the DaemonSet its nodes back', async () => {
     await prepare(CniAction.adoptIntoHelm(), true);
     await runAs(handler, CniAction.adoptIntoHelm()._action);

@@ -2,7 +2,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { App, Stack, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
-import { AWS_NODE_RULES, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
+import { accessManifest, AWS_NODE_RULES, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
 import { CLUSTER_ADMIN_FALLBACK_WARNING } from '../../src/access/grant';
 import { CNI_OBJECTS } from '../../src/engine';
 
@@ -104,6 +104,12 @@ describe('each action synthesizes its own access', () => {
     expect(verbs(CniAction.remove(), role)).toEqual(['get', 'delete']);
     expect(verbs(CniAction.remove(), crd)).toEqual(['get', 'delete']);
     expect(verbs(CniAction.remove({ crdPolicy: CrdPolicy.KEEP }), crd)).toEqual(['get']);
+    // The PolicyEndpoint CRD is deleted only when asked for (the EKS control plane uses it).
+    const policyEndpoints = CNI_OBJECTS.find((o) => o.crd?.kind === 'PolicyEndpoint')!;
+    const removeVerbs = (deletePolicyEndpointCrd: boolean) => verbsOn(
+      accessManifest({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd }), policyEndpoints.resource, policyEndpoints.name);
+    expect(removeVerbs(false)).toEqual(['get']);
+    expect(removeVerbs(true)).toEqual(['get', 'delete']);
     expect(verbs(CniAction.adoptIntoHelm(), role)).toEqual(['get', 'patch']);
     expect(verbs(CniAction.adoptIntoHelm(), crd)).toEqual(['get', 'patch']);
   });

@@ -39,7 +39,7 @@ public final class SmokeApp {
         String expected = "{\"type\":\"ADOPT\",\"releaseName\":\"vpc-cni\",\"releaseNamespace\":\"kube-system\",\"fieldManager\":\"helm\"}";
         if (!expected.equals(action)) throw new AssertionError("Action: " + action);
         if (!"FAIL".equals(props.get("IfOwnedByOthers"))) throw new AssertionError("IfOwnedByOthers: " + props);
-        template.hasResourceProperties("AWS::Lambda::Function", Map.of("Runtime", "nodejs22.x"));
+        template.hasResourceProperties("AWS::Lambda::Function", Map.of("Runtime", "nodejs24.x"));
         System.out.println("java smoke: VpcCniOwnership synthesized with " + action);
     }
 }
