@@ -55,7 +55,9 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'context': {
     type: 'string',
     placeholder: 'NAME',
-    help: 'default: the kubeconfig\'s current-context\ntokens, client certificates and exec plugins (aws eks get-token) work',
+    help: 'default: the kubeconfig\'s current-context\ntokens, client certificates and exec plugins (aws eks get-token) work;\n'
+      + 'HTTPS_PROXY, NO_PROXY and a cluster\'s proxy-url (http://) are honoured;\n'
+      + 'a cluster without certificate-authority(-data) is verified with the system\'s CAs',
   },
   'managed-addon': {
     type: 'boolean',

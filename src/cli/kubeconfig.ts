@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { KubeConnection } from '../engine';
+import { KubeConnection, proxyFromEnvironment } from '../engine';
 
 /** A problem with the kubeconfig itself (unreadable, incomplete, unsupported). */
 export class KubeconfigError extends Error {
@@ -117,7 +117,10 @@ function collect<T>(list: unknown, key: string, dir: string, into: Map<string, N
 export interface KubeTarget {
   readonly context: string;
   readonly server: string;
-  readonly caData: string;
+  /** The cluster's CA; absent: the system's trust store, as kubectl does. */
+  readonly caData?: string;
+  /** The cluster's `proxy-url`. */
+  readonly proxyUrl?: string;
   readonly user: Named<UserEntry>;
 }
 
@@ -139,13 +142,16 @@ export function resolveContext(config: Kubeconfig, contextName?: string): KubeTa
   if (!c.server) throw new KubeconfigError(`${where} has no server`);
   // This CLI always verifies the API server's certificate against the cluster's own CA.
   if (c['insecure-skip-tls-verify']) throw new KubeconfigError(`${where}: insecure-skip-tls-verify is not supported; give certificate-authority(-data)`);
-  if (c['proxy-url']) throw new KubeconfigError(`${where}: proxy-url is not supported`);
   if (c['tls-server-name']) throw new KubeconfigError(`${where}: tls-server-name is not supported`);
+  const proxyUrl = c['proxy-url'] || undefined;
+  if (proxyUrl && !/^http:\/\//i.test(proxyUrl)) {
+    throw new KubeconfigError(`${where}: proxy-url ${JSON.stringify(proxyUrl.replace(/\/\/[^@/]*@/, '//…@'))} is not supported; only http:// proxies (HTTP CONNECT)`);
+  }
+  // Without a CA in the kubeconfig, kubectl verifies with the system's trust store; so does this CLI.
   const caData = c['certificate-authority-data']
     ? decodeBase64(c['certificate-authority-data'], `${where} certificate-authority-data`)
     : c['certificate-authority'] ? readFile(cluster.dir, c['certificate-authority'], `${where} certificate-authority`) : undefined;
-  if (!caData) throw new KubeconfigError(`${where} has no certificate-authority or certificate-authority-data`);
-  return { context: name, server: c.server, caData, user };
+  return { context: name, server: c.server, caData, proxyUrl, user };
 }
 
 /** Fetches the user's credentials (running an exec plugin if there is one) and returns a connection. */
@@ -154,6 +160,8 @@ export async function connect(target: KubeTarget, env: NodeJS.ProcessEnv): Promi
   const where = `user "${name}"`;
   if (u['auth-provider']) throw new KubeconfigError(`${where}: auth-provider plugins are not supported; use an exec plugin`);
   if (u.username) throw new KubeconfigError(`${where}: basic authentication (username/password) is not supported`);
+  // As kubectl: the cluster's proxy-url if it has one (for any server), else HTTPS_PROXY unless NO_PROXY exempts the server.
+  const proxyUrl = target.proxyUrl ?? proxyFromEnvironment(target.server, env);
 
   let token = u.token ?? (u.tokenFile ? readFile(dir, u.tokenFile, `${where} tokenFile`).trim() : undefined);
   let clientCertData = u['client-certificate-data']
@@ -173,7 +181,7 @@ export async function connect(target: KubeTarget, env: NodeJS.ProcessEnv): Promi
   }
   if (!!clientCertData !== !!clientKeyData) throw new KubeconfigError(`${where} has a client certificate without its key, or a key without its certificate`);
   if (!token && !clientCertData) throw new KubeconfigError(`${where} has no token, client certificate or exec plugin`);
-  return { endpoint: target.server, caData: target.caData, token, clientCertData, clientKeyData };
+  return { endpoint: target.server, caData: target.caData, token, clientCertData, clientKeyData, proxyUrl };
 }
 
 const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
@@ -205,7 +213,7 @@ async function execCredential(
     kind: 'ExecCredential',
     spec: {
       interactive: false,
-      ...(exec.provideClusterInfo ? { cluster: { 'server': target.server, 'certificate-authority-data': Buffer.from(target.caData).toString('base64') } } : {}),
+      ...(exec.provideClusterInfo ? { cluster: clusterInfo(target) } : {}),
     },
   };
   const childEnv: NodeJS.ProcessEnv = { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
@@ -235,6 +243,14 @@ async function execCredential(
     throw new KubeconfigError(`${where}: exec plugin ${exec.command} returned neither status.token nor status.clientCertificateData and clientKeyData`);
   }
   return status;
+}
+
+/** The cluster as an exec plugin is told of it (provideClusterInfo). */
+function clusterInfo(target: KubeTarget): Record<string, string> {
+  const info: Record<string, string> = { server: target.server };
+  if (target.caData) info['certificate-authority-data'] = Buffer.from(target.caData).toString('base64');
+  if (target.proxyUrl) info['proxy-url'] = target.proxyUrl;
+  return info;
 }
 
 function readFile(dir: string, file: string, what: string): string {

@@ -12,6 +12,8 @@ import { stringify } from 'yaml';
 import { EXIT, runCli } from '../../src/cli/cli';
 import { KubeClient } from '../../src/engine';
 import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { ConnectProxy } from '../support/connect-proxy';
+import { closedPort } from '../support/fault-proxy';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -56,6 +58,18 @@ async function cliJson(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 const b64 = (file: string) => fs.readFileSync(file).toString('base64');
+
+/** src/cli/main.ts in a process of its own (for what Node.js reads only at start, like NODE_EXTRA_CA_CERTS). */
+function runMain(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'), ...env },
+  });
+}
+
+/** An http:// URL nothing listens on. */
+async function closedHttpUrl(): Promise<string> {
+  return (await closedPort()).replace('https://', 'http://');
+}
 
 /** A CA that did not sign the API server's certificate. */
 function otherCa(): string {
@@ -276,6 +290,84 @@ describe('kubeconfig and credentials', () => {
   });
 });
 
+describe('proxies and CAs, as kubectl has them', () => {
+  // A name only our proxy resolves (the API server's certificate has it): a success proves the tunnel.
+  const PROXY_ONLY_NAME = 'apiserver.cni-ownership.test';
+  const port = new URL(files.endpoint).port;
+  const byName = `https://${PROXY_ONLY_NAME}:${port}`;
+  let proxy: ConnectProxy;
+  beforeEach(async () => {
+    proxy = await ConnectProxy.start({ hosts: { [PROXY_ONLY_NAME]: '127.0.0.1' } });
+  });
+  afterEach(async () => proxy.close());
+
+  test.each([
+    ['HTTPS_PROXY', (url: string) => ({ HTTPS_PROXY: url })],
+    ['https_proxy', (url: string) => ({ https_proxy: url })],
+    ['HTTPS_PROXY without a scheme', (url: string) => ({ HTTPS_PROXY: url.replace('http://', '') })],
+    ['HTTPS_PROXY, with NO_PROXY for other hosts', (url: string) => ({ HTTPS_PROXY: url, NO_PROXY: 'localhost,10.0.0.0/8,.example.com' })],
+  ])('%s: the requests go through the proxy\'s tunnel, TLS verified end to end', async (_name, env) => {
+    const file = kubeconfig('via-env-proxy', { token: files.token }, { server: byName });
+    const { code, json } = await cliJson(['inspect', '--kubeconfig', file], env(proxy.url));
+    expect(code).toBe(EXIT.OK);
+    expect(json).toMatchObject({ server: byName, owner: { kind: 'ABSENT' } });
+    expect(proxy.opened).toBeGreaterThanOrEqual(1);
+    expect(new Set(proxy.tunnels.map((t) => t.target))).toEqual(new Set([`${PROXY_ONLY_NAME}:${port}`]));
+  });
+
+  test.each([
+    ['NO_PROXY', { NO_PROXY: '.cni-ownership.test' }],
+    ['no_proxy', { no_proxy: 'cni-ownership.test' }],
+    ['NO_PROXY *', { NO_PROXY: '*' }],
+  ])('%s: the server is exempt and reached directly (where its name does not resolve)', async (_name, noProxy) => {
+    const file = kubeconfig('no-proxy', { token: files.token }, { server: byName });
+    const out = await cli(['inspect', '--kubeconfig', file], { HTTPS_PROXY: proxy.url, ...noProxy });
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stderr).toMatch(/getaddrinfo ENOTFOUND apiserver\.cni-ownership\.test/);
+    expect(proxy.tunnels).toEqual([]);
+  });
+
+  test('a loopback server is never reached through HTTPS_PROXY (as kubectl)', async () => {
+    expect((await cli(['inspect', '--kubeconfig', files.kubeconfig], { HTTPS_PROXY: proxy.url })).code).toBe(EXIT.OK);
+    expect(proxy.tunnels).toEqual([]);
+  });
+
+  test('the cluster\'s proxy-url: used for any server, before HTTPS_PROXY and whatever NO_PROXY says', async () => {
+    fixtures.newEksCluster();
+    const file = kubeconfig('proxy-url', { token: files.token }, { 'proxy-url': proxy.url });
+    const { code, json } = await cliJson(['adopt', '--kubeconfig', file], { HTTPS_PROXY: await closedHttpUrl(), NO_PROXY: '*' });
+    expect(code).toBe(EXIT.OK);
+    expect(json.changed.length).toBeGreaterThan(0);
+    expect(proxy.opened).toBeGreaterThanOrEqual(1);
+    expect(new Set(proxy.tunnels.map((t) => t.target))).toEqual(new Set([`127.0.0.1:${port}`]));
+  });
+
+  test.each([
+    ['a proxy-url that is not http://', () => kubeconfig('socks', { token: files.token }, { 'proxy-url': 'socks5://user:secret@127.0.0.1:1080' }), {},
+      /^Error: cluster "c": proxy-url "socks5:\/\/…@127\.0\.0\.1:1080" is not supported; only http:\/\/ proxies \(HTTP CONNECT\)$/m],
+    ['HTTPS_PROXY that is not http://', () => kubeconfig('env-socks', { token: files.token }, { server: byName }), { HTTPS_PROXY: 'socks5://127.0.0.1:1080' },
+      /HTTPS_PROXY must be an http:\/\/ proxy \(HTTP CONNECT\), not socks5:/],
+    ['a proxy nobody listens on', () => kubeconfig('proxy-down', { token: files.token }, { server: byName }), 'closed',
+      /^Error: GET .*: proxy 127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m],
+  ])('%s: exit 1 naming it (and no secret)', async (_name, file, env, message) => {
+    const out = await cli(['inspect', '--kubeconfig', file()], env === 'closed' ? { HTTPS_PROXY: await closedHttpUrl() } : env as NodeJS.ProcessEnv);
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stderr).toMatch(message);
+    expect(out.stderr).not.toContain('secret');
+  });
+
+  test('no CA in the kubeconfig: the system\'s CAs, which lack the test CA (exit 1); with NODE_EXTRA_CA_CERTS naming it, a CLI process succeeds', () => {
+    const file = kubeconfig('system-cas', { token: files.token }, { 'certificate-authority-data': undefined });
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('certificate-authority');
+    const without = runMain(['inspect', '--kubeconfig', file]);
+    expect(without.status).toBe(EXIT.ERROR);
+    expect(without.stderr).toMatch(/^Error: GET .*: unable to verify the first certificate$/m);
+    const withTestCa = runMain(['inspect', '--kubeconfig', file, '-o', 'json'], { NODE_EXTRA_CA_CERTS: files.caFile });
+    expect(withTestCa.stderr).toBe('');
+    expect([withTestCa.status, JSON.parse(withTestCa.stdout).owner.kind]).toEqual([EXIT.OK, 'ABSENT']);
+  });
+});
+
 describe('commands', () => {
   const K = ['--kubeconfig', files.kubeconfig];
 
@@ -473,9 +565,7 @@ describe('as a process', () => {
   });
 
   test('main.ts sets the exit code and writes stdout and stderr', () => {
-    const main = (args: string[]) => spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
-      encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: files.kubeconfig, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-    });
+    const main = (args: string[]) => runMain(args, { KUBECONFIG: files.kubeconfig });
     const inspect = main(['inspect', '-o', 'json']);
     expect([inspect.status, JSON.parse(inspect.stdout).exitCode]).toEqual([EXIT.OK, EXIT.OK]);
     const usage = main(['inspect', '--nope']);

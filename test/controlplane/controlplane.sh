@@ -65,7 +65,8 @@ make_pki() {
     openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 2 \
       -extfile <(printf '%s\n' "$3") -out "$pki/$1.crt" 2>/dev/null
   }
-  local server_ext='subjectAltName=IP:127.0.0.1,DNS:localhost
+  # apiserver.cni-ownership.test resolves nowhere (.test is reserved): only a test's own proxy knows it.
+  local server_ext='subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:apiserver.cni-ownership.test
 extendedKeyUsage=serverAuth,clientAuth'
   sign etcd "/CN=etcd" "$server_ext"
   sign apiserver "/CN=kube-apiserver" "$server_ext"
