@@ -123,7 +123,7 @@ describe('each action synthesizes its own access', () => {
   });
 
   test('adopt: aws-node\'s rules in its ClusterRole; Secrets and ConfigMaps listed in kube-system only', () => {
-    const manifest = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm({ releaseNamespace: 'networking' }));
+    const manifest = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm());
     const clusterRole = manifest.find((m) => m.kind === 'ClusterRole');
     expect(clusterRole.rules).toEqual(expect.arrayContaining(AWS_NODE_RULES.map((r) => ({ ...r }))));
     const roles = manifest.filter((m) => m.kind === 'Role');

@@ -175,10 +175,10 @@ describe('cluster access', () => {
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/AwsAuth/)]));
   });
 
-  test('adopt lists Helm\'s release records in kube-system only, whatever the release namespace', () => {
+  test('adopt lists Helm\'s release records in kube-system only', () => {
     const stack = newStack();
     const cluster = eksCluster(stack, { authenticationMode: eks.AuthenticationMode.API });
-    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm({ releaseNamespace: 'networking' }) });
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm() });
     const roles = rbacOf(Template.fromStack(stack)).filter((m: any) => m.kind === 'Role');
     expect(roles.map((r: any) => r.metadata.namespace)).toEqual(['kube-system']);
     expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });
