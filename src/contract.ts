@@ -2,15 +2,68 @@
  * What the construct and its Lambda handler agree on: the custom resource's properties and
  * attributes, and the Kubernetes identity the handler works as (its RBAC is in `access/`). Pure data.
  */
-export const RESOURCE_TYPE = 'Custom::VpcCniOwnership';
+import type { Action } from './engine/types';
 
-/** Properties of the custom resource, as CloudFormation hands them over (scalars arrive as strings). */
+export const RESOURCE_TYPE = 'Custom::VpcCniOwnership';
+/** The custom resource that returns the aws-vpc-cni chart values reproducing the running install, in parts. */
+export const CHART_VALUES_RESOURCE_TYPE = 'Custom::VpcCniChartValues';
+
+/**
+ * Properties of the ownership custom resource, as CloudFormation hands them over (scalars arrive as
+ * strings). Each field of the action is a property of its own: a value that is a token (a parameter,
+ * an SSM value) stays that field's value, whatever characters it holds.
+ */
 export interface OwnershipResourceProperties {
   readonly ClusterName: string;
-  /** JSON of the engine's `Action`. */
-  readonly Action: string;
+  /** ADOPT, REMOVE, DISABLE or INSPECT. */
+  readonly ActionType: string;
+  readonly ReleaseName?: string;
+  readonly ReleaseNamespace?: string;
+  readonly FieldManager?: string;
+  /** Managers of imperative edits handed over with the installer's fields. */
+  readonly HandOver?: readonly string[];
+  readonly CrdPolicy?: string;
+  /** "true" to apply crdPolicy to the PolicyEndpoint CRD. */
+  readonly DeletePolicyEndpointCrd?: string;
   readonly IfOwnedByOthers: string;
   readonly DryRun: string;
+}
+
+/** The action's fields as properties, one each (no field is serialized into another). */
+export function actionProperties(action: Action): Pick<OwnershipResourceProperties,
+'ActionType' | 'ReleaseName' | 'ReleaseNamespace' | 'FieldManager' | 'HandOver' | 'CrdPolicy' | 'DeletePolicyEndpointCrd'> {
+  switch (action.type) {
+    case 'ADOPT':
+      return {
+        ActionType: action.type,
+        ReleaseName: action.releaseName,
+        ReleaseNamespace: action.releaseNamespace,
+        FieldManager: action.fieldManager,
+        ...(action.handOver && action.handOver.length > 0 ? { HandOver: action.handOver } : {}),
+      };
+    case 'REMOVE':
+      return {
+        ActionType: action.type,
+        CrdPolicy: action.crdPolicy,
+        ...(action.deletePolicyEndpointCrd ? { DeletePolicyEndpointCrd: 'true' } : {}),
+      };
+    default:
+      return { ActionType: action.type };
+  }
+}
+
+/** Properties of the chart values custom resource (see CHART_VALUES_RESOURCE_TYPE). */
+export interface ChartValuesResourceProperties {
+  readonly ClusterName: string;
+  /** "0": the summary (version, digest, notes); "1" to Parts: that part of the values' JSON text. */
+  readonly Part: string;
+  readonly Parts: string;
+  /** JSON of the user's values, merged over the derived ones. */
+  readonly UserValues: string;
+  /** The chart version to install; empty: the installed one. */
+  readonly Version?: string;
+  /** For parts 1 and up: the summary's digest, which the part's JSON must have too. */
+  readonly ExpectedDigest?: string;
 }
 
 /** Attributes the handler returns (`Data`); all strings. */
@@ -19,6 +72,19 @@ export const ATTRIBUTE = {
   previousOwnerDescription: 'PreviousOwnerDescription',
   changedObjects: 'ChangedObjects',
   plan: 'Plan',
+  installedVersion: 'InstalledVersion',
+} as const;
+
+/** Attributes of the chart values custom resource. */
+export const CHART_VALUES_ATTRIBUTE = {
+  /** Summary: the chart version to install. */
+  version: 'Version',
+  installedVersion: 'InstalledVersion',
+  digest: 'Digest',
+  bytes: 'Bytes',
+  notes: 'Notes',
+  /** Parts: a piece of the values' JSON text. */
+  chunk: 'Chunk',
 } as const;
 
 /** The Kubernetes group the handler's IAM role is mapped to; the RBAC (`access/`) binds it. */

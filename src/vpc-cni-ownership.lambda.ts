@@ -2,6 +2,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { eksClient } from './handler/eks-client';
 import { onEvent } from './handler/handler';
+import { responseSafeError } from './handler/response';
 
 /** Answer this long before Lambda's own timeout, so failures are reported, not timed out. */
 const SAFETY_MARGIN_MS = 30_000;
@@ -13,12 +14,12 @@ const eks = eksClient({ region, credentials });
 
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context) {
   const remaining = context?.getRemainingTimeInMillis?.() ?? 5 * 60_000;
-  return onEvent(event, {
-    eks,
-    region,
-    credentials,
-    deadline: Date.now() + remaining - SAFETY_MARGIN_MS,
-    // One JSON line per step; the events never carry the token or credentials.
-    log: (e) => console.log(JSON.stringify({ requestId: context?.awsRequestId, ...e })),
-  });
+  // One JSON line per step; the events never carry the token or credentials.
+  const log = (e: { step: string; [key: string]: unknown }) => console.log(JSON.stringify({ requestId: context?.awsRequestId, ...e }));
+  try {
+    return await onEvent(event, { eks, region, credentials, deadline: Date.now() + remaining - SAFETY_MARGIN_MS, log });
+  } catch (e) {
+    log({ step: 'failed', error: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
+    throw responseSafeError(e, context?.awsRequestId);
+  }
 }

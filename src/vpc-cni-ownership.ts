@@ -6,9 +6,9 @@ import { Construct } from 'constructs';
 import { accessManifest } from './access';
 import { grantKubernetesAccess } from './access/grant';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
-import { ATTRIBUTE, KUBERNETES_GROUP, OwnershipResourceProperties, RESOURCE_TYPE } from './contract';
+import { actionProperties, ATTRIBUTE, KUBERNETES_GROUP, OwnershipResourceProperties, RESOURCE_TYPE } from './contract';
 import type { Action } from './engine/types';
-import { fieldManagerProblems, namespaceProblems, releaseNameProblems } from './engine/validate';
+import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
 import { KubernetesAccess, RbacAccessOptions } from './kubernetes-access';
 import { VpcCniOwnershipFunction } from './vpc-cni-ownership-function';
 
@@ -40,25 +40,46 @@ export interface AdoptIntoHelmOptions {
    */
   readonly releaseName?: string;
   /**
-   * The namespace of the Helm release.
+   * The namespace of the Helm release. It must be `kube-system`, where the VPC CNI's objects live:
+   * the aws-vpc-cni chart renders the DaemonSet, ServiceAccount, ConfigMap and the aws-node
+   * binding's subject in the release's namespace, so a release elsewhere would start a second
+   * aws-node DaemonSet and take the running one's permissions away.
    * @default 'kube-system'
    */
   readonly releaseNamespace?: string;
   /**
    * The field manager that takes over the fields EKS owned: the one your tool applies with
-   * (`helm` for Helm, `argocd-controller` for Argo CD, `helm-controller` for Flux).
+   * (`helm` for Helm, `argocd-controller` for Argo CD, `helm-controller` for Flux). Not `eks` or
+   * `kubectl-client-side-apply`, which never apply server-side as a tool would.
    * @default 'helm'
    */
   readonly fieldManager?: string;
+  /**
+   * Field managers of imperative edits (customisations such as `kubectl-set` for `kubectl set env`)
+   * whose fields are handed to `fieldManager` too. Without, they stay theirs: the next server-side
+   * apply keeps them, and `inspect` and the plan list them. With, your tool owns them, so one that
+   * stops setting them removes them; put them in your chart values first.
+   * @default - none: customisations stay with their managers
+   */
+  readonly handOver?: string[];
 }
 
 /** Options for removing the VPC CNI. */
 export interface RemoveOptions {
   /**
-   * What happens to the ENIConfig and PolicyEndpoint CRDs.
+   * What happens to the ENIConfig CRD (and, with `deletePolicyEndpointCrd`, the PolicyEndpoint
+   * CRD). A CRD that another controller or tool writes, or that EKS's bootstrap never applied, is
+   * kept whatever the policy says.
    * @default CrdPolicy.DELETE_IF_UNUSED
    */
   readonly crdPolicy?: CrdPolicy;
+  /**
+   * Apply `crdPolicy` to the PolicyEndpoint CRD too. It is kept otherwise: the EKS control plane's
+   * network policy controller (and EKS Auto Mode) use it, and deleting it deletes every
+   * PolicyEndpoint, which stops NetworkPolicy enforcement until they are rebuilt.
+   * @default false
+   */
+  readonly deletePolicyEndpointCrd?: boolean;
 }
 
 /** What the custom resource does to the VPC CNI at deploy time. */
@@ -70,12 +91,17 @@ export class CniAction {
       releaseName: options.releaseName ?? 'aws-vpc-cni',
       releaseNamespace: options.releaseNamespace ?? 'kube-system',
       fieldManager: options.fieldManager ?? 'helm',
+      ...(options.handOver && options.handOver.length > 0 ? { handOver: [...options.handOver] } : {}),
     });
   }
 
   /** Delete the VPC CNI's objects (for Cilium, Calico or another CNI). */
   public static remove(options: RemoveOptions = {}): CniAction {
-    return new CniAction({ type: 'REMOVE', crdPolicy: options.crdPolicy ?? CrdPolicy.DELETE_IF_UNUSED });
+    return new CniAction({
+      type: 'REMOVE',
+      crdPolicy: options.crdPolicy ?? CrdPolicy.DELETE_IF_UNUSED,
+      ...(options.deletePolicyEndpointCrd ? { deletePolicyEndpointCrd: true } : {}),
+    });
   }
 
   /** Stop every aws-node pod with a nodeSelector no node has; deleting the stack restores it. */
@@ -140,14 +166,25 @@ export class VpcCniOwnership extends Construct {
     return accessManifest(action._action, options);
   }
 
-  /** The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE, HELM_ADOPTED, KUBECTL, UNKNOWN or ABSENT. */
+  /**
+   * The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE,
+   * HELM_ADOPTED, HELM_ANNOTATED, KUBECTL, OTHER_APPLIER, UNKNOWN or ABSENT (docs/ownership.md).
+   */
   public readonly previousOwner: string;
   /** The previous owner in words, e.g. `Helm release "cilium" in namespace "kube-system"`. */
   public readonly previousOwnerDescription: string;
   /** Comma-separated ids of the objects the deployment changed or deleted. */
   public readonly changedObjects: string;
-  /** JSON: the planned writes with their reasons, notes, and why nothing was done if skipped. */
+  /**
+   * JSON: the planned writes with their reasons (and, for a dry run, the API server's refusal of any),
+   * notes, and why nothing was done if skipped.
+   */
   public readonly plan: string;
+  /**
+   * The installed VPC CNI as an aws-vpc-cni chart version, from the aws-node image tag
+   * (`v1.19.2-eksbuild.1` → `1.19.2`); empty when it cannot be told (no aws-node, another image).
+   */
+  public readonly installedVersion: string;
   /** The IAM role the handler runs as (shared by every VpcCniOwnership in the stack). */
   public readonly handlerRole: iam.IRole;
 
@@ -167,9 +204,10 @@ export class VpcCniOwnership extends Construct {
 
     const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, action);
 
+    // Each field its own property: a token's value (a parameter, an SSM value) can never reach another field.
     const properties: OwnershipResourceProperties = {
       ClusterName: target.clusterName,
-      Action: JSON.stringify(action),
+      ...actionProperties(action),
       IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
       DryRun: String(props.dryRun ?? false),
     };
@@ -184,6 +222,7 @@ export class VpcCniOwnership extends Construct {
     this.previousOwnerDescription = this.resource.getAttString(ATTRIBUTE.previousOwnerDescription);
     this.changedObjects = this.resource.getAttString(ATTRIBUTE.changedObjects);
     this.plan = this.resource.getAttString(ATTRIBUTE.plan);
+    this.installedVersion = this.resource.getAttString(ATTRIBUTE.installedVersion);
   }
 }
 
@@ -196,8 +235,12 @@ function validateProps(scope: Construct, props: VpcCniOwnershipProps): void {
   };
   if (action.type === 'ADOPT') {
     check(action.releaseName, releaseNameProblems, 'releaseName');
-    check(action.releaseNamespace, namespaceProblems, 'releaseNamespace');
-    check(action.fieldManager, fieldManagerProblems, 'fieldManager');
+    check(action.releaseNamespace, adoptReleaseNamespaceProblems, 'releaseNamespace');
+    check(action.fieldManager, adoptFieldManagerProblems, 'fieldManager');
+    const handOver = action.handOver ?? [];
+    if (!handOver.some((m) => Token.isUnresolved(m)) && !Token.isUnresolved(action.fieldManager)) {
+      problems.push(...handOverProblems(handOver, action.fieldManager, 'handOver'));
+    }
   }
   if (!Token.isUnresolved(props.cluster.clusterName) && props.cluster.clusterName.length === 0) problems.push('clusterName must not be empty');
   // inspect() never writes: options about writing contradict it.

@@ -1,5 +1,7 @@
 import { CommandLine } from './args';
-import { formatObservation, formatPlan, OwnedByOthersError, PartialApplyError, RunResult, UnexpectedClusterStateError } from '../engine';
+import {
+  formatObservation, formatPlan, OwnedByOthersError, PartialApplyError, PreflightRefusedError, RunResult, UnexpectedClusterStateError,
+} from '../engine';
 
 /** Everything a command did, for either output format. */
 export interface Report {
@@ -84,5 +86,6 @@ function errorJson(e: Error): Record<string, unknown> {
   if (e instanceof OwnedByOthersError) return { ...base, owner: e.owner };
   if (e instanceof UnexpectedClusterStateError) return { ...base, problems: e.problems };
   if (e instanceof PartialApplyError) return { ...base, done: e.done, notDone: e.notDone };
+  if (e instanceof PreflightRefusedError) return { ...base, refusals: e.refusals };
   return base;
 }

@@ -140,6 +140,16 @@ function registryOf(reference: string | undefined): string | undefined {
   return first && /[.:]/.test(first) ? first : undefined;
 }
 
+/** The installed VPC CNI's chart version and image registry, from the aws-node image (or the helm.sh/chart label). */
+export function installedVersionOf(observation: Observation): { readonly version?: string; readonly imageRegistry?: string } {
+  const daemonSet = observation.objects.find((s) => s.object.kind === 'DaemonSet')?.live;
+  const image: string | undefined = (daemonSet?.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === IMAGES.awsNode.container)?.image;
+  if (!daemonSet) return {};
+  const tag = image ? imageValues(image, IMAGES.awsNode.repository).tag : undefined;
+  const version = chartVersionOfTag(tag) ?? /^aws-vpc-cni-(\d+\.\d+\.\d+)$/.exec(daemonSet.metadata.labels?.['helm.sh/chart'] ?? '')?.[1];
+  return { version, imageRegistry: registryOf(image) };
+}
+
 export function deriveChartValues(observation: Observation, options: DeriveOptions = {}): DerivedChartValues {
   const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind && !s.object.crd)?.live;
   const daemonSet = liveOf('DaemonSet');
@@ -167,8 +177,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
     if (container.applied?.imagePullPolicy) parts.pullPolicy = container.applied.imagePullPolicy;
     setAt(values, image.values, parts);
   }
-  const version = chartVersionOfTag(values.image?.tag)
-    ?? /^aws-vpc-cni-(\d+\.\d+\.\d+)$/.exec(daemonSet.metadata.labels?.['helm.sh/chart'] ?? '')?.[1];
+  const { version, imageRegistry } = installedVersionOf(observation);
   if (!version) notes.push(`the installed version cannot be told from the aws-node image ${awsNode.live?.image} or the helm.sh/chart label`);
 
   // Env vars: the install's, with their live values (an edit of one is kept); additions are customisations.
@@ -179,7 +188,8 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
   }
 
   // Resources: the init container and the agent fall back to the aws-node container's in the chart.
-  const resourcesOf = (c: { applied?: any }) => (c.applied?.resources && Object.keys(c.applied.resources).length > 0 ? c.applied.resources : undefined);
+  const resourcesOf = (c: { applied?: any }) =>
+    (c.applied?.resources && Object.keys(c.applied.resources).length > 0 ? c.applied.resources : undefined);
   const awsNodeResources = resourcesOf(awsNode);
   values.resources = awsNodeResources ?? null;
   for (const [path, container] of [['init.resources', init], ['nodeAgent.resources', agent]] as const) {
@@ -257,7 +267,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
   configMapValues(liveOf('ConfigMap'), values, notes);
   serviceAccountValues(liveOf('ServiceAccount'), installers, values);
 
-  return { version, imageRegistry: registryOf(awsNode.live?.image), values, notes };
+  return { version, imageRegistry, values, notes };
 }
 
 /**

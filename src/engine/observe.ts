@@ -115,7 +115,7 @@ function objectOwner(
 ): Owner {
   if (!live) return ABSENT_OWNER;
   const others = foreignAppliers(roles, options.newOwner);
-  const othersOwner = () => owner('OTHER_APPLIER', `server-side apply by ${quoted(others)}`);
+  const othersOwner = () => owner('OTHER_APPLIER', `the tool that applies it server-side as ${quoted(others)}`);
   const release = object.crd ? undefined : releaseOf(live);
   if (release) {
     const where = `Helm release "${release.name}" in namespace "${release.namespace}"`;
@@ -123,7 +123,7 @@ function objectOwner(
       const why = release.namespace !== CNI_NAMESPACE
         ? `release records are only looked up in ${CNI_NAMESPACE}, where the VPC CNI lives`
         : 'only adopt reads Helm\'s release records';
-      return owner('HELM_ANNOTATED', `annotated for ${where}; whether it is installed was not checked (${why})`, release);
+      return owner('HELM_ANNOTATED', `${where} (as its annotations say; whether it is installed was not checked: ${why})`, release);
     }
     if (releaseFound.get(releaseKey(release))) return owner('HELM_RELEASE', where, release);
     // No record here, but a tool applies it: e.g. Flux's helm-controller keeping records in another namespace.

@@ -1,12 +1,17 @@
+import { createHash } from 'crypto';
 import {
   DeleteAddonCommand, DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException,
 } from '@aws-sdk/client-eks';
 import { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { eksToken } from './eks-token';
-import { ATTRIBUTE, OwnershipResourceProperties } from '../contract';
+import { boundedMessage, cutToSerialized, DATA_BUDGET, serializedBytes, splitForResponse } from './response';
 import {
-  Action, actionProblems, KubeClient, KubeNetworkError, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, run, RunResult,
+  ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE, ChartValuesResourceProperties, OwnershipResourceProperties,
+} from '../contract';
+import {
+  Action, actionProblems, CNI_NAMESPACE, deriveChartValues, installedVersionOf, KubeClient, KubeNetworkError, mergeValues, observe,
+  OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult, withoutVersionPins,
 } from '../engine';
 
 /** The cluster's API server could not be reached (after the client's retries). */
@@ -25,8 +30,10 @@ function unreachable(e: unknown): e is Error {
 
 /** The name of the VPC CNI in the EKS add-on API. */
 const VPC_CNI_ADDON = 'vpc-cni';
-/** CloudFormation responses hold at most 4 KB in all; keep the plan attribute well below. */
-const MAX_PLAN_ATTRIBUTE = 2500;
+/** The Helm release helmManagedVpcCni() installs: the chart labels the pods with it. */
+const CHART_RELEASE = 'aws-vpc-cni';
+/** The most a chart values part may carry (serialized), next to its digest. */
+export const CHART_VALUES_PART_BUDGET = DATA_BUDGET - 200;
 
 export interface HandlerDependencies {
   readonly eks: EKSClient;
@@ -54,16 +61,16 @@ interface ParsedProperties {
   readonly dryRun: boolean;
 }
 
-/** Reads and checks the custom resource's properties; throws naming the property before anything is done. */
-export function parseProperties(raw: Partial<OwnershipResourceProperties> | undefined): ParsedProperties {
+type RawProperties = Partial<Record<keyof OwnershipResourceProperties, unknown>> & { Action?: unknown };
+
+/**
+ * Reads and checks the custom resource's properties; throws naming the property before anything is
+ * done. Each action field is a property of its own: nothing in one value can change another.
+ */
+export function parseProperties(raw: RawProperties | undefined): ParsedProperties {
   const props = raw ?? {};
-  if (!props.ClusterName) throw new Error('Property ClusterName is required');
-  let action: Action;
-  try {
-    action = JSON.parse(props.Action ?? '');
-  } catch {
-    throw new Error(`Property Action is not JSON: ${props.Action}`);
-  }
+  if (typeof props.ClusterName !== 'string' || !props.ClusterName) throw new Error('Property ClusterName is required');
+  const action = actionOf(props);
   const problems = actionProblems(action).map((p) => `Action: ${p}`);
   const ifOwnedByOthers = (props.IfOwnedByOthers ?? 'FAIL') as OwnedByOthers;
   if (!OWNED_BY_OTHERS.includes(ifOwnedByOthers)) problems.push(`IfOwnedByOthers "${ifOwnedByOthers}" must be one of ${OWNED_BY_OTHERS.join(', ')}`);
@@ -71,72 +78,127 @@ export function parseProperties(raw: Partial<OwnershipResourceProperties> | unde
   return { clusterName: props.ClusterName, action, ifOwnedByOthers, dryRun: props.DryRun === 'true' };
 }
 
+function actionOf(props: RawProperties): Action {
+  // Resources deployed by an earlier version carry the action as one JSON property (old properties of an Update).
+  if (props.ActionType === undefined && typeof props.Action === 'string') {
+    try {
+      return JSON.parse(props.Action);
+    } catch {
+      throw new Error('Property Action is not JSON');
+    }
+  }
+  const fields: Record<string, unknown> = { type: props.ActionType };
+  const copy = (key: string, value: unknown) => value !== undefined && (fields[key] = value);
+  copy('releaseName', props.ReleaseName);
+  copy('releaseNamespace', props.ReleaseNamespace);
+  copy('fieldManager', props.FieldManager);
+  copy('handOver', props.HandOver);
+  copy('crdPolicy', props.CrdPolicy);
+  if (props.DeletePolicyEndpointCrd !== undefined) fields.deletePolicyEndpointCrd = props.DeletePolicyEndpointCrd === 'true' || props.DeletePolicyEndpointCrd === true;
+  return fields as unknown as Action;
+}
+
 /**
- * The custom resource's onEvent: Create and Update run the action; Delete restores a disabled
- * VPC CNI and leaves adopted or removed ones as they are (see the README).
+ * The custom resources' onEvent. The ownership resource: Create and Update run the action; Delete
+ * restores a disabled VPC CNI and leaves adopted or removed ones as they are (see the README). The
+ * chart values resource: reads the running install and answers with the values, in parts.
  */
 export async function onEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
-  const props = parseProperties(event.ResourceProperties as any);
+  if (event.ResourceType === CHART_VALUES_RESOURCE_TYPE) return onChartValuesEvent(event, deps);
+  const props = parseProperties(event.ResourceProperties as RawProperties);
   const physicalResourceId = `${props.clusterName}/vpc-cni-ownership`;
   deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, action: props.action.type, dryRun: props.dryRun });
 
   if (event.RequestType === 'Delete') {
-    // Adopt and remove are not undone (README). A disable is; so is one an earlier Update left behind
-    // when it moved to a dry-run, which writes nothing and so could not restore.
-    if (props.action.type !== 'DISABLE' && !props.dryRun) {
-      deps.log({ step: 'delete', result: `nothing to undo for ${props.action.type}` });
-      return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
-    }
-    const cluster = await describeCluster(deps, props.clusterName);
-    if (!cluster) {
-      deps.log({ step: 'delete', result: 'the cluster no longer exists; nothing to restore' });
-      return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
-    }
-    try {
-      await restore(deps, props, cluster);
-    } catch (e) {
-      // A stack delete must not hang on a cluster that no longer answers (often it is being deleted too).
-      if (!(e instanceof ClusterUnreachableError)) throw e;
-      deps.log({ step: 'delete', result: 'the cluster endpoint does not answer; nothing restored', detail: (e as Error).message });
-    }
+    await onDelete(deps, props);
     return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
   }
 
   const cluster = await describeCluster(deps, props.clusterName);
   if (!cluster) throw new Error(`EKS cluster "${props.clusterName}" does not exist in ${deps.region}`);
 
-  // Leaving DISABLE for another action: give the DaemonSet its nodeSelector back first.
-  if (event.RequestType === 'Update' && !props.dryRun && props.action.type !== 'DISABLE') {
-    const old = parseProperties(event.OldResourceProperties as any);
-    if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && !old.dryRun) {
-      await restore(deps, props, cluster);
-    }
+  // Leaving DISABLE: remove deletes the DaemonSet as it is (restoring first would start aws-node on
+  // every node seconds before); adopt restores in its own plan; inspect gets its DaemonSet back first.
+  if (event.RequestType === 'Update' && !props.dryRun && props.action.type === 'INSPECT') {
+    const old = parseProperties(event.OldResourceProperties as RawProperties);
+    if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && !old.dryRun) await restore(deps, props, cluster);
   }
 
   const result = await runAction(deps, props, cluster, props.action, props.dryRun);
+  const { version } = installedVersionOf(result.observation);
   return {
     PhysicalResourceId: physicalResourceId,
-    Data: {
-      [ATTRIBUTE.previousOwner]: result.previousOwner.kind,
-      [ATTRIBUTE.previousOwnerDescription]: result.previousOwner.description,
-      [ATTRIBUTE.changedObjects]: result.changed.join(','),
-      [ATTRIBUTE.plan]: planAttribute(result),
-    },
+    Data: ownershipData(result, version),
   };
 }
 
-/** The plan as JSON that always parses: writes beyond the size limit are counted, not cut mid-string. */
-export function planAttribute(result: Pick<RunResult, 'plan'>, maxLength = MAX_PLAN_ATTRIBUTE): string {
-  const writes = result.plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`);
-  const render = (kept: number) => JSON.stringify({
-    writes: writes.slice(0, kept),
-    ...(kept < writes.length ? { moreWrites: writes.length - kept } : {}),
-    notes: result.plan.notes,
+/**
+ * Delete: only a disable is undone. A cluster that is gone or being deleted has nothing to restore;
+ * one that is there but does not answer fails the delete, so the VPC CNI is not left disabled
+ * without anyone knowing.
+ */
+async function onDelete(deps: HandlerDependencies, props: ParsedProperties): Promise<void> {
+  // Adopt and remove are not undone (README). A disable is; so is one an earlier Update left behind
+  // when it moved to a dry-run, which writes nothing and so could not restore.
+  if (props.action.type !== 'DISABLE' && !props.dryRun) {
+    deps.log({ step: 'delete', result: `nothing to undo for ${props.action.type}` });
+    return;
+  }
+  const cluster = await describeCluster(deps, props.clusterName);
+  if (!cluster) {
+    deps.log({ step: 'delete', result: 'the cluster no longer exists; nothing to restore' });
+    return;
+  }
+  if (cluster.status === 'DELETING' || cluster.status === 'FAILED') {
+    deps.log({ step: 'delete', result: `the cluster is ${cluster.status}; nothing to restore` });
+    return;
+  }
+  try {
+    await restore(deps, props, cluster);
+  } catch (e) {
+    if (!(e instanceof ClusterUnreachableError)) throw e;
+    throw new Error(`${e.message} The VPC CNI of cluster "${props.clusterName}" (${cluster.status}) stays disabled until it is restored, `
+      + 'so this delete fails rather than leave it so: make the API server reachable and retry, or restore it yourself '
+      + '(cdk-vpc-cni-ownership restore) and retry.');
+  }
+}
+
+/** The ownership attributes, within CloudFormation's response limit: the plan gives way first. */
+export function ownershipData(result: RunResult, installedVersion: string | undefined): Record<string, string> {
+  const base: Record<string, string> = {
+    [ATTRIBUTE.previousOwner]: result.previousOwner.kind,
+    [ATTRIBUTE.previousOwnerDescription]: cutToSerialized(result.previousOwner.description, 400),
+    [ATTRIBUTE.changedObjects]: result.changed.join(','),
+    [ATTRIBUTE.installedVersion]: installedVersion ?? '',
+  };
+  const left = DATA_BUDGET - serializedBytes({ ...base, [ATTRIBUTE.plan]: '' });
+  return { ...base, [ATTRIBUTE.plan]: planAttribute(result, left) };
+}
+
+/**
+ * The plan as JSON that always parses and fits `maxBytes` once serialized: writes beyond it are
+ * counted, not cut mid-string; notes too; the log has everything.
+ */
+export function planAttribute(result: Pick<RunResult, 'plan' | 'preflight'>, maxBytes = 2500): string {
+  const refusals = new Map(result.preflight.filter((p) => !p.accepted).map((p) => [p.objectId, p.refusal]));
+  const writes = result.plan.writes.map((w) => {
+    const refusal = refusals.get(w.objectId);
+    return `${w.verb} ${w.objectId}: ${w.reason}${refusal ? ` [REFUSED by the API server: ${refusal}]` : ''}`;
+  });
+  const notes = result.plan.notes;
+  const render = (keptWrites: number, keptNotes: number) => JSON.stringify({
+    writes: writes.slice(0, keptWrites),
+    ...(keptWrites < writes.length ? { moreWrites: writes.length - keptWrites } : {}),
+    notes: notes.slice(0, keptNotes),
+    ...(keptNotes < notes.length ? { moreNotes: notes.length - keptNotes } : {}),
     skipped: result.plan.skipped,
   });
-  let kept = writes.length;
-  while (kept > 0 && render(kept).length > maxLength) kept--;
-  return render(kept);
+  let keptWrites = writes.length;
+  let keptNotes = notes.length;
+  const fits = () => serializedBytes(render(keptWrites, keptNotes)) <= maxBytes;
+  while (!fits() && keptNotes > 0) keptNotes--;
+  while (!fits() && keptWrites > 0) keptWrites--;
+  return render(keptWrites, keptNotes);
 }
 
 /**
@@ -150,16 +212,18 @@ async function restore(deps: HandlerDependencies, props: ParsedProperties, clust
 interface ClusterAccess {
   readonly endpoint: string;
   readonly caData: string;
+  readonly status?: string;
 }
 
 async function describeCluster(deps: HandlerDependencies, name: string): Promise<ClusterAccess | undefined> {
   try {
     const { cluster } = await deps.eks.send(new DescribeClusterCommand({ name }));
     if (!cluster?.endpoint || !cluster.certificateAuthority?.data) {
+      if (cluster?.status === 'DELETING' || cluster?.status === 'FAILED') return { endpoint: '', caData: '', status: cluster.status };
       throw new Error(`EKS cluster "${name}" has no endpoint or certificate authority yet (status ${cluster?.status})`);
     }
     deps.log({ step: 'describeCluster', cluster: name, status: cluster.status });
-    return { endpoint: cluster.endpoint, caData: Buffer.from(cluster.certificateAuthority.data, 'base64').toString('utf8') };
+    return { endpoint: cluster.endpoint, caData: Buffer.from(cluster.certificateAuthority.data, 'base64').toString('utf8'), status: cluster.status };
   } catch (e) {
     if (e instanceof ResourceNotFoundException) return undefined;
     throw e;
@@ -177,19 +241,28 @@ async function isManagedAddon(deps: HandlerDependencies, clusterName: string): P
 }
 
 /**
- * Taking over an EKS managed add-on goes through the EKS API first: REMOVE deletes it with its
- * objects; ADOPT and DISABLE delete only the add-on and keep the objects for the engine.
+ * Taking over an EKS managed add-on: its objects are always kept (preserve), so the action's own
+ * crdPolicy decides about the CRDs (deleting the add-on without preserve deletes them too).
  */
-async function releaseManagedAddon(deps: HandlerDependencies, clusterName: string, action: Action): Promise<void> {
-  const preserve = action.type !== 'REMOVE';
+async function releaseManagedAddon(deps: HandlerDependencies, clusterName: string): Promise<void> {
   if (Date.now() > deps.deadline) throw new Error(`Out of time before deleting the EKS add-on ${VPC_CNI_ADDON}; nothing was changed`);
-  deps.log({ step: 'deleteAddon', addon: VPC_CNI_ADDON, preserve });
-  await deps.eks.send(new DeleteAddonCommand({ clusterName, addonName: VPC_CNI_ADDON, preserve }));
+  deps.log({ step: 'deleteAddon', addon: VPC_CNI_ADDON, preserve: true });
+  await deps.eks.send(new DeleteAddonCommand({ clusterName, addonName: VPC_CNI_ADDON, preserve: true }));
   const pollMs = 5000;
   while (await isManagedAddon(deps, clusterName)) {
     if (Date.now() + pollMs > deps.deadline) throw new Error(`The EKS add-on ${VPC_CNI_ADDON} was still being deleted when time ran out`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+async function kubeClient(deps: HandlerDependencies, clusterName: string, cluster: ClusterAccess): Promise<KubeClient> {
+  const token = deps.kubernetesToken
+    ? await deps.kubernetesToken(clusterName)
+    : await eksToken({ clusterName, region: deps.region, credentials: deps.credentials });
+  return new KubeClient(
+    { endpoint: cluster.endpoint, caData: cluster.caData, token, requestTimeoutMs: deps.requestTimeoutMs },
+    { deadline: deps.deadline, onRetry: (info) => deps.log({ step: 'retry', ...info }) },
+  );
 }
 
 async function runAction(
@@ -198,26 +271,19 @@ async function runAction(
 ): Promise<RunResult> {
   let managedAddon = await isManagedAddon(deps, props.clusterName);
   deps.log({ step: 'describeAddon', addon: VPC_CNI_ADDON, managed: managedAddon });
-  if (managedAddon && options.releaseAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
-    await releaseManagedAddon(deps, props.clusterName, action);
-    managedAddon = false;
-  }
-  const token = deps.kubernetesToken
-    ? await deps.kubernetesToken(props.clusterName)
-    : await eksToken({ clusterName: props.clusterName, region: deps.region, credentials: deps.credentials });
-  const client = new KubeClient(
-    { endpoint: cluster.endpoint, caData: cluster.caData, token, requestTimeoutMs: deps.requestTimeoutMs },
-    { deadline: deps.deadline, onRetry: (info) => deps.log({ step: 'retry', ...info }) },
-  );
+  const client = await kubeClient(deps, props.clusterName, cluster);
   try {
-    const result = await run(client, {
-      action,
-      dryRun,
-      facts: { managedAddon },
-      ifOwnedByOthers: props.ifOwnedByOthers,
-      deadline: deps.deadline,
-      log: deps.log,
-    });
+    const runOptions = { action, ifOwnedByOthers: props.ifOwnedByOthers, deadline: deps.deadline, log: deps.log };
+    if (managedAddon && options.releaseAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
+      // Everything that can stop the action is checked before the add-on goes: the cluster answers,
+      // the objects are as expected, and the API server accepts every planned write.
+      const checked = await run(client, { ...runOptions, facts: { managedAddon }, dryRun: true });
+      const refusals = checked.preflight.filter((p) => !p.accepted);
+      if (refusals.length > 0) throw new PreflightRefusedError(refusals, checked.plan.writes.length);
+      await releaseManagedAddon(deps, props.clusterName);
+      managedAddon = false;
+    }
+    const result = await run(client, { ...runOptions, dryRun, facts: { managedAddon } });
     deps.log({ step: 'done', action: action.type, changed: result.changed, requests: client.requests, dryRun });
     return result;
   } catch (e) {
@@ -226,4 +292,89 @@ async function runAction(
   } finally {
     client.close();
   }
+}
+
+/** Reads and checks the chart values resource's properties. */
+export function parseChartValuesProperties(raw: Partial<ChartValuesResourceProperties> | undefined) {
+  const props = raw ?? {};
+  const problems: string[] = [];
+  if (!props.ClusterName) problems.push('ClusterName is required');
+  const part = Number(props.Part);
+  const parts = Number(props.Parts);
+  if (!Number.isInteger(parts) || parts < 1) problems.push(`Parts "${props.Parts}" must be a whole number of at least 1`);
+  if (!Number.isInteger(part) || part < 0 || part > parts) problems.push(`Part "${props.Part}" must be a whole number from 0 to Parts`);
+  let userValues: Record<string, unknown> = {};
+  try {
+    userValues = JSON.parse(props.UserValues ?? '{}');
+    if (typeof userValues !== 'object' || userValues === null || Array.isArray(userValues)) problems.push('UserValues must be a JSON object');
+  } catch {
+    problems.push('UserValues is not JSON');
+  }
+  if (problems.length > 0) throw new Error(`Invalid properties: ${problems.join('; ')}`);
+  return { clusterName: props.ClusterName!, part, parts, userValues, version: props.Version || undefined, expectedDigest: props.ExpectedDigest };
+}
+
+/**
+ * The aws-vpc-cni chart values that reproduce what runs, with the user's values merged over them.
+ * The JSON text goes out in parts (CloudFormation limits each response to 4,096 bytes); part 0 is
+ * the summary the others check their digest against, so a change between reads cannot splice two
+ * different documents into one.
+ */
+async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
+  const props = parseChartValuesProperties(event.ResourceProperties as Partial<ChartValuesResourceProperties>);
+  const physicalResourceId = `${props.clusterName}/vpc-cni-chart-values/${props.part}`;
+  deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, chartValuesPart: props.part });
+  if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
+
+  const cluster = await describeCluster(deps, props.clusterName);
+  if (!cluster) throw new Error(`EKS cluster "${props.clusterName}" does not exist in ${deps.region}`);
+  const client = await kubeClient(deps, props.clusterName, cluster);
+  let observation;
+  try {
+    observation = await observe(client, {});
+  } catch (e) {
+    if (unreachable(e)) throw new ClusterUnreachableError(props.clusterName, cluster.endpoint, e);
+    throw e;
+  } finally {
+    client.close();
+  }
+  const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: CHART_RELEASE });
+  if (!observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) {
+    throw new Error(`Cluster "${props.clusterName}" has no aws-node DaemonSet in ${CNI_NAMESPACE}: there is no running VPC CNI whose values could be derived`);
+  }
+  const version = props.version ?? derived.version;
+  if (!version) throw new Error(`${derived.notes.join('; ')}: give the chart version to install (version)`);
+  // Another version chooses its own images; everything else still reproduces what runs.
+  const base = props.version && props.version !== derived.version ? withoutVersionPins(derived.values) : derived.values;
+  const values = { ...mergeValues(base, props.userValues), originalMatchLabels: true };
+  const json = JSON.stringify(values);
+  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const pieces = splitForResponse(json, CHART_VALUES_PART_BUDGET);
+  deps.log({ step: 'chartValues', part: props.part, version, installedVersion: derived.version, bytes: json.length, pieces: pieces.length, digest, notes: derived.notes, values });
+  if (pieces.length > props.parts) {
+    throw new Error(`The aws-vpc-cni chart values of cluster "${props.clusterName}" take ${Buffer.byteLength(json)} bytes, more than `
+      + `${props.parts} custom resource responses can carry (CloudFormation limits each to 4,096 bytes). Give version and values `
+      + 'yourself: cdk-vpc-cni-ownership values prints the values that reproduce the running install.');
+  }
+  if (props.part > 0 && props.expectedDigest && props.expectedDigest !== digest) {
+    throw new Error(`The VPC CNI of cluster "${props.clusterName}" changed while its chart values were read (digest ${digest}, expected `
+      + `${props.expectedDigest}); nothing was installed. Deploy again.`);
+  }
+  if (props.part > 0) {
+    return {
+      PhysicalResourceId: physicalResourceId,
+      Data: { [CHART_VALUES_ATTRIBUTE.chunk]: pieces[props.part - 1] ?? '', [CHART_VALUES_ATTRIBUTE.digest]: digest },
+    };
+  }
+  const summary: Record<string, string> = {
+    [CHART_VALUES_ATTRIBUTE.version]: version,
+    [CHART_VALUES_ATTRIBUTE.installedVersion]: derived.version ?? '',
+    [CHART_VALUES_ATTRIBUTE.digest]: digest,
+    [CHART_VALUES_ATTRIBUTE.bytes]: String(Buffer.byteLength(json)),
+  };
+  const notesBudget = DATA_BUDGET - serializedBytes({ ...summary, [CHART_VALUES_ATTRIBUTE.notes]: '' });
+  return {
+    PhysicalResourceId: physicalResourceId,
+    Data: { ...summary, [CHART_VALUES_ATTRIBUTE.notes]: boundedMessage(derived.notes.join('\n'), notesBudget) },
+  };
 }

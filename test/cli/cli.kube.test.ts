@@ -410,7 +410,8 @@ describe('commands', () => {
     const out = await cli(['adopt', ...K, '--context', 'local-cert', '--release-name', RELEASE, '--release-namespace', 'kube-system', '--field-manager', 'helm']);
     expect(out.code).toBe(EXIT.OK);
     expect(out.stdout).toMatch(/^Changed 7 objects: DaemonSet\/kube-system\/aws-node, /m);
-    expect(out.stdout).toMatch(/^14 API requests \(GET 7, PATCH 7\)$/m);
+    // A read, a preflight (dryRun=All) and a write per object.
+    expect(out.stdout).toMatch(/^21 API requests \(GET 7, PATCH\(dryRun\) 7, PATCH 7\)$/m);
     kube.helm(INSTALL);
 
     const again = await cliJson(['adopt', ...K]);
@@ -454,12 +455,12 @@ describe('commands', () => {
 
       const refused = await cli(['remove', ...K]);
       expect(refused.code).toBe(EXIT.REFUSED);
-      expect(refused.stderr).toMatch(/^Refused: Refusing to remove the VPC CNI: it is owned by Helm release "users-cni" in namespace "kube-system"\. Nothing was changed\./);
+      expect(refused.stderr).toMatch(/^Refused: Refusing to remove the VPC CNI: it is owned by Helm release "users-cni" in namespace "kube-system" \(as its annotations say; .*\)\. Nothing was changed\./);
       expect(refused.stderr).toMatch(/\nWith this CLI: --if-owned-by-others TAKE_OVER or SKIP\.\n$/);
       expect(refused.stdout).toBe('');
       const refusedJson = await cliJson(['remove', ...K]);
       expect(refusedJson.code).toBe(EXIT.REFUSED);
-      expect(refusedJson.json).toMatchObject({ exitCode: 3, error: { kind: 'OwnedByOthers', owner: { kind: 'HELM_RELEASE', releaseName: 'users-cni' } } });
+      expect(refusedJson.json).toMatchObject({ exitCode: 3, error: { kind: 'OwnedByOthers', owner: { kind: 'HELM_ANNOTATED', releaseName: 'users-cni' } } });
       expect(refusedJson.json.requests.GET).toBeGreaterThan(0);
 
       const skipped = await cliJson(['remove', ...K, '--if-owned-by-others', 'SKIP']);
@@ -495,7 +496,7 @@ describe('commands', () => {
     });
   });
 
-  test('a write refused part-way (RBAC): exit 1, and the error says what was done and what was not', async () => {
+  test('writes the RBAC refuses: refused in the preflight, exit 1, each refusal listed, nothing changed', async () => {
     fixtures.newEksCluster();
     // A client certificate for a user who may read every object but patch only the DaemonSet.
     const key = path.join(dir, 'limited.key');
@@ -528,12 +529,13 @@ describe('commands', () => {
       const file = kubeconfig('limited', { 'client-certificate': cert, 'client-key': key });
       const { code, json } = await cliJson(['adopt', '--kubeconfig', file]);
       expect(code).toBe(EXIT.ERROR);
-      expect(json.error).toMatchObject({ kind: 'PartialApply', done: [DS], notDone: expect.arrayContaining(['ServiceAccount/kube-system/aws-node']) });
-      expect(json.error.notDone).toHaveLength(6);
-      expect(json.error.message).toMatch(/403 Forbidden.*\nDone: DaemonSet\/kube-system\/aws-node\. Not done: ServiceAccount\/kube-system\/aws-node, /s);
-      // Adopt's writes go out together: all seven were tried, six refused.
-      expect(json.requests).toEqual({ GET: 7, PATCH: 7 });
-      expect((await getLive(admin, DS))!.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': RELEASE });
+      expect(json.error).toMatchObject({ kind: 'PreflightRefused' });
+      expect(json.error.refusals).toHaveLength(6);
+      expect(json.error.refusals[0]).toMatchObject({ objectId: 'ServiceAccount/kube-system/aws-node', verb: 'PATCH', accepted: false });
+      expect(json.error.message).toMatch(/refused 6 of 7 planned writes in a dry run; nothing was changed:\n- PATCH ServiceAccount\/kube-system\/aws-node: 403 Forbidden.*Grant the handler "patch" on ServiceAccount/s);
+      // The preflight only: seven dry runs, no real write.
+      expect(json.requests).toEqual({ 'GET': 7, 'PATCH(dryRun)': 7 });
+      expect((await getLive(admin, DS))!.metadata.annotations ?? {}).not.toHaveProperty(['meta.helm.sh/release-name']);
     } finally {
       kube.kubectl(['delete', 'clusterrolebinding/cni-cli-limited', 'clusterrole/cni-cli-limited']);
     }

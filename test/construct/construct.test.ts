@@ -1,5 +1,5 @@
 import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
-import { App, Stack, aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack, aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, OwnedByOthers, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
 
@@ -34,19 +34,46 @@ function handlerFunctions(template: Template) {
 
 describe('actions', () => {
   test.each([
-    ['adoptIntoHelm()', CniAction.adoptIntoHelm(), { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' }],
-    ['adoptIntoHelm(custom)', CniAction.adoptIntoHelm({ releaseName: 'vpc-cni', releaseNamespace: 'networking', fieldManager: 'argocd-controller' }),
-      { type: 'ADOPT', releaseName: 'vpc-cni', releaseNamespace: 'networking', fieldManager: 'argocd-controller' }],
-    ['remove()', CniAction.remove(), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' }],
-    ['remove(KEEP)', CniAction.remove({ crdPolicy: CrdPolicy.KEEP }), { type: 'REMOVE', crdPolicy: 'KEEP' }],
-    ['disable()', CniAction.disable(), { type: 'DISABLE' }],
-    ['inspect()', CniAction.inspect(), { type: 'INSPECT' }],
-  ])('%s becomes the Action property', (_name, action, expected) => {
+    ['adoptIntoHelm()', CniAction.adoptIntoHelm(), { ActionType: 'ADOPT', ReleaseName: 'aws-vpc-cni', ReleaseNamespace: 'kube-system', FieldManager: 'helm' }],
+    ['adoptIntoHelm(custom)', CniAction.adoptIntoHelm({ releaseName: 'vpc-cni', fieldManager: 'argocd-controller', handOver: ['kubectl-set'] }),
+      { ActionType: 'ADOPT', ReleaseName: 'vpc-cni', ReleaseNamespace: 'kube-system', FieldManager: 'argocd-controller', HandOver: ['kubectl-set'] }],
+    ['remove()', CniAction.remove(), { ActionType: 'REMOVE', CrdPolicy: 'DELETE_IF_UNUSED' }],
+    ['remove(KEEP)', CniAction.remove({ crdPolicy: CrdPolicy.KEEP }), { ActionType: 'REMOVE', CrdPolicy: 'KEEP' }],
+    ['remove(DELETE, PolicyEndpoint CRD)', CniAction.remove({ crdPolicy: CrdPolicy.DELETE, deletePolicyEndpointCrd: true }),
+      { ActionType: 'REMOVE', CrdPolicy: 'DELETE', DeletePolicyEndpointCrd: 'true' }],
+    ['disable()', CniAction.disable(), { ActionType: 'DISABLE' }],
+    ['inspect()', CniAction.inspect(), { ActionType: 'INSPECT' }],
+  ])('%s: each action field its own property', (_name, action, expected) => {
     const stack = newStack();
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }), action });
     const props = ownership(Template.fromStack(stack));
-    expect(JSON.parse(props.Action)).toEqual(expected);
+    const { ServiceToken, ClusterName, IfOwnedByOthers, DryRun, ...actionFields } = props;
+    expect(actionFields).toEqual(expected);
     expect(props).toMatchObject({ ClusterName: 'prod', IfOwnedByOthers: 'FAIL', DryRun: 'false' });
+  });
+
+  test('a token cannot rewrite the action: a parameter\'s value is only ever the release name', () => {
+    const stack = newStack();
+    const releaseName = new CfnParameter(stack, 'ReleaseName', { default: 'aws-vpc-cni","type":"REMOVE' });
+    new VpcCniOwnership(stack, 'Cni', {
+      cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }),
+      action: CniAction.adoptIntoHelm({ releaseName: releaseName.valueAsString }),
+    });
+    const props = ownership(Template.fromStack(stack));
+    expect(props.ActionType).toBe('ADOPT');
+    expect(props.ReleaseName).toEqual({ Ref: 'ReleaseName' });
+    expect(props).not.toHaveProperty('Action');
+  });
+
+  test.each([
+    ['releaseNamespace', CniAction.adoptIntoHelm({ releaseNamespace: 'networking' }), /releaseNamespace "networking" must be "kube-system".*second aws-node DaemonSet/s],
+    ['fieldManager eks', CniAction.adoptIntoHelm({ fieldManager: 'eks' }), /fieldManager "eks" can never own the fields/],
+    ['fieldManager kubectl-client-side-apply', CniAction.adoptIntoHelm({ fieldManager: 'kubectl-client-side-apply' }), /can never own the fields/],
+    ['handOver of eks', CniAction.adoptIntoHelm({ handOver: ['eks'] }), /handOver entry "eks" is handed over \(or kept\) by the action itself/],
+    ['handOver of the fieldManager', CniAction.adoptIntoHelm({ handOver: ['helm'] }), /handOver entry "helm" is the fieldManager itself/],
+  ])('%s: a synthesis error naming the prop, nothing synthesized', (_name, action, message) => {
+    const stack = newStack();
+    expect(() => new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }), action })).toThrow(message);
   });
 
   test('ifOwnedByOthers and dryRun reach the handler', () => {
@@ -67,6 +94,7 @@ describe('actions', () => {
     expect(stack.resolve(cni.changedObjects)['Fn::GetAtt'][1]).toBe('ChangedObjects');
     expect(stack.resolve(cni.plan)['Fn::GetAtt'][1]).toBe('Plan');
     expect(stack.resolve(cni.previousOwnerDescription)['Fn::GetAtt'][1]).toBe('PreviousOwnerDescription');
+    expect(stack.resolve(cni.installedVersion)['Fn::GetAtt'][1]).toBe('InstalledVersion');
   });
 });
 
@@ -332,7 +360,7 @@ describe('props are checked at synth time, each error naming the prop', () => {
   test.each<[string, Partial<VpcCniOwnershipProps>, RegExp]>([
     ['release name too long', { action: CniAction.adoptIntoHelm({ releaseName: 'a'.repeat(54) }) }, /releaseName "a{54}" is 54 characters; Helm allows at most 53/],
     ['release name not a DNS label', { action: CniAction.adoptIntoHelm({ releaseName: 'AWS_VPC_CNI' }) }, /releaseName "AWS_VPC_CNI" must be a DNS label/],
-    ['namespace not a DNS label', { action: CniAction.adoptIntoHelm({ releaseNamespace: 'kube.system' }) }, /releaseNamespace "kube.system" must be a DNS label/],
+    ['namespace not a DNS label', { action: CniAction.adoptIntoHelm({ releaseNamespace: 'kube.system' }) }, /releaseNamespace "kube.system" must be "kube-system"/],
     ['field manager empty', { action: CniAction.adoptIntoHelm({ fieldManager: '' }) }, /fieldManager must not be empty/],
     ['field manager too long', { action: CniAction.adoptIntoHelm({ fieldManager: 'm'.repeat(129) }) }, /fieldManager is 129 characters; Kubernetes allows at most 128/],
     ['field manager not printable', { action: CniAction.adoptIntoHelm({ fieldManager: 'helm\n' }) }, /fieldManager "helm\n" must contain printable ASCII characters only/],

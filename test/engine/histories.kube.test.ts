@@ -67,7 +67,7 @@ const histories: History[] = [
       fixtures.serverSideApplyAs('argocd-controller');
     },
     owner: 'OTHER_APPLIER',
-    ownerDescription: /server-side apply by "argocd-controller"/,
+    ownerDescription: /the tool that applies it server-side as "argocd-controller"/,
     adopt: 'REFUSED',
     remove: 'REFUSED',
     disable: 'REFUSED',

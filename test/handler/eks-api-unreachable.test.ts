@@ -75,7 +75,7 @@ test('the Lambda entry point\'s EKS client: the default timeouts, and our messag
     jest.isolateModules(() => {
       lambda = jest.requireActual('../../src/vpc-cni-ownership.lambda');
     });
-    await expect(lambda!.handler(createEvent)).rejects.toThrow(/^Cannot reach the EKS API at 127\.0\.0\.1:\d+ \(DescribeClusterCommand\): .*ECONNREFUSED/s);
+    await expect(lambda!.handler(createEvent)).rejects.toThrow(/^EksUnreachableError: Cannot reach the EKS API at 127\.0\.0\.1:\d+ \(DescribeClusterCommand\): .*ECONNREFUSED/s);
   } finally {
     process.env = saved;
   }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ATTRIBUTE } from '../../src/contract';
+import { actionProperties, ATTRIBUTE } from '../../src/contract';
 import { Action, CNI_OBJECTS, KubeClient, objectPath } from '../../src/engine';
 import { HandlerDependencies, onEvent, parseProperties, planAttribute } from '../../src/handler/handler';
 import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
@@ -68,11 +68,12 @@ interface Props {
   readonly clusterName?: string;
 }
 
-function properties(p: Props): Record<string, string> {
+/** The properties as the construct sends them: one per action field (a string action: the legacy single JSON property). */
+function properties(p: Props): Record<string, unknown> {
   return {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
     ClusterName: p.clusterName ?? CLUSTER,
-    Action: typeof p.action === 'string' ? p.action : JSON.stringify(p.action),
+    ...(typeof p.action === 'string' ? { Action: p.action } : actionProperties(p.action)),
     IfOwnedByOthers: p.ifOwnedByOthers ?? 'FAIL',
     DryRun: p.dryRun ? 'true' : 'false',
   };
@@ -107,6 +108,12 @@ async function flush(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 }
 
+/** Lets callbacks and real I/O (the API server's answers) run until `check` holds, without timers, which may be faked. */
+async function flushUntil(check: () => boolean, rounds = 200_000): Promise<void> {
+  for (let i = 0; i < rounds && !check(); i++) await new Promise((r) => setImmediate(r));
+  if (!check()) throw new Error('flushUntil: the condition never held');
+}
+
 afterAll(() => admin.close());
 
 beforeEach(async () => {
@@ -128,41 +135,60 @@ afterEach(() => {
 });
 
 describe('parseProperties', () => {
-  test('reads valid properties; IfOwnedByOthers defaults to FAIL, DryRun is only "true"', () => {
-    expect(parseProperties({ ClusterName: 'c', Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'TAKE_OVER', DryRun: 'true' }))
+  const adoptProps = actionProperties(ADOPT);
+  test('reads valid properties, one per action field; IfOwnedByOthers defaults to FAIL, DryRun is only "true"', () => {
+    expect(parseProperties({ ClusterName: 'c', ...adoptProps, IfOwnedByOthers: 'TAKE_OVER', DryRun: 'true' }))
       .toEqual({ clusterName: 'c', action: ADOPT, ifOwnedByOthers: 'TAKE_OVER', dryRun: true });
-    expect(parseProperties({ ClusterName: 'c', Action: JSON.stringify(DISABLE) }))
+    expect(parseProperties({ ClusterName: 'c', ActionType: 'DISABLE' }))
       .toEqual({ clusterName: 'c', action: DISABLE, ifOwnedByOthers: 'FAIL', dryRun: false });
+    expect(parseProperties({ ClusterName: 'c', ...actionProperties({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true }) }).action)
+      .toEqual({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true });
+    expect(parseProperties({ ClusterName: 'c', ...actionProperties({ ...ADOPT, handOver: ['kubectl-set'] } as Action) }).action)
+      .toEqual({ ...ADOPT, handOver: ['kubectl-set'] });
+  });
+
+  test('an old resource\'s single JSON Action property (an Update\'s old properties) still reads', () => {
+    expect(parseProperties({ ClusterName: 'c', Action: JSON.stringify(ADOPT) }).action).toEqual(ADOPT);
+  });
+
+  test('a value cannot rewrite another field: a release name holding JSON stays a (bad) release name of an ADOPT', () => {
+    const injected = 'aws-vpc-cni","type":"REMOVE","crdPolicy":"DELETE';
+    expect(() => parseProperties({ ClusterName: 'c', ...adoptProps, ReleaseName: injected }))
+      .toThrow(/^Invalid properties: Action: releaseName "aws-vpc-cni\",\"type\":\"REMOVE.*" must be a DNS label/);
   });
 
   test.each([
     ['no properties at all', undefined, /^Property ClusterName is required$/],
-    ['a missing ClusterName', { Action: JSON.stringify(ADOPT) }, /^Property ClusterName is required$/],
-    ['an empty ClusterName', { ClusterName: '', Action: JSON.stringify(ADOPT) }, /^Property ClusterName is required$/],
-    ['a missing Action', { ClusterName: 'c' }, /^Property Action is not JSON: undefined$/],
-    ['an Action that is not JSON', { ClusterName: 'c', Action: '{type: ADOPT' }, /^Property Action is not JSON: \{type: ADOPT$/],
-    ['a releaseName that is too long', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseName: 'r'.repeat(54) }) },
+    ['a missing ClusterName', { ...adoptProps }, /^Property ClusterName is required$/],
+    ['an empty ClusterName', { ClusterName: '', ...adoptProps }, /^Property ClusterName is required$/],
+    ['a missing ActionType', { ClusterName: 'c' }, /^Invalid properties: Action: action type undefined must be one of/],
+    ['an old Action property that is not JSON', { ClusterName: 'c', Action: '{type: ADOPT' }, /^Property Action is not JSON$/],
+    ['a releaseName that is too long', { ClusterName: 'c', ...adoptProps, ReleaseName: 'r'.repeat(54) },
       /^Invalid properties: Action: releaseName "r{54}" is 54 characters; Helm allows at most 53$/],
-    ['an unknown crdPolicy', { ClusterName: 'c', Action: JSON.stringify({ type: 'REMOVE', crdPolicy: 'SOMETIMES' }) },
+    ['a release namespace other than kube-system', { ClusterName: 'c', ...adoptProps, ReleaseNamespace: 'networking' },
+      /^Invalid properties: Action: releaseNamespace "networking" must be "kube-system", where the VPC CNI's objects live: .*second aws-node DaemonSet/],
+    ['a field manager that never converges', { ClusterName: 'c', ...adoptProps, FieldManager: 'eks' },
+      /^Invalid properties: Action: fieldManager "eks" can never own the fields/],
+    ['an unknown crdPolicy', { ClusterName: 'c', ActionType: 'REMOVE', CrdPolicy: 'SOMETIMES' },
       /^Invalid properties: Action: crdPolicy "SOMETIMES" must be one of KEEP, DELETE_IF_UNUSED, DELETE$/],
-    ['an unknown action type', { ClusterName: 'c', Action: JSON.stringify({ type: 'UPGRADE' }) },
+    ['an unknown action type', { ClusterName: 'c', ActionType: 'UPGRADE' },
       /^Invalid properties: Action: action type "UPGRADE" must be one of INSPECT, DISABLE, RESTORE, ADOPT, REMOVE$/],
-    ['an Action that is not an object', { ClusterName: 'c', Action: 'null' }, /^Invalid properties: Action: action must be an object, not null$/],
-    ['an ADOPT without releaseName', { ClusterName: 'c', Action: JSON.stringify({ type: 'ADOPT', releaseNamespace: 'kube-system', fieldManager: 'helm' }) },
+    ['an ADOPT without releaseName', { ClusterName: 'c', ActionType: 'ADOPT', ReleaseNamespace: 'kube-system', FieldManager: 'helm' },
       /^Invalid properties: Action: releaseName is required \(a string\) for action ADOPT$/],
-    ['a REMOVE without crdPolicy', { ClusterName: 'c', Action: JSON.stringify({ type: 'REMOVE' }) },
+    ['a REMOVE without crdPolicy', { ClusterName: 'c', ActionType: 'REMOVE' },
       /^Invalid properties: Action: crdPolicy is required \(a string\) for action REMOVE$/],
-    ['a bad IfOwnedByOthers', { ClusterName: 'c', Action: JSON.stringify(ADOPT), IfOwnedByOthers: 'MAYBE' },
+    ['a bad IfOwnedByOthers', { ClusterName: 'c', ...adoptProps, IfOwnedByOthers: 'MAYBE' },
       /^Invalid properties: IfOwnedByOthers "MAYBE" must be one of FAIL, SKIP, TAKE_OVER$/],
-    ['several problems at once', { ClusterName: 'c', Action: JSON.stringify({ ...ADOPT, releaseNamespace: 'Kube_System' }), IfOwnedByOthers: 'take_over' },
-      /^Invalid properties: Action: releaseNamespace "Kube_System" must be a DNS label.*; IfOwnedByOthers "take_over" must be one of/],
+    ['several problems at once', { ClusterName: 'c', ...adoptProps, ReleaseName: 'Aws_Vpc', IfOwnedByOthers: 'take_over' },
+      /^Invalid properties: Action: releaseName "Aws_Vpc" must be a DNS label.*; IfOwnedByOthers "take_over" must be one of/],
   ] as const)('%s is a clear error', (_what, raw, message) => {
     expect(() => parseProperties(raw as any)).toThrow(message);
   });
 
   test.each([
     ['a missing ClusterName', { ...properties({ action: ADOPT }), ClusterName: '' }, /ClusterName is required/],
-    ['an Action that is not JSON', properties({ action: 'not json' }), /Property Action is not JSON/],
+    ['an old Action property that is not JSON', properties({ action: 'not json' }), /Property Action is not JSON/],
+    ['a release namespace other than kube-system', properties({ action: { ...ADOPT, releaseNamespace: 'networking' } as Action }), /must be "kube-system"/],
     ['a releaseName that is too long', properties({ action: { ...ADOPT, releaseName: 'r'.repeat(60) } }), /releaseName .* Helm allows at most 53/],
     ['a bad IfOwnedByOthers', properties({ action: ADOPT, ifOwnedByOthers: 'IGNORE' }), /IfOwnedByOthers "IGNORE"/],
   ] as const)('onEvent with %s throws before any EKS call and writes nothing', async (_what, props, message) => {
@@ -287,6 +313,24 @@ describe('Delete', () => {
     expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['DISABLE', 'RESTORE']);
   });
 
+  test('DISABLE on a cluster that is ACTIVE but does not answer: the delete fails, saying the VPC CNI stays disabled', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    eksMock.on(DescribeClusterCommand).resolves({ cluster: { ...describedCluster().cluster, endpoint: 'https://127.0.0.1:9' } });
+    await expect(onEvent(del({ action: DISABLE }), deps({ requestTimeoutMs: 500 })))
+      .rejects.toThrow(/Cannot reach the Kubernetes API .* stays disabled until it is restored, so this delete fails/s);
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+  });
+
+  test('DISABLE on a cluster being deleted: succeeds without touching Kubernetes', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    eksMock.on(DescribeClusterCommand).resolves({ cluster: { name: CLUSTER, status: 'DELETING' } });
+    const kubernetesToken = jest.fn(async () => connection().token!);
+    expect(await onEvent(del({ action: DISABLE }), deps({ kubernetesToken }))).toEqual({ PhysicalResourceId: PHYSICAL_ID, Data: {} });
+    expect(kubernetesToken).not.toHaveBeenCalled();
+  });
+
   test('DISABLE when the cluster no longer exists: succeeds without touching Kubernetes', async () => {
     fixtures.newEksCluster();
     await onEvent(create({ action: DISABLE }), deps());
@@ -305,7 +349,7 @@ describe('Delete', () => {
 });
 
 describe('Update', () => {
-  test('DISABLE → ADOPT: restores first, then adopts', async () => {
+  test('DISABLE → ADOPT: adopt restores the DaemonSet in its own plan', async () => {
     fixtures.newEksCluster();
     const before = await getLive(admin, DS);
     await onEvent(create({ action: DISABLE }), deps());
@@ -322,7 +366,30 @@ describe('Update', () => {
     expect(ds!.spec.template.spec.nodeSelector ?? {}).not.toHaveProperty([DISABLED_KEY]);
     expect(ds!.spec).toEqual(before!.spec);
     expect(ds!.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': 'kube-system' });
-    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['RESTORE', 'ADOPT']);
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['ADOPT']);
+    expect(JSON.parse(response.Data[ATTRIBUTE.plan]).writes[0]).toMatch(/restore: remove nodeSelector cdk-vpc-cni-ownership\/disabled/);
+  });
+
+  test('DISABLE → REMOVE: deletes without restoring first (aws-node never starts again)', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    logs = [];
+    const response = await onEvent(update({ action: REMOVE }, { action: DISABLE }), deps());
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['REMOVE']);
+    // No write of the DaemonSet but its deletion.
+    expect(logs.filter((e) => e.step === 'write').map((e) => `${e.verb} ${e.object}`)).not.toContain(`PATCH ${DS}`);
+    expect(response.Data[ATTRIBUTE.changedObjects].split(',')).toContain(DS);
+    expect(await getLive(admin, DS)).toBeUndefined();
+  });
+
+  test('DISABLE → INSPECT: the DaemonSet gets its nodes back first (leaving disable undoes it)', async () => {
+    fixtures.newEksCluster();
+    const before = await getLive(admin, DS);
+    await onEvent(create({ action: DISABLE }), deps());
+    logs = [];
+    await onEvent(update({ action: { type: 'INSPECT' } }, { action: DISABLE }), deps());
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['RESTORE', 'INSPECT']);
+    expect((await getLive(admin, DS))!.spec).toEqual(before!.spec);
   });
 
   test('DISABLE → dry-run ADOPT writes nothing (the DaemonSet stays disabled); the Delete that follows restores it', async () => {
@@ -361,14 +428,30 @@ describe('an EKS managed add-on', () => {
     expect(await snapshot(admin)).toEqual(before);
   });
 
-  test('TAKE_OVER with REMOVE: DeleteAddon without preserve, then the objects are removed', async () => {
+  test('TAKE_OVER with REMOVE: checked first (observe, plan, preflight), then DeleteAddon keeping the objects, then removed by crdPolicy', async () => {
     fixtures.newEksCluster();
     eksMock.on(DescribeAddonCommand).resolvesOnce(ADDON).rejects(notFound());
     const response = await onEvent(create({ action: REMOVE, ifOwnedByOthers: 'TAKE_OVER' }), deps());
+    // preserve=false would delete the CRDs too, whatever crdPolicy says.
     expect(eksMock.commandCalls(DeleteAddonCommand).map((c) => c.args[0].input))
-      .toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni', preserve: false }]);
+      .toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni', preserve: true }]);
+    const steps = logs.map((e) => e.step);
+    expect(steps.indexOf('preflight')).toBeGreaterThan(-1);
+    expect(steps.indexOf('preflight')).toBeLessThan(steps.indexOf('deleteAddon'));
+    expect(steps.indexOf('deleteAddon')).toBeLessThan(steps.indexOf('write'));
     expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
     for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
+    // crdPolicy KEEP: both CRDs stay.
+    for (const o of CNI_OBJECTS.filter((x) => x.crd)) expect(await admin.get(objectPath(o))).toBeDefined();
+  });
+
+  test('TAKE_OVER on an unexpected state: the error before DeleteAddon, which is never called; nothing written', async () => {
+    fixtures.newEksCluster('--set', 'originalMatchLabels=false');
+    const before = await snapshot(admin);
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    await expect(onEvent(create({ action: REMOVE, ifOwnedByOthers: 'TAKE_OVER' }), deps())).rejects.toThrow(/spec.selector is/);
+    expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
+    expect(await snapshot(admin)).toEqual(before);
   });
 
   test('TAKE_OVER with ADOPT: DeleteAddon with preserve, polled every 5 s until the add-on is gone, then adopted', async () => {
@@ -383,6 +466,8 @@ describe('an EKS managed add-on', () => {
     try {
       pending = onEvent(create({ action: ADOPT, ifOwnedByOthers: 'TAKE_OVER' }), deps());
       pending.catch(() => undefined);
+      // The checks against the API server (observe, plan, preflight) come before the delete.
+      await flushUntil(() => eksMock.commandCalls(DeleteAddonCommand).length > 0 && addonCalls() >= 2);
       await flush();
       expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(1);
       expect(addonCalls()).toBe(2); // before the delete, and the first poll: still there
@@ -395,7 +480,10 @@ describe('an EKS managed add-on', () => {
       await jest.advanceTimersByTimeAsync(5000);
       await flush();
       expect(addonCalls()).toBe(4); // third poll: gone
-      expect(jest.getTimerCount()).toBe(0);
+      // No more polling once it is gone.
+      await jest.advanceTimersByTimeAsync(5000);
+      await flush();
+      expect(addonCalls()).toBe(4);
     } finally {
       jest.useRealTimers();
     }
@@ -472,17 +560,25 @@ describe('logs', () => {
 
 describe('the Plan attribute', () => {
   const write = (i: number) => ({ objectId: `Object/${i}`, verb: 'PATCH' as const, path: '/', reason: 'r'.repeat(300), resourceVersion: '1', body: {} });
-  const result = (n: number) => ({ plan: { action: DISABLE, owner: { kind: 'EKS_BOOTSTRAP' as const, description: '' }, writes: Array.from({ length: n }, (_, i) => write(i)), notes: ['kept'] } });
+  const result = (n: number) => ({
+    plan: { action: DISABLE, owner: { kind: 'EKS_BOOTSTRAP' as const, description: '' }, writes: Array.from({ length: n }, (_, i) => write(i)), notes: ['kept'] },
+    preflight: [],
+  });
 
   test('is JSON with every write when it fits', () => {
     expect(JSON.parse(planAttribute(result(3))).writes).toHaveLength(3);
   });
 
-  test('stays JSON under its limit: the writes that do not fit are counted', () => {
+  test('stays JSON under its limit (serialized): notes give way first, then writes, each counted', () => {
     const text = planAttribute(result(20), 2500);
-    expect(text.length).toBeLessThanOrEqual(2500);
+    expect(Buffer.byteLength(JSON.stringify(text))).toBeLessThanOrEqual(2500);
     const parsed = JSON.parse(text);
     expect(parsed.writes.length + parsed.moreWrites).toBe(20);
-    expect(parsed.notes).toEqual(['kept']);
+    expect(parsed.notes.length + (parsed.moreNotes ?? 0)).toBe(1);
+  });
+
+  test('a dry run shows the API server\'s refusal next to the write', () => {
+    const refused = { ...result(1), preflight: [{ objectId: 'Object/0', verb: 'PATCH' as const, accepted: false, refusal: '403 Forbidden: no' }] };
+    expect(JSON.parse(planAttribute(refused)).writes[0]).toMatch(/\[REFUSED by the API server: 403 Forbidden: no\]$/);
   });
 });

@@ -1,10 +1,14 @@
 /**
  * The handler when the cluster's API server cannot be reached: Create and Update fail well before
- * CloudFormation would give up, with a message that says what to check; Delete succeeds quickly.
+ * CloudFormation would give up, with a message that says what to check. A Delete that must restore a
+ * disable fails the same way while the cluster is ACTIVE (the VPC CNI would stay disabled unseen),
+ * and succeeds at once when the cluster is being deleted.
  */
 import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { actionProperties } from '../../src/contract';
+import { Action } from '../../src/engine';
 import { onEvent } from '../../src/handler/handler';
 import { connection } from '../support/cluster';
 import { blackHole, closedPort } from '../support/fault-proxy';
@@ -12,7 +16,7 @@ import { blackHole, closedPort } from '../support/fault-proxy';
 const eksMock = mockClient(EKSClient);
 const CLUSTER = 'unreachable-cluster';
 
-function event(requestType: 'Create' | 'Delete', action: object): CloudFormationCustomResourceEvent {
+function event(requestType: 'Create' | 'Delete', action: Action): CloudFormationCustomResourceEvent {
   return {
     RequestType: requestType,
     ServiceToken: 'token',
@@ -22,14 +26,14 @@ function event(requestType: 'Create' | 'Delete', action: object): CloudFormation
     LogicalResourceId: 'Cni',
     ResourceType: 'Custom::VpcCniOwnership',
     PhysicalResourceId: `${CLUSTER}/vpc-cni-ownership`,
-    ResourceProperties: { ServiceToken: 'token', ClusterName: CLUSTER, Action: JSON.stringify(action), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
+    ResourceProperties: { ServiceToken: 'token', ClusterName: CLUSTER, ...actionProperties(action), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
   } as CloudFormationCustomResourceEvent;
 }
 
-async function handle(endpoint: string, e: CloudFormationCustomResourceEvent, logs: any[]) {
+async function handle(endpoint: string, e: CloudFormationCustomResourceEvent, logs: any[], status: 'ACTIVE' | 'DELETING' = 'ACTIVE') {
   eksMock.reset();
   eksMock.on(DescribeClusterCommand).resolves({
-    cluster: { name: CLUSTER, status: 'ACTIVE', endpoint, certificateAuthority: { data: Buffer.from(connection().caData).toString('base64') } },
+    cluster: { name: CLUSTER, status, endpoint, certificateAuthority: { data: Buffer.from(connection().caData).toString('base64') } },
   });
   eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'no add-on', $metadata: {} }));
   return onEvent(e, {
@@ -47,7 +51,7 @@ describe.each([
   ['nobody listens on the endpoint', async () => ({ endpoint: await closedPort(), close: async () => {} })],
   ['the endpoint accepts connections and never answers', blackHole],
 ])('%s', (_name, makeEndpoint) => {
-  test('Create fails within seconds, saying what to check; Delete of a disable succeeds', async () => {
+  test('Create fails within seconds, saying what to check; Delete of a disable fails while ACTIVE and succeeds once DELETING', async () => {
     const target = await makeEndpoint();
     try {
       const logs: any[] = [];
@@ -57,10 +61,15 @@ describe.each([
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(logs.filter((l) => l.step === 'retry').length).toBeGreaterThan(0);
 
+      const deleteStarted = Date.now();
+      await expect(handle(target.endpoint, event('Delete', { type: 'DISABLE' }), []))
+        .rejects.toThrow(/Cannot reach the Kubernetes API .* stays disabled until it is restored, so this delete fails/s);
+      expect(Date.now() - deleteStarted).toBeLessThan(15_000);
+
       const deleteLogs: any[] = [];
-      const response = await handle(target.endpoint, event('Delete', { type: 'DISABLE' }), deleteLogs);
+      const response = await handle(target.endpoint, event('Delete', { type: 'DISABLE' }), deleteLogs, 'DELETING');
       expect(response.Data).toEqual({});
-      expect(deleteLogs).toContainEqual(expect.objectContaining({ step: 'delete', result: 'the cluster endpoint does not answer; nothing restored' }));
+      expect(deleteLogs).toContainEqual(expect.objectContaining({ step: 'delete', result: 'the cluster is DELETING; nothing to restore' }));
     } finally {
       await target.close();
     }

@@ -154,8 +154,8 @@ export const EKS_REGION: EksRegion = {
 
 /** The `--set` arguments that render the chart the way EKS does in `region`. */
 export function eksRenderArgs(r: EksRegion = EKS_REGION): string[] {
-  const image = (path: string, tag: string) => [
-    `${path}.region=${r.region}`, `${path}.account=${r.account}`, `${path}.domain=${r.domain}`, `${path}.tag=${tag}`,
+  const image = (value: string, tag: string) => [
+    `${value}.region=${r.region}`, `${value}.account=${r.account}`, `${value}.domain=${r.domain}`, `${value}.tag=${tag}`,
   ];
   return ['--set-string', [
     ...image('image', r.awsNodeTag), ...image('init.image', r.awsNodeTag), ...image('nodeAgent.image', r.agentTag),

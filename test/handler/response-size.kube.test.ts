@@ -1,0 +1,147 @@
+/**
+ * CloudFormation rejects a custom resource response over 4,096 bytes. Failures and successes are
+ * measured as the Provider framework sends them, with the longest ids CloudFormation can send, for
+ * the worst answers we can provoke from a REAL API server: an admission webhook's huge denial of
+ * every write (injected by our fault proxy in front of it).
+ */
+import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { actionProperties } from '../../src/contract';
+import { Action, KubeClient } from '../../src/engine';
+import { HandlerDependencies, onEvent } from '../../src/handler/handler';
+import { boundedMessage, responseSafeError, RESPONSE_LIMIT, serializedBytes, splitForResponse } from '../../src/handler/response';
+import { Cli, connection, Fixtures, resetCluster } from '../support/cluster';
+import { FaultProxy } from '../support/fault-proxy';
+import { LAYER_PACKAGES, layerTools } from '../support/tools';
+
+const CLUSTER = 'c'.repeat(100);
+const FUNCTION_NAME = 'F'.repeat(64);
+const COMMON = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
+  ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x',
+  StackId: `arn:aws:cloudformation:eu-west-1:111111111111:stack/${'S'.repeat(128)}/00000000-0000-0000-0000-000000000000`,
+  RequestId: '00000000-0000-0000-0000-000000000000',
+  LogicalResourceId: 'L'.repeat(255),
+  ResourceType: 'Custom::VpcCniOwnership',
+};
+const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };
+
+/** The framework's FAILED response for an error the function threw (its message, log group and stack frames as Reason). */
+function failureBytes(thrown: Error): number {
+  const message = [thrown.message, '', `Logs: /aws/lambda/${FUNCTION_NAME}`, ''].join('\n');
+  const trace = (thrown.stack ?? '').split('\n');
+  const reason = [message, ...trace.slice(1)].join('\n');
+  return serializedBytes({
+    Status: 'FAILED',
+    Reason: reason,
+    StackId: COMMON.StackId,
+    RequestId: COMMON.RequestId,
+    PhysicalResourceId: `${CLUSTER}/vpc-cni-ownership`,
+    LogicalResourceId: COMMON.LogicalResourceId,
+  });
+}
+
+describe('bounded pieces', () => {
+  test('boundedMessage keeps a short message, cuts a long one (escapes counted) with a pointer to the log', () => {
+    expect(boundedMessage('short')).toBe('short');
+    const long = 'a"b\n'.repeat(2000);
+    const bounded = boundedMessage(long, 500, 'see the log');
+    expect(serializedBytes(bounded)).toBeLessThanOrEqual(500);
+    expect(bounded).toMatch(/… \(8000 bytes; see the log\)$/);
+  });
+
+  test('splitForResponse: each piece within the budget serialized, never inside a character, joined back whole', () => {
+    const text = `{"k":"${'é😀"\\\n'.repeat(300)}"}`;
+    const pieces = splitForResponse(text, 100);
+    for (const piece of pieces) expect(serializedBytes(piece)).toBeLessThanOrEqual(100);
+    expect(pieces.join('')).toBe(text);
+    for (const piece of pieces) expect(piece).toBe(Buffer.from(piece, 'utf8').toString('utf8'));
+  });
+
+  test('responseSafeError: bounded, one-line stack (no frames appended to Reason), the request named', () => {
+    const e = Object.assign(new Error('x'.repeat(50_000)), { name: 'PreflightRefusedError' });
+    const safe = responseSafeError(e, 'req-1');
+    expect(safe.message).toMatch(/^PreflightRefusedError: x+ … \(\d+ bytes; the function's log has the whole message \(request req-1\)\)$/);
+    expect(safe.stack).not.toContain('\n');
+    expect(failureBytes(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    // Without it, the same error would not fit.
+    expect(failureBytes(e)).toBeGreaterThan(RESPONSE_LIMIT);
+  });
+});
+
+describe('the worst answers of a real API server', () => {
+  const eksMock = mockClient(EKSClient);
+  const admin = new KubeClient(connection());
+  const fixtures = new Fixtures(new Cli(layerTools(LAYER_PACKAGES[0])));
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(process.env.CNI_TEST_CONTROLPLANE!);
+  });
+  afterAll(async () => {
+    admin.close();
+    await proxy.close();
+  });
+  beforeEach(async () => {
+    proxy.clearRules();
+    eksMock.reset();
+    const c = connection();
+    eksMock.on(DescribeClusterCommand).resolves({
+      cluster: { name: CLUSTER, status: 'ACTIVE', endpoint: proxy.endpoint, certificateAuthority: { data: Buffer.from(c.caData).toString('base64') } },
+    });
+    eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    await resetCluster(admin);
+    fixtures.newEksCluster();
+  });
+
+  function deps(): HandlerDependencies {
+    return {
+      eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+      region: 'eu-west-1',
+      credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
+      deadline: Date.now() + 60_000,
+      log: () => {},
+      kubernetesToken: async () => connection().token!,
+    };
+  }
+
+  test('an admission webhook denies every write with a 40 KB message: the failure response stays under 4,096 bytes', async () => {
+    const denial = `admission webhook "policy.example.com" denied the request: ${'violation: the object breaks rule R; '.repeat(1100)}`;
+    proxy.addRule({
+      method: 'PATCH',
+      times: 1000,
+      fault: { kind: 'answer', status: 403, contentType: 'application/json', body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', message: denial, code: 403 }) },
+    });
+    const event = { ...COMMON, RequestType: 'Create', ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, ...actionProperties(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'false' } };
+    let thrown: unknown;
+    await onEvent(event as CloudFormationCustomResourceEvent, deps()).catch((e) => (thrown = e));
+    expect(String(thrown)).toMatch(/refused 7 of 7 planned writes.*admission webhook "policy.example.com" denied the request/s);
+    // Each refusal is already bounded; the whole error still has to be cut for the response.
+    expect((thrown as Error).message.length).toBeLessThan(denial.length);
+    const safe = responseSafeError(thrown, COMMON.RequestId);
+    expect(failureBytes(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    expect(safe.message).toMatch(/^PreflightRefusedError: The API server refused 7 of 7 planned writes/);
+  });
+
+  test('a successful dry run whose plan, notes and owner description are as long as they get: the success response stays under 4,096 bytes', async () => {
+    // Customisations on every object make the plan's notes long.
+    for (const kind of ['daemonset/aws-node', 'serviceaccount/aws-node', 'configmap/amazon-vpc-cni']) {
+      for (let i = 0; i < 5; i++) new Cli(layerTools(LAYER_PACKAGES[0])).kubectl(['label', '-n', 'kube-system', kind, `custom-label-${i}=${'v'.repeat(40)}`]);
+    }
+    const event = {
+      ...COMMON, RequestType: 'Create', ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, ...actionProperties(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'true' },
+    };
+    const response = await onEvent(event as CloudFormationCustomResourceEvent, deps());
+    const bytes = serializedBytes({
+      Status: 'SUCCESS',
+      Reason: 'SUCCESS',
+      StackId: COMMON.StackId,
+      RequestId: COMMON.RequestId,
+      PhysicalResourceId: response.PhysicalResourceId,
+      LogicalResourceId: COMMON.LogicalResourceId,
+      Data: response.Data,
+    });
+    expect(bytes).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    expect(JSON.parse(response.Data.Plan).writes.length + (JSON.parse(response.Data.Plan).moreWrites ?? 0)).toBe(7);
+  });
+});
