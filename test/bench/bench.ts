@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync, SpawnSyncReturns } from 'child_process'
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { buildSync } from 'esbuild';
 import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
 import { Action, CNI_NAMESPACE, CNI_OBJECTS, KubeClient, objectPath, resourcePath, run } from '../../src/engine';
 import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
@@ -19,6 +20,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CONTROLPLANE = path.join(ROOT, 'test', 'controlplane', 'controlplane.sh');
 const STATE = path.join(ROOT, '.controlplane', `bench-${process.pid}`);
 const CLI = path.join(ROOT, 'lib', 'cli', 'main.js');
+/** The CLI bundled by esbuild into one minified file (main.ts; and cli.ts, to time its loading): measured, not shipped. */
+const CLI_BUNDLE_DIR = path.join(STATE, 'cli-bundle');
+const CLI_BUNDLED = path.join(CLI_BUNDLE_DIR, 'main.js');
+const CLI_BUNDLED_MODULE = path.join(CLI_BUNDLE_DIR, 'cli.js');
+/** Bundling ships only if it makes a CLI process's adopt this many times faster than the manual procedure. */
+const BUNDLE_TARGET = 10;
 const ASSET_DIR = path.join(ROOT, 'assets', 'vpc-cni-ownership.lambda');
 const REPORT = path.join(ROOT, 'docs', 'benchmarks.md');
 const REPS = Number(argValue('--reps') ?? 9);
@@ -29,6 +36,10 @@ const REGION = 'eu-west-1';
 const CREDENTIALS = { accessKeyId: 'AKIDBENCHMARK0000001', secretAccessKey: 'bench-secret-not-real' };
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' };
+/** Everything manual-remove.sh deletes: the engine keeps the PolicyEndpoint CRD unless asked. */
+const REMOVE_ALL: Action = { ...REMOVE, deletePolicyEndpointCrd: true };
+/** What the CLI's remove keeps (it has no option for the PolicyEndpoint CRD). */
+const KEPT_BY_CLI_REMOVE = ['CustomResourceDefinition/policyendpoints.networking.k8s.aws'];
 /** manual-adopt.sh: an annotate and a label for each of the five non-CRD objects, helm template, kubectl apply. */
 const MANUAL_ADOPT_COMMANDS = 5 * 2 + 2;
 
@@ -51,6 +62,7 @@ async function main() {
     if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run "npx projen bench", which runs ${hint} first`);
   }
   fs.mkdirSync(STATE, { recursive: true });
+  bundleCli();
   const webhook = await TokenWebhook.start({
     clusterName: CLUSTER,
     identities: { [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: 'bench-handler', groups: ['system:masters'] } },
@@ -126,21 +138,35 @@ class Bench {
     }
   }
 
-  /** Runs the engine with a new client; `readMs` is the time until the plan was made (observe), the rest is writes. */
-  async engine(action: Action): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number }> {
+  /**
+   * Runs the engine with a new client; `readMs` is the time until the plan was made (observe), `preflightMs` until the
+   * API server had checked every write with dryRun=All; the rest is the writes.
+   */
+  async engine(action: Action): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number; preflightMs: number }> {
     const start = performance.now();
     let readMs = 0;
+    let preflightMs = 0;
     const client = new KubeClient(connection('token', STATE));
     try {
-      const result = await run(client, { action, log: (e) => { if (e.step === 'plan') readMs = performance.now() - start; } });
-      return { changed: result.changed, requests: { ...client.requests }, readMs };
+      const result = await run(client, {
+        action,
+        log: (e) => {
+          if (e.step === 'plan') readMs = performance.now() - start;
+          if (e.step === 'preflight') preflightMs = performance.now() - start;
+        },
+      });
+      return { changed: result.changed, requests: { ...client.requests }, readMs, preflightMs: preflightMs || readMs };
     } finally {
       client.close();
     }
   }
 
   cli(...args: string[]): SpawnSyncReturns<string> {
-    return spawnSync(process.execPath, [CLI, ...args, '--kubeconfig', this.kubeconfig], { env: this.env, encoding: 'utf8' });
+    return this.cliAt(CLI, ...args);
+  }
+
+  cliAt(file: string, ...args: string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [file, ...args, '--kubeconfig', this.kubeconfig], { env: this.env, encoding: 'utf8' });
   }
 
   script(name: string, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
@@ -155,9 +181,9 @@ class Bench {
     }
   }
 
-  /** Every object is gone or being deleted. */
-  async checkRemoved(how: string): Promise<void> {
-    for (const o of CNI_OBJECTS) {
+  /** Every object is gone or being deleted, but those `kept`. */
+  async checkRemoved(how: string, kept: readonly string[] = []): Promise<void> {
+    for (const o of CNI_OBJECTS.filter((x) => !kept.includes(x.id))) {
       const live = await this.admin.get(objectPath(o));
       if (live && !live.metadata.deletionTimestamp) throw new Error(`${how}: ${o.id} is still there`);
     }
@@ -190,9 +216,21 @@ async function compare(title: string, variants: readonly Variant[]): Promise<Rec
 
 async function measure(b: Bench): Promise<string> {
   const adoptReads: number[] = [];
+  const adoptPreflights: number[] = [];
+  const engineAdopt = async () => {
+    const { readMs, preflightMs } = await b.engine(ADOPT);
+    adoptReads.push(readMs);
+    adoptPreflights.push(preflightMs);
+  };
   const adopt = await compare('adopt', [
-    { name: 'engine', before: () => b.newEksCluster(), run: async () => adoptReads.push((await b.engine(ADOPT)).readMs), check: () => b.checkAdopted('engine') },
+    { name: 'engine', before: () => b.newEksCluster(), run: engineAdopt, check: () => b.checkAdopted('engine') },
     { name: 'cli', before: () => b.newEksCluster(), run: async () => succeeded('cli adopt', b.cli('adopt')), check: () => b.checkAdopted('CLI') },
+    {
+      name: 'cliBundled',
+      before: () => b.newEksCluster(),
+      run: async () => succeeded('bundled cli adopt', b.cliAt(CLI_BUNDLED, 'adopt')),
+      check: () => b.checkAdopted('bundled CLI'),
+    },
     { name: 'manual', before: () => b.newEksCluster(), run: async () => succeeded('manual-adopt.sh', b.script('manual-adopt.sh')), check: () => b.checkAdopted('manual') },
   ]);
   // Both ways end where `helm install` succeeds (checked once each, not timed).
@@ -204,18 +242,88 @@ async function measure(b: Bench): Promise<string> {
   }
 
   const remove = await compare('remove', [
-    { name: 'engine', before: () => b.newEksCluster(), run: () => b.engine(REMOVE), check: () => b.checkRemoved('engine') },
-    { name: 'cli', before: () => b.newEksCluster(), run: async () => succeeded('cli remove', b.cli('remove')), check: () => b.checkRemoved('CLI') },
+    { name: 'engine', before: () => b.newEksCluster(), run: () => b.engine(REMOVE_ALL), check: () => b.checkRemoved('engine') },
+    { name: 'cli', before: () => b.newEksCluster(), run: async () => succeeded('cli remove', b.cli('remove')), check: () => b.checkRemoved('CLI', KEPT_BY_CLI_REMOVE) },
     { name: 'manual', before: () => b.newEksCluster(), run: async () => succeeded('manual-remove.sh', b.script('manual-remove.sh')), check: () => b.checkRemoved('manual') },
   ]);
 
+  const cliParts = await cliPhases(b);
   const requests = await requestCounts(b);
   const asset = assetSizes();
   const cold = await coldStart(b);
   const synth = await synthTimes();
   // The warm-up round's read is not a measurement.
   const adoptRead = summarize(adoptReads.slice(1));
-  return render({ b, adopt, adoptRead, remove, requests, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion });
+  const adoptPreflight = summarize(adoptPreflights.slice(1));
+  return render({
+    b, adopt, adoptRead, adoptPreflight, cliParts, remove, requests, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion,
+  });
+}
+
+function bundleCli(): void {
+  for (const [entry, outfile] of [['main.ts', CLI_BUNDLED], ['cli.ts', CLI_BUNDLED_MODULE]]) {
+    buildSync({ entryPoints: [path.join(ROOT, 'src', 'cli', entry)], bundle: true, platform: 'node', target: 'node20', minify: true, outfile, logLevel: 'warning' });
+  }
+}
+
+interface CliParts {
+  /** The CLI as shipped (lib/): each part of an adopt in a fresh process. */
+  readonly unbundled: Record<'nodeStart' | 'load' | 'kubeconfig' | 'read' | 'preflight' | 'writes', Summary>;
+  /** The bundled CLI: Node's start, loading the one file, then everything else (runCli). */
+  readonly bundled: Record<'nodeStart' | 'load' | 'rest', Summary>;
+}
+
+// A fresh process does what `adopt` does, with a timestamp after each part (performance.now() counts from the process's start).
+const CLI_PHASES_RUNNER = `
+const { performance } = require('perf_hooks');
+const t = { nodeStart: performance.now() };
+const report = (extra) => process.stdout.write('\\nBENCH ' + JSON.stringify({ ...t, ...extra }) + '\\n');
+if (process.env.BENCH_BUNDLED) {
+  const { runCli } = require(process.env.BENCH_BUNDLED);
+  t.load = performance.now();
+  const io = { stdout: { write: () => {} }, stderr: process.stderr, env: process.env };
+  runCli(['adopt'], io).then((code) => { t.rest = performance.now(); report({ code }); });
+} else {
+  const kubeconfig = require(process.env.BENCH_LIB + '/cli/kubeconfig.js');
+  const engine = require(process.env.BENCH_LIB + '/engine/index.js');
+  require(process.env.BENCH_LIB + '/cli/cli.js');
+  t.load = performance.now();
+  (async () => {
+    const { files, explicit } = kubeconfig.kubeconfigFiles(undefined, process.env);
+    const client = new engine.KubeClient(await kubeconfig.connect(kubeconfig.resolveContext(kubeconfig.loadKubeconfig(files, explicit)), process.env));
+    t.kubeconfig = performance.now();
+    const action = JSON.parse(process.env.BENCH_ACTION);
+    const log = (e) => { if (e.step === 'plan' || e.step === 'preflight') t[e.step === 'plan' ? 'read' : 'preflight'] = performance.now(); };
+    const result = await engine.run(client, { action, log });
+    t.writes = performance.now();
+    client.close();
+    report({ code: result.changed.length === ${CNI_OBJECTS.length} ? 0 : 1 });
+  })();
+}
+`;
+
+/** Where a CLI process's adopt spends its time, as shipped and bundled; each part from the end of the one before. */
+async function cliPhases(b: Bench): Promise<CliParts> {
+  const unbundled: Record<string, number[]> = { nodeStart: [], load: [], kubeconfig: [], read: [], preflight: [], writes: [] };
+  const bundled: Record<string, number[]> = { nodeStart: [], load: [], rest: [] };
+  const env = { ...b.env, BENCH_ACTION: JSON.stringify(ADOPT) };
+  const parts = async (extra: NodeJS.ProcessEnv, keys: string[], into: Record<string, number[]>, rep: number) => {
+    await b.newEksCluster();
+    const out = await runNode(['-e', CLI_PHASES_RUNNER], { ...env, ...extra });
+    const line = out.split('\n').find((l) => l.startsWith('BENCH '));
+    const t = line ? JSON.parse(line.slice('BENCH '.length)) : undefined;
+    if (!t || t.code !== 0) throw new Error(`CLI phases: the adopt did not succeed: ${out.slice(-2000)}`);
+    await b.checkAdopted('CLI phases');
+    if (rep === 0) return;
+    keys.forEach((key, i) => into[key].push(i === 0 ? t[key] : t[key] - t[keys[i - 1]]));
+  };
+  for (let rep = 0; rep <= REPS; rep++) {
+    await parts({ BENCH_LIB: path.join(ROOT, 'lib') }, Object.keys(unbundled), unbundled, rep);
+    await parts({ BENCH_BUNDLED: CLI_BUNDLED_MODULE }, Object.keys(bundled), bundled, rep);
+  }
+  log('CLI phases done');
+  const summaries = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
+  return { unbundled: summaries(unbundled), bundled: summaries(bundled) } as unknown as CliParts;
 }
 
 interface RequestRow { readonly action: string; readonly requests: Record<string, number>; readonly objects: number }
@@ -383,6 +491,8 @@ interface Results {
   readonly b: Bench;
   readonly adopt: Record<string, Summary>;
   readonly adoptRead: Summary;
+  readonly adoptPreflight: Summary;
+  readonly cliParts: CliParts;
   readonly remove: Record<string, Summary>;
   readonly requests: { engine: RequestRow[]; manual: RequestRow[] };
   readonly asset: AssetSizes;
@@ -394,6 +504,37 @@ interface Results {
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const byMethod = (r: Record<string, number>) => Object.entries(r).map(([m, n]) => `${m} ${n}`).join(', ');
 const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+
+/** Where a CLI process's adopt spends its time, and whether bundling the CLI reaches BUNDLE_TARGET. */
+function cliSection(r: Results): string[] {
+  const u = r.cliParts.unbundled;
+  const bundledRatio = r.adopt.manual.median / r.adopt.cliBundled.median;
+  const median = (...parts: Summary[]) => `${Math.round(parts.reduce((sum, p) => sum + p.median, 0))} ms`;
+  return [
+    '## Where a CLI process\'s adopt time goes',
+    '',
+    'Each part from the end of the one before, in a fresh Node process doing what `adopt` does (test/bench/bench.ts, CLI_PHASES_RUNNER); '
+      + 'as shipped (`lib/`, one module per source file) and bundled by esbuild into one minified file (the same code, not shipped).',
+    '',
+    '| part | as shipped (`lib/`) | bundled |',
+    '|---|---|---|',
+    `| Node.js start, until the first line runs | ${formatMs(u.nodeStart)} | ${formatMs(r.cliParts.bundled.nodeStart)} |`,
+    `| loading the CLI's modules (the engine, \`yaml\`, Node's \`https\`) | ${formatMs(u.load)} | ${formatMs(r.cliParts.bundled.load)} |`,
+    `| the kubeconfig: read, parsed, credentials | ${formatMs(u.kubeconfig)} | ${formatMs(r.cliParts.bundled.rest)} for these four parts together |`,
+    `| reading the ${CNI_OBJECTS.length} objects (the first TLS connections) and planning | ${formatMs(u.read)} | |`,
+    `| the preflight: ${CNI_OBJECTS.length} PATCHes with dryRun=All | ${formatMs(u.preflight)} | |`,
+    `| the ${CNI_OBJECTS.length} PATCHes | ${formatMs(u.writes)} | |`,
+    '',
+    `Bundling saves what loading many files costs: ${median(u.load)} becomes ${median(r.cliParts.bundled.load)}. A bundled CLI process adopts `
+      + `in ${formatMs(r.adopt.cliBundled)}, ${formatRatio(bundledRatio)} faster than the manual procedure (the CLI as shipped: `
+      + `${formatRatio(r.adopt.manual.median / r.adopt.cli.median)}), ${bundledRatio >= BUNDLE_TARGET ? 'at least' : 'below'} the ${BUNDLE_TARGET}× `
+      + `at which it would ship bundled${bundledRatio >= BUNDLE_TARGET ? '' : ', so `bin` stays `lib/cli/main.js`'}. What no bundling removes: Node.js's start `
+      + `(${median(u.nodeStart)}) and the work of a cold process, in which the first requests open their TLS connections and run code that is not `
+      + `compiled yet (the in-process engine above reads and plans in ${formatMs(r.adoptRead)}; a fresh process takes `
+      + `${median(u.kubeconfig, u.read)} from the kubeconfig to the plan), and three rounds of requests: reads, the preflight, the writes.`,
+    '',
+  ];
+}
 
 function render(r: Results): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -424,6 +565,8 @@ function render(r: Results): string {
     '|---|---|---|---|---|',
     `| adopt, the engine (in process) | ${formatMs(r.adopt.engine)} | manual procedure: ${formatMs(r.adopt.manual)} | ${formatRatio(speedup(r.adopt, 'engine'))} faster | at least 20× faster: ${verdict(speedup(r.adopt, 'engine') >= 20)} |`,
     `| adopt, the CLI (a fresh Node process) | ${formatMs(r.adopt.cli)} | manual procedure: ${formatMs(r.adopt.manual)} | ${formatRatio(speedup(r.adopt, 'cli'))} faster | – |`,
+    `| adopt, the CLI bundled into one file by esbuild (measured, not shipped) | ${formatMs(r.adopt.cliBundled)} | manual procedure: ${formatMs(r.adopt.manual)} | `
+      + `${formatRatio(speedup(r.adopt, 'cliBundled'))} faster | at least ${BUNDLE_TARGET}× to ship the CLI bundled: ${verdict(speedup(r.adopt, 'cliBundled') >= BUNDLE_TARGET)} |`,
     `| remove, the engine (in process) | ${formatMs(r.remove.engine)} | \`kubectl delete\` of each object: ${formatMs(r.remove.manual)} | ${formatRatio(speedup(r.remove, 'engine'))} faster | – |`,
     `| remove, the CLI (a fresh Node process) | ${formatMs(r.remove.cli)} | \`kubectl delete\` of each object: ${formatMs(r.remove.manual)} | ${formatRatio(speedup(r.remove, 'cli'))} faster | – |`,
     `| API requests per object, worst action (below) | ${Math.max(...r.requests.engine.map(maxPerObject)).toFixed(2)} | – | – | at most 2: ${verdict(r.requests.engine.every((row) => maxPerObject(row) <= 2))} |`,
@@ -433,13 +576,16 @@ function render(r: Results): string {
     '',
     '## Where the adopt time goes',
     '',
-    `The engine: ${formatMs(r.adoptRead)} to read the ${CNI_OBJECTS.length} objects (new TLS connections included) and plan, then `
-      + `${CNI_OBJECTS.length} PATCHes sent together (about ${Math.round(r.adopt.engine.median - r.adoptRead.median)} ms at the medians). `
+    `The engine: ${formatMs(r.adoptRead)} to read the ${CNI_OBJECTS.length} objects (new TLS connections included) and plan, then the preflight: `
+      + `the ${CNI_OBJECTS.length} PATCHes sent together with dryRun=All, checked by the API server without being stored (about `
+      + `${Math.round(r.adoptPreflight.median - r.adoptRead.median)} ms at the medians), then the ${CNI_OBJECTS.length} PATCHes sent together (about `
+      + `${Math.round(r.adopt.engine.median - r.adoptPreflight.median)} ms). `
       + `The manual procedure runs ${MANUAL_ADOPT_COMMANDS} commands (\`kubectl annotate\` and \`kubectl label\` for each of five objects, `
       + `\`helm template\`, \`kubectl apply\`): ${Math.round(r.adopt.manual.median / MANUAL_ADOPT_COMMANDS)} ms each on average. `
       + 'Not measured here: with an EKS kubeconfig every kubectl process also runs its exec plugin (`aws eks get-token`) for a token; '
       + 'the CLI runs it once, and the Lambda handler signs its token itself.',
     '',
+    ...cliSection(r),
     '## API requests per object',
     '',
     `On a new EKS cluster (all ${CNI_OBJECTS.length} VPC CNI objects present); counted by the engine's client. The manual procedures' requests are counted from \`kubectl -v=6\` `
@@ -468,12 +614,14 @@ function render(r: Results): string {
     '## How each is measured',
     '',
     '- **adopt**: from a new EKS cluster (the test chart rendered and applied server-side as field manager `eks`, as EKS does; not timed), '
-      + 'the engine\'s `run` with a new client; the CLI `lib/cli/main.js adopt` as a process; and `test/bench/manual-adopt.sh`: `kubectl annotate` and '
+      + 'the engine\'s `run` with a new client; the CLI `lib/cli/main.js adopt` as a process, and the same bundled by esbuild into one minified file '
+      + '(`--bundle --minify --platform=node --target=node20`, measured only); and `test/bench/manual-adopt.sh`: `kubectl annotate` and '
       + '`kubectl label` of each of the five objects, then `helm template | kubectl apply --server-side --force-conflicts --field-manager helm`. '
       + 'Each run is checked (every object annotated for the release), and once each, `helm install` of the chart is run after the engine\'s and the '
       + 'manual adoption: both succeed.',
-    '- **remove**: from a new EKS cluster, the engine\'s `run` (crdPolicy `DELETE_IF_UNUSED`), the CLI `remove`, and `test/bench/manual-remove.sh`: '
-      + '`kubectl delete --wait=false` of each of the seven objects. Each run is checked (every object gone or being deleted).',
+    '- **remove**: from a new EKS cluster, the engine\'s `run` (crdPolicy `DELETE_IF_UNUSED` and `deletePolicyEndpointCrd`, so that it deletes what the '
+      + 'script deletes), the CLI `remove` (which keeps the PolicyEndpoint CRD, as the engine does unless asked: one object fewer), and '
+      + '`test/bench/manual-remove.sh`: `kubectl delete --wait=false` of each of the seven objects. Each run is checked (every object it deletes gone or being deleted).',
     '- **asset**: `assets/vpc-cni-ownership.lambda` (from `npx projen bundle`) zipped with deflate level 9, as CDK zips a directory asset; '
       + `against \`layer.zip\` of ${r.asset.layerPackage}, the layer an \`aws-eks\` cluster needs for kubectl and Helm. 1 MB = 1,000,000 bytes.`,
     '- **cold start**: `node -e` with a runner that `require`s the bundled `index.js` and calls its handler with a CloudFormation Create event '
