@@ -1,4 +1,4 @@
-import { CfnJson, Fn, Stack, Token, aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
+import { CfnJson, CfnResource, Fn, RemovalPolicy, Stack, Token, aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { ClusterNetwork } from './cluster-network';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
@@ -29,18 +29,25 @@ export interface ClusterNetworkSetupProps {
 }
 
 /**
- * Applies a `ClusterNetwork` to an `aws-eks-v2` cluster, in order: the VPC CNI is removed (or
- * adopted into Helm), kube-proxy disabled if asked, the chart of the CNI's CRDs installed if it has
- * one, then the CNI chart. Nodes must wait for `ready`: add them with `addNodegroupCapacity()`, or
- * add the dependency yourself.
+ * Applies a `ClusterNetwork` to an `aws-eks-v2` cluster, in order. Another CNI: the VPC CNI is
+ * disabled (reversibly), kube-proxy disabled if asked, the chart of the CNI's CRDs installed if it
+ * has one, then the CNI chart, and only then, after the node groups added here, the VPC CNI is
+ * removed; a failure before that rolls back to a working VPC CNI. The Helm-managed VPC CNI: it is
+ * adopted into Helm, then its chart is installed with the values that reproduce what runs. Nodes
+ * must wait for `ready`: add them with `addNodegroupCapacity()`, or add the dependency yourself.
  *
  * On a cluster that already has nodes, removing the VPC CNI cuts their pods off until the nodes are
  * replaced: add new node groups here, then delete the old ones.
  */
 export class ClusterNetworkSetup extends Construct {
-  /** What nodes must depend on: the CNI chart, which comes after everything else. */
+  /** What nodes must depend on: the CNI chart (the VPC CNI is disabled or adopted before it). */
   public readonly ready: IDependable;
-  /** The custom resource that removes or adopts the VPC CNI. */
+  /**
+   * The VPC CNI's objects are gone once this is done: for another CNI, its removal comes after the
+   * chart and the node groups added here; for the Helm-managed VPC CNI, there is no removal (the chart).
+   */
+  public readonly vpcCniRemoved: IDependable;
+  /** The custom resource that disables and then removes, or adopts, the VPC CNI. */
   public readonly vpcCniOwnership: VpcCniOwnership;
   /** The Helm chart of the network. */
   public readonly chart: eksv2.HelmChart;
@@ -113,19 +120,33 @@ export class ClusterNetworkSetup extends Construct {
       chartAfter = this.crdChart;
     }
 
+    // The Helm-managed VPC CNI: the installed version and the values that reproduce what runs (the
+    // user's merged over them), read at deploy time after the adoption.
+    const fromCluster = spec.chartValuesFromCluster ? this.vpcCniOwnership._chartValues(values, spec.chart.version) : undefined;
     this.chart = new eksv2.HelmChart(this, 'Chart', {
       cluster,
       repository: spec.chart.repository,
       chart: spec.chart.chart,
-      version: spec.chart.version,
+      version: fromCluster?.version ?? spec.chart.version,
       release: spec.chart.release,
       namespace: spec.chart.namespace,
-      values,
+      values: fromCluster ? undefined : values,
       // Never wait: no node exists yet to run the CNI's pods.
       wait: false,
+      // The VPC CNI runs the cluster's pods: deleting this stack leaves its release in place.
+      removalPolicy: fromCluster ? RemovalPolicy.RETAIN : undefined,
     });
+    if (fromCluster) {
+      // The values' JSON comes in parts (one per custom resource response): joined, it is the Values property.
+      (this.chart.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride('Values', fromCluster.valuesJson);
+    }
     this.chart.node.addDependency(chartAfter);
     this.ready = new DependencyGroup(this.chart);
+
+    // The switch's last step: the VPC CNI is removed only once the new CNI's chart is installed.
+    const removal = this.vpcCniOwnership._finalStep;
+    removal?.node.addDependency(this.chart);
+    this.vpcCniRemoved = new DependencyGroup(removal ?? this.chart);
   }
 
   /**
@@ -136,8 +157,18 @@ export class ClusterNetworkSetup extends Construct {
    */
   public addNodegroupCapacity(id: string, options: eksv2.NodegroupOptions = {}): eksv2.Nodegroup {
     const nodegroup = new eksv2.Nodegroup(this, id, { cluster: this.cluster, ...this._nodegroupOptions(options) });
-    nodegroup.node.addDependency(this.ready);
+    this._waitForNetwork(nodegroup);
     return nodegroup;
+  }
+
+  /**
+   * Capacity waits for the network, and the VPC CNI's removal waits for the capacity: a failure to
+   * create it still rolls back to a working VPC CNI (the disabled one, restored).
+   * @internal
+   */
+  public _waitForNetwork(capacity: Construct): void {
+    capacity.node.addDependency(this.ready);
+    this.vpcCniOwnership._finalStep?.node.addDependency(capacity);
   }
 
   /**

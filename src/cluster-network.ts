@@ -118,15 +118,19 @@ export interface CustomChartOptions {
 /** Options of the Helm-managed VPC CNI. */
 export interface HelmManagedVpcCniOptions {
   /**
-   * The version of the `aws-vpc-cni` chart. Use at least the version EKS installed, or the
-   * install downgrades the VPC CNI.
-   * @default ClusterNetwork.AWS_VPC_CNI_CHART_VERSION
+   * The version of the `aws-vpc-cni` chart. Another version than the installed one is an intended
+   * change: the pods restart with that version's images (from the cluster's own registry; the other
+   * values still reproduce what runs). Use at least the installed version: a lower one downgrades.
+   * @default - the version EKS installed (from the aws-node image tag, `v1.19.2-eksbuild.1` → `1.19.2`): the first install changes nothing that runs
    */
   readonly version?: string;
   /**
-   * Helm values of the aws-vpc-cni chart (e.g. `{ env: { ENABLE_PREFIX_DELEGATION: 'true' } }`).
-   * `originalMatchLabels` is always true: the DaemonSet's selector cannot change.
-   * @default - `{ originalMatchLabels: true }` only
+   * Helm values of the aws-vpc-cni chart (e.g. `{ env: { ENABLE_PREFIX_DELEGATION: 'true' } }`),
+   * merged over the values that reproduce the running install (its images, env, agent flags,
+   * resources, scheduling; derived at deploy time). A value you give is an intended change. As with
+   * `helm upgrade --reuse-values`, a key you later remove from here keeps its running value: set it
+   * to what you want instead. `originalMatchLabels` is always true: the DaemonSet's selector cannot change.
+   * @default - the values that reproduce the running install, unchanged
    */
   readonly values?: HelmValues;
 }
@@ -155,8 +159,12 @@ export class ClusterNetwork {
   public static readonly CALICO_CHART_VERSION = 'v3.32.1';
   /** The taint Cilium asks EKS node groups to carry until its agent runs on the node (`agentNotReadyTaint`). */
   public static readonly CILIUM_AGENT_NOT_READY_TAINT_KEY = 'node.cilium.io/agent-not-ready';
-  /** The default version of the `aws-vpc-cni` chart (https://aws.github.io/eks-charts). */
-  public static readonly AWS_VPC_CNI_CHART_VERSION = '1.23.2';
+  /**
+   * The newest `aws-vpc-cni` chart version (https://aws.github.io/eks-charts) this library was checked
+   * with (docs/presets.md). Not a default: `helmManagedVpcCni()` installs the version EKS installed;
+   * give this as its `version` to upgrade to it.
+   */
+  public static readonly AWS_VPC_CNI_CHART_VERSION = '1.22.4';
 
   /**
    * The EC2 permissions the Cilium operator needs in ENI mode (it alone calls the EC2 API): for a
@@ -200,7 +208,7 @@ export class ClusterNetwork {
     };
     return new ClusterNetwork({
       kind: NetworkKind.CILIUM,
-      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }),
       disableKubeProxy: replaceKubeProxy,
       chart: {
         repository: 'https://helm.cilium.io',
@@ -238,7 +246,7 @@ export class ClusterNetwork {
     const namespace = 'tigera-operator';
     return new ClusterNetwork({
       kind: NetworkKind.CALICO,
-      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }),
       disableKubeProxy: false,
       // From 3.32 the operator chart has no CRDs, and its Installation cannot be created without them.
       crdChart: { repository, chart: 'crd.projectcalico.org.v1', version, release: 'calico-crds', namespace, values: {} },
@@ -261,7 +269,7 @@ export class ClusterNetwork {
     if (problems.length > 0) throw new Error(`ClusterNetwork.customChart(): invalid options:\n- ${problems.join('\n- ')}`);
     return new ClusterNetwork({
       kind: NetworkKind.CUSTOM_CHART,
-      vpcCniAction: CniAction.remove({ crdPolicy: options.crdPolicy }),
+      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }),
       disableKubeProxy: options.disableKubeProxy ?? false,
       chart: {
         repository: options.repository,
@@ -298,11 +306,13 @@ export class ClusterNetwork {
       chart: {
         repository: 'https://aws.github.io/eks-charts',
         chart: 'aws-vpc-cni',
-        version: options.version ?? ClusterNetwork.AWS_VPC_CNI_CHART_VERSION,
+        // Unset: the installed version, read at deploy time with the values.
+        version: options.version,
         release,
         namespace,
         values: mergeValues(values, { originalMatchLabels: true }),
       },
+      chartValuesFromCluster: true,
       createCiliumOperatorRole: false,
     });
   }

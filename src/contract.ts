@@ -52,6 +52,12 @@ export function actionProperties(action: Action): Pick<OwnershipResourceProperti
   }
 }
 
+/**
+ * How many parts carry the chart values' JSON: each response holds about 2.8 KB of it (escaped), so
+ * five carry about 11 KB of values, several times what an EKS install with customisations needs.
+ */
+export const CHART_VALUES_PARTS = 5;
+
 /** Properties of the chart values custom resource (see CHART_VALUES_RESOURCE_TYPE). */
 export interface ChartValuesResourceProperties {
   readonly ClusterName: string;

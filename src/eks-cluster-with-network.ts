@@ -86,6 +86,6 @@ export class EksClusterWithNetwork extends eksv2.Cluster {
 
   private waitForNetwork(capacity: Construct): void {
     // The base constructor adds no capacity (defaultCapacity 0), so networkSetup exists by now.
-    capacity.node.addDependency(this.networkSetup.ready);
+    this.networkSetup._waitForNetwork(capacity);
   }
 }

@@ -1,10 +1,10 @@
 // Internal to the library (not exported from index.ts): what a ClusterNetwork carries to ClusterNetworkSetup.
 import type { aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import type { NetworkKind } from './cluster-network';
+import type { HelmValues } from './engine/helm-values';
 import type { CniAction } from './vpc-cni-ownership';
 
-/** Helm values: a nested map, as `helm install --values` takes it. */
-export type HelmValues = { [key: string]: any };
+export type { HelmValues };
 
 /** The Helm release that installs the network. */
 export interface ChartSpec {
@@ -30,25 +30,16 @@ export interface NetworkSpec {
   readonly apiServerHostValuePath?: string;
   /** Taints for the node groups created through ClusterNetworkSetup or EksClusterWithNetwork. */
   readonly nodegroupTaints?: eksv2.TaintSpec[];
+  /**
+   * The chart's version (when unset) and values come from the running install, read at deploy time
+   * (the Helm-managed VPC CNI): `chart.values` are the user's, merged over them.
+   */
+  readonly chartValuesFromCluster?: boolean;
 }
 
-/**
- * `override` over `base`: nested plain maps are merged, anything else (lists, scalars, tokens) is
- * replaced, as `helm --values` does with two files.
- */
-export function mergeValues(base: HelmValues, override: HelmValues): HelmValues {
-  const merged: HelmValues = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    merged[key] = isPlainMap(merged[key]) && isPlainMap(value) ? mergeValues(merged[key], value) : value;
-  }
-  return merged;
-}
+export { mergeValues } from './engine/helm-values';
 
 /** `{ a: { b: value } }` for the path `a.b`. */
 export function valuesAt(path: string, value: unknown): HelmValues {
   return path.split('.').reduceRight<any>((inner, key) => ({ [key]: inner }), value);
-}
-
-function isPlainMap(value: unknown): value is HelmValues {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }

@@ -1,12 +1,15 @@
 import {
-  Arn, ArnFormat, CustomResource, Duration, Stack, Token,
+  Arn, ArnFormat, CustomResource, Duration, Fn, Stack, Token,
   aws_iam as iam, aws_lambda as lambda, custom_resources as cr,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { accessManifest } from './access';
+import { sequenceAccessManifest } from './access';
 import { grantKubernetesAccess } from './access/grant';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
-import { actionProperties, ATTRIBUTE, KUBERNETES_GROUP, OwnershipResourceProperties, RESOURCE_TYPE } from './contract';
+import {
+  actionProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, KUBERNETES_GROUP,
+  OwnershipResourceProperties, RESOURCE_TYPE,
+} from './contract';
 import type { Action } from './engine/types';
 import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
 import { KubernetesAccess, RbacAccessOptions } from './kubernetes-access';
@@ -114,10 +117,22 @@ export class CniAction {
     return new CniAction({ type: 'INSPECT' });
   }
 
+  /**
+   * @internal A network switch that rolls back to a working VPC CNI: disable first (reversible);
+   * remove only in a second custom resource that comes after the new CNI's chart (see ClusterNetworkSetup).
+   */
+  public static _disableThenRemove(options: RemoveOptions = {}): CniAction {
+    return new CniAction({ type: 'DISABLE' }, CniAction.remove(options)._action);
+  }
+
   /** The action's name: ADOPT, REMOVE, DISABLE or INSPECT. */
   public readonly actionType: string;
 
-  private constructor(/** @internal */ public readonly _action: Action) {
+  private constructor(
+    /** @internal */ public readonly _action: Action,
+    /** @internal The action of a second custom resource, made to come after something else (a switch's removal). */
+    public readonly _finally?: Action,
+  ) {
     this.actionType = _action.type;
   }
 }
@@ -163,7 +178,7 @@ export class VpcCniOwnership extends Construct {
    * @param options whether to include the admission policies (Kubernetes 1.30+)
    */
   public static rbacManifest(action: CniAction, options: RbacAccessOptions = {}): any[] {
-    return accessManifest(action._action, options);
+    return sequenceAccessManifest(action._finally ? [action._action, action._finally] : [action._action], options);
   }
 
   /**
@@ -188,7 +203,12 @@ export class VpcCniOwnership extends Construct {
   /** The IAM role the handler runs as (shared by every VpcCniOwnership in the stack). */
   public readonly handlerRole: iam.IRole;
 
+  /** @internal The second custom resource of a switch (its removal), when the action has one. */
+  public readonly _finalStep?: CustomResource;
+
   private readonly resource: CustomResource;
+  private readonly provider: cr.Provider;
+  private readonly clusterName: string;
 
   constructor(scope: Construct, id: string, props: VpcCniOwnershipProps) {
     super(scope, id);
@@ -202,7 +222,9 @@ export class VpcCniOwnership extends Construct {
     this.handlerRole = handler.role;
     grantEksApi(handler.role, target.clusterName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
 
-    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, action);
+    const actions = props.action._finally ? [action, props.action._finally] : [action];
+    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, actions);
+    this.provider = handler.provider;
 
     // Each field its own property: a token's value (a parameter, an SSM value) can never reach another field.
     const properties: OwnershipResourceProperties = {
@@ -218,11 +240,54 @@ export class VpcCniOwnership extends Construct {
     });
     for (const dependency of accessResources) this.resource.node.addDependency(dependency);
 
+    if (props.action._finally) {
+      // A sibling, not a child: what depends on this construct (the new CNI's chart) must not wait for it.
+      this._finalStep = new CustomResource(scope, `${id}Finally`, {
+        serviceToken: handler.provider.serviceToken,
+        resourceType: RESOURCE_TYPE,
+        properties: { ...properties, ...actionProperties(props.action._finally) },
+      });
+      this._finalStep.node.addDependency(this.resource);
+    }
+
     this.previousOwner = this.resource.getAttString(ATTRIBUTE.previousOwner);
     this.previousOwnerDescription = this.resource.getAttString(ATTRIBUTE.previousOwnerDescription);
     this.changedObjects = this.resource.getAttString(ATTRIBUTE.changedObjects);
     this.plan = this.resource.getAttString(ATTRIBUTE.plan);
     this.installedVersion = this.resource.getAttString(ATTRIBUTE.installedVersion);
+    this.clusterName = target.clusterName;
+  }
+
+  /**
+   * @internal The aws-vpc-cni chart values that reproduce the running install, with `userValues`
+   * merged over them, and the chart version (the installed one unless `version` is given): read at
+   * deploy time, after this construct's action, by custom resources whose responses each carry a
+   * part of the values' JSON (CloudFormation limits a response to 4,096 bytes).
+   */
+  public _chartValues(userValues: Record<string, any>, version?: string): { readonly version: string; readonly valuesJson: string } {
+    const common = {
+      ClusterName: this.clusterName,
+      Parts: String(CHART_VALUES_PARTS),
+      UserValues: Stack.of(this).toJsonString(userValues),
+      ...(version ? { Version: version } : {}),
+    };
+    const part = (index: number, extra: Record<string, string> = {}) => {
+      const resource = new CustomResource(this, `ChartValues${index}`, {
+        serviceToken: this.provider.serviceToken,
+        resourceType: CHART_VALUES_RESOURCE_TYPE,
+        properties: { ...common, Part: String(index), ...extra },
+      });
+      // Read what the action left (an adoption hands eks's fields to Helm's manager first).
+      resource.node.addDependency(this.resource);
+      return resource;
+    };
+    const summary = part(0);
+    const digest = summary.getAttString(CHART_VALUES_ATTRIBUTE.digest);
+    const parts = Array.from({ length: CHART_VALUES_PARTS }, (_, i) => part(i + 1, { ExpectedDigest: digest }));
+    return {
+      version: summary.getAttString(CHART_VALUES_ATTRIBUTE.version),
+      valuesJson: Fn.join('', parts.map((p) => p.getAttString(CHART_VALUES_ATTRIBUTE.chunk))),
+    };
   }
 }
 

@@ -1,6 +1,6 @@
 import { Annotations, Aws, aws_eks as eks, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct, IDependable } from 'constructs';
-import { accessManifest } from './index';
+import { sequenceAccessManifest } from './index';
 import { ClusterAuthenticationMode, ClusterTarget } from '../cluster-target';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
 import type { Action } from '../engine/types';
@@ -23,12 +23,13 @@ function knownMinorVersion(target: ClusterTarget): number | undefined {
 }
 
 /**
- * Gives the handler role its Kubernetes permissions for the action; returns what the custom
+ * Gives the handler role its Kubernetes permissions for the actions (one, or a sequence run on one
+ * cluster: a network switch disables, then removes); returns what the custom
  * resource must wait for. The default is `rbac()` when the cluster construct can apply manifests,
  * otherwise `clusterAdminPolicy()` with a warning.
  */
 export function grantKubernetesAccess(
-  scope: Construct, target: ClusterTarget, chosen: KubernetesAccess | undefined, role: iam.IRole, action: Action,
+  scope: Construct, target: ClusterTarget, chosen: KubernetesAccess | undefined, role: iam.IRole, actions: readonly Action[],
 ): IDependable[] {
   const access = chosen ?? (target._applyManifest ? KubernetesAccess.rbac() : KubernetesAccess.clusterAdminPolicy());
   const path = scope.node.path;
@@ -68,7 +69,7 @@ export function grantKubernetesAccess(
           + `(admissionregistration.k8s.io/v1, Kubernetes 1.${ADMISSION_POLICY_MINOR}+). Use kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) `
           + 'for the RBAC alone (see the README, "Cluster access", for what the handler could then do), or upgrade the cluster');
       }
-      const manifest = target._applyManifest('Rbac', scope, accessManifest(action, { admissionPolicy: access.admissionPolicy }));
+      const manifest = target._applyManifest('Rbac', scope, sequenceAccessManifest(actions, { admissionPolicy: access.admissionPolicy }));
       if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
         // CONFIG_MAP is only derived from a created aws-eks Cluster, which has aws-auth.
         const cluster = target._cluster as eks.Cluster;

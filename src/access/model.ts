@@ -78,3 +78,26 @@ export function actionAccess(action: Action): ActionAccess {
       };
   }
 }
+
+/**
+ * What a sequence of actions on one cluster may do together (a network switch disables the VPC
+ * CNI, then removes it): everything each may do, for the one admission policy they share.
+ */
+export function combinedAccess(actions: readonly Action[]): ActionAccess {
+  const each = actions.map(actionAccess);
+  if (each.length === 1) return each[0];
+  const union = <T>(pick: (a: ActionAccess) => readonly T[]) => [...new Set(each.flatMap(pick))];
+  const inOrder = (objects: readonly CniObject[]) => CNI_OBJECTS.filter((o) => objects.includes(o));
+  return {
+    name: each.map((a) => a.name).join('-then-'),
+    get: CNI_OBJECTS,
+    patch: inOrder(union((a) => a.patch)),
+    delete: inOrder(union((a) => a.delete)),
+    countCustomResources: each.some((a) => a.countCustomResources),
+    releaseRecordsNamespace: each.find((a) => a.releaseRecordsNamespace)?.releaseRecordsNamespace,
+    awsNodeRules: each.some((a) => a.awsNodeRules),
+    labelKeys: union((a) => a.labelKeys),
+    annotationKeys: union((a) => a.annotationKeys),
+    disableKey: each.some((a) => a.disableKey === 'ADD_OR_REMOVE') ? 'ADD_OR_REMOVE' : 'REMOVE',
+  };
+}

@@ -8,7 +8,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { CniAction, CrdPolicy, VpcCniOwnership } from '../../src';
-import { actionAccess, DAEMONSET_POLICY_NAME, POLICY_NAME } from '../../src/access';
+import { actionAccess, combinedAccess, DAEMONSET_POLICY_NAME, POLICY_NAME } from '../../src/access';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
 import {
   Action, CNI_NAMESPACE, CniObject, KubeApiError, KubeClient, KubeObject, objectPath, resourcePath, run,
@@ -80,7 +80,7 @@ async function applyAccess(action: CniAction): Promise<void> {
       .then(() => undefined, (e) => e);
     // The policies' names are the same for every action: wait for this action's (its messages name it).
     return error instanceof KubeApiError && error.message.includes(`ValidatingAdmissionPolicy '${POLICY_NAME}'`)
-      && error.message.includes(`cdk-vpc-cni-ownership (${actionAccess(action._action).name}):`);
+      && error.message.includes(`cdk-vpc-cni-ownership (${combinedAccess([action._action, ...action._finally ? [action._finally] : []]).name}):`);
   });
 }
 
@@ -340,6 +340,21 @@ describe('each action succeeds as the handler with exactly its access', () => {
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toMatchObject({ [DISABLED_NODE_SELECTOR_KEY]: 'true' });
     expect((await runAs(handler, { type: 'RESTORE' })).changed).toEqual([DS]);
     expect((await getLive(admin, DS))!.spec).toEqual(before);
+  });
+
+  test('a network switch (disable, the new CNI\'s chart, then remove) with the one manifest its two steps share; rollback\'s restore too', async () => {
+    const sequence = CniAction._disableThenRemove();
+    await prepare(sequence);
+    const before = (await getLive(admin, DS))!.spec;
+    expect((await runAs(handler, { type: 'DISABLE' })).changed).toEqual([DS]);
+    // A rollback (the chart failed) restores; deploying again disables.
+    expect((await runAs(handler, { type: 'RESTORE' })).changed).toEqual([DS]);
+    expect((await getLive(admin, DS))!.spec).toEqual(before);
+    await runAs(handler, { type: 'DISABLE' });
+    const removed = await runAs(handler, sequence._finally!);
+    expect(removed.changed).toEqual(expect.arrayContaining([DS, SERVICE_ACCOUNT, CLUSTER_ROLE, BINDING, CONFIG_MAP]));
+    // Still nothing else: the ClusterRole could not be widened by the switch's identity either.
+    expect(await getLive(admin, DS)).toBeUndefined();
   });
 
   test('remove: deletes the VPC CNI objects (CRDs unused: deleted by DELETE_IF_UNUSED)', async () => {

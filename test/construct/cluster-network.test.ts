@@ -19,6 +19,7 @@ const allClusterPropsDeclared: [Undeclared] extends [never] ? true : Undeclared 
 const HELM_CHART = 'Custom::AWSCDK-EKS-HelmChart';
 const KUBERNETES_PATCH = 'Custom::AWSCDK-EKS-KubernetesPatch';
 const OWNERSHIP = 'Custom::VpcCniOwnership';
+const CHART_VALUES = 'Custom::VpcCniChartValues';
 
 function newStack(): Stack {
   // The OIDC provider as a native AWS::IAM::OIDCProvider, as new CDK apps have it.
@@ -89,10 +90,42 @@ function chartValues(chart: any): any {
   });
 }
 
-/** The action the ownership custom resource asks for, read from its properties as the handler reads them. */
-function ownershipAction(template: Template): any {
+/** An ownership custom resource's action, read from its properties as the handler reads them. */
+function actionOf(resource: any): any {
   // The cluster name is a token in these templates: only the action is read here.
-  return parseProperties({ ...only(template, OWNERSHIP)[1].Properties, ClusterName: 'cluster' }).action;
+  return parseProperties({ ...resource.Properties, ClusterName: 'cluster' }).action;
+}
+
+/** The action the one ownership custom resource asks for (adopt). */
+function ownershipAction(template: Template): any {
+  return actionOf(only(template, OWNERSHIP)[1]);
+}
+
+/**
+ * A switch to another CNI: the ownership resource that disables the VPC CNI, and the one that
+ * removes it (with its action), the only two.
+ */
+function switchSteps(template: Template): { disableId: string; removalId: string; removal: any } {
+  const steps = Object.entries(template.findResources(OWNERSHIP));
+  expect(steps).toHaveLength(2);
+  const [disableId] = steps.find(([, r]) => actionOf(r).type === 'DISABLE')!;
+  const [removalId, removal] = steps.find(([, r]) => actionOf(r).type === 'REMOVE')!;
+  return { disableId, removalId, removal: actionOf(removal) };
+}
+
+/** The one network switch's order: disable, then `before` (in order), then the removal; capacity after the chart, before the removal. */
+function expectSwitchOrder(template: Template, chartId: string, capacity: readonly string[] = []): void {
+  const { disableId, removalId } = switchSteps(template);
+  expect(waitsFor(template, chartId, disableId)).toBe(true);
+  expect(waitsFor(template, removalId, chartId)).toBe(true);
+  expect(waitsFor(template, chartId, removalId)).toBe(false);
+  expect(waitsFor(template, disableId, chartId)).toBe(false);
+  for (const id of capacity) {
+    expect(waitsFor(template, id, chartId)).toBe(true);
+    // A failure to create capacity still rolls back to the VPC CNI: it is removed only after.
+    expect(waitsFor(template, removalId, id)).toBe(true);
+    expect(waitsFor(template, id, removalId)).toBe(false);
+  }
 }
 
 describe('EksClusterWithNetwork', () => {
@@ -108,14 +141,14 @@ describe('EksClusterWithNetwork', () => {
     template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 0);
   });
 
-  test('cilium(): the VPC CNI is removed, then Cilium is installed in ENI mode, then every node group and Auto Scaling group', () => {
+  test('cilium(): the VPC CNI is disabled, Cilium installed in ENI mode, every node group and Auto Scaling group, and only then the VPC CNI removed', () => {
     const stack = newStack();
     const cluster = clusterWithNetwork(stack, ClusterNetwork.cilium(), { defaultNodegroup: { minSize: 1 } });
     cluster.addNodegroupCapacity('More', { minSize: 1 });
     cluster.addAutoScalingGroupCapacity('SelfManaged', { instanceType: new ec2.InstanceType('m6i.large'), minCapacity: 1 });
     const template = Template.fromStack(stack);
 
-    expect(ownershipAction(template)).toEqual({ type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
+    expect(switchSteps(template).removal).toEqual({ type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' });
     const [chartId, chart] = only(template, HELM_CHART);
     expect(chart.Properties).toMatchObject({
       Repository: 'https://helm.cilium.io', Chart: 'cilium', Version: ClusterNetwork.CILIUM_CHART_VERSION, Release: 'cilium', Namespace: 'kube-system',
@@ -127,22 +160,16 @@ describe('EksClusterWithNetwork', () => {
     expect(chartValues(chart)).not.toHaveProperty('kubeProxyReplacement');
     template.resourceCountIs(KUBERNETES_PATCH, 0);
 
-    const [ownershipId] = only(template, OWNERSHIP);
-    expect(waitsFor(template, chartId, ownershipId)).toBe(true);
-    expect(waitsFor(template, ownershipId, chartId)).toBe(false);
     const capacity = [
       ...Object.keys(template.findResources('AWS::EKS::Nodegroup')),
       ...Object.keys(template.findResources('AWS::AutoScaling::AutoScalingGroup')),
     ];
     expect(capacity).toHaveLength(3);
-    for (const id of capacity) {
-      expect(waitsFor(template, id, chartId)).toBe(true);
-      expect(waitsFor(template, ownershipId, id)).toBe(false);
-    }
+    expectSwitchOrder(template, chartId, capacity);
     expect(cluster.defaultNodegroup).toBeInstanceOf(eksv2.Nodegroup);
   });
 
-  test('cilium({ kubeProxyReplacement }): kube-proxy is disabled after the removal and before the chart; Cilium reaches the API server by the endpoint host', () => {
+  test('cilium({ kubeProxyReplacement }): kube-proxy is disabled after the VPC CNI and before the chart; Cilium reaches the API server by the endpoint host', () => {
     const stack = newStack();
     clusterWithNetwork(stack, ClusterNetwork.cilium({ kubeProxyReplacement: true }));
     const template = Template.fromStack(stack);
@@ -152,10 +179,10 @@ describe('EksClusterWithNetwork', () => {
     // A JSON merge patch removes a key set to null: the DaemonSet gets back exactly its spec.
     expect(JSON.parse(patch.Properties.RestorePatchJson)).toEqual({ spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': null } } } } });
 
-    const [ownershipId] = only(template, OWNERSHIP);
     const [chartId, chart] = only(template, HELM_CHART);
-    expect(waitsFor(template, patchId, ownershipId)).toBe(true);
+    expect(waitsFor(template, patchId, switchSteps(template).disableId)).toBe(true);
     expect(directDependencies(template, chartId)).toContain(patchId);
+    expectSwitchOrder(template, chartId);
     const [clusterId] = only(template, 'AWS::EKS::Cluster');
     expect(chartValues(chart)).toMatchObject({
       kubeProxyReplacement: true,
@@ -224,12 +251,12 @@ describe('EksClusterWithNetwork', () => {
     });
   });
 
-  test('calico(): the VPC CNI is removed, then the Calico CRD chart, then the Tigera operator chart, then the nodes', () => {
+  test('calico(): the VPC CNI is disabled, then the Calico CRD chart, the Tigera operator chart, the nodes, and the VPC CNI removed', () => {
     const stack = newStack();
     const cluster = clusterWithNetwork(stack, ClusterNetwork.calico({ crdPolicy: CrdPolicy.KEEP, values: { installation: { calicoNetwork: { ipPools: [{ cidr: '172.16.0.0/16', encapsulation: 'VXLAN' }] } } } }));
     const nodes = cluster.addNodegroupCapacity('Nodes');
     const template = Template.fromStack(stack);
-    expect(ownershipAction(template)).toEqual({ type: 'REMOVE', crdPolicy: 'KEEP' });
+    expect(switchSteps(template).removal).toEqual({ type: 'REMOVE', crdPolicy: 'KEEP' });
     const charts = template.findResources(HELM_CHART);
     expect(Object.keys(charts)).toHaveLength(2);
     const byChart = (name: string): [string, any] => Object.entries(charts).find(([, c]) => (c as any).Properties.Chart === name)!;
@@ -250,12 +277,11 @@ describe('EksClusterWithNetwork', () => {
       Namespace: 'tigera-operator',
       CreateNamespace: true,
     });
-    const [ownershipId] = only(template, OWNERSHIP);
     const nodesId = stack.resolve((nodes.node.defaultChild as any).ref).Ref;
-    expect(waitsFor(template, crdChartId, ownershipId)).toBe(true);
+    expect(waitsFor(template, crdChartId, switchSteps(template).disableId)).toBe(true);
     expect(directDependencies(template, chartId)).toContain(crdChartId);
     expect(waitsFor(template, crdChartId, chartId)).toBe(false);
-    expect(waitsFor(template, nodesId, chartId)).toBe(true);
+    expectSwitchOrder(template, chartId, [nodesId]);
     expect(cluster.networkSetup.crdChart).toBeDefined();
     expect(chartValues(chart)).toEqual({
       installation: {
@@ -286,7 +312,8 @@ describe('EksClusterWithNetwork', () => {
     expect(chartValues(chart)).toEqual({ mtu: 9001 });
     const [patchId] = only(template, KUBERNETES_PATCH);
     expect(directDependencies(template, chartId)).toContain(patchId);
-    expect(waitsFor(template, patchId, only(template, OWNERSHIP)[0])).toBe(true);
+    expect(waitsFor(template, patchId, switchSteps(template).disableId)).toBe(true);
+    expectSwitchOrder(template, chartId);
   });
 
   test('customChart({ apiServerHostValuePath }): the endpoint host goes where your chart reads it, next to your values', () => {
@@ -306,24 +333,42 @@ describe('EksClusterWithNetwork', () => {
     });
   });
 
-  test('helmManagedVpcCni(): the VPC CNI is adopted into release aws-vpc-cni, then the aws-vpc-cni chart installed over it, then the nodes', () => {
+  test('helmManagedVpcCni(): adopted into release aws-vpc-cni, then the chart at the installed version with the values that reproduce what runs (yours merged over them), then the nodes', () => {
     const stack = newStack();
     const cluster = clusterWithNetwork(stack, ClusterNetwork.helmManagedVpcCni({ values: { env: { ENABLE_PREFIX_DELEGATION: 'true' } } }));
     const nodes = cluster.addNodegroupCapacity('Nodes');
     const template = Template.fromStack(stack);
-    expect(ownershipAction(template)).toEqual({ type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' });
+    const [adoptId, adopt] = only(template, OWNERSHIP);
+    expect(actionOf(adopt)).toEqual({ type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' });
     const [chartId, chart] = only(template, HELM_CHART);
-    expect(chart.Properties).toMatchObject({
-      Repository: 'https://aws.github.io/eks-charts',
-      Chart: 'aws-vpc-cni',
-      Version: ClusterNetwork.AWS_VPC_CNI_CHART_VERSION,
-      Release: 'aws-vpc-cni',
-      Namespace: 'kube-system',
-    });
-    expect(chartValues(chart)).toEqual({ env: { ENABLE_PREFIX_DELEGATION: 'true' }, originalMatchLabels: true });
+    expect(chart.Properties).toMatchObject({ Repository: 'https://aws.github.io/eks-charts', Chart: 'aws-vpc-cni', Release: 'aws-vpc-cni', Namespace: 'kube-system' });
+
+    // The version and values come from the cluster at deploy time: a summary, then five parts of the values' JSON.
+    const valueParts = Object.entries(template.findResources(CHART_VALUES));
+    expect(valueParts).toHaveLength(6);
+    const byPart = new Map(valueParts.map(([id, r]: [string, any]) => [r.Properties.Part, { id, props: r.Properties }]));
+    const summary = byPart.get('0')!;
+    expect(summary.props).toMatchObject({ Parts: '5', UserValues: JSON.stringify({ env: { ENABLE_PREFIX_DELEGATION: 'true' }, originalMatchLabels: true }) });
+    expect(summary.props.Version).toBeUndefined();
+    expect(chart.Properties.Version).toEqual({ 'Fn::GetAtt': [summary.id, 'Version'] });
+    const parts = ['1', '2', '3', '4', '5'].map((p) => byPart.get(p)!);
+    for (const part of parts) expect(part.props.ExpectedDigest).toEqual({ 'Fn::GetAtt': [summary.id, 'Digest'] });
+    expect(chart.Properties.Values).toEqual({ 'Fn::Join': ['', parts.map((p) => ({ 'Fn::GetAtt': [p.id, 'Chunk'] }))] });
+    for (const { id } of [summary, ...parts]) expect(waitsFor(template, id, adoptId)).toBe(true);
+    expect(waitsFor(template, chartId, adoptId)).toBe(true);
+    // The VPC CNI runs the cluster's pods: deleting the stack leaves the release.
+    expect(template.toJSON().Resources[chartId].DeletionPolicy).toBe('Retain');
+
     template.resourceCountIs(KUBERNETES_PATCH, 0);
-    expect(waitsFor(template, chartId, only(template, OWNERSHIP)[0])).toBe(true);
     expect(waitsFor(template, stack.resolve((nodes.node.defaultChild as any).ref).Ref, chartId)).toBe(true);
+  });
+
+  test('helmManagedVpcCni({ version }): that version, an intended change, passed to the values (which then leave the image tags to it)', () => {
+    const stack = newStack();
+    clusterWithNetwork(stack, ClusterNetwork.helmManagedVpcCni({ version: ClusterNetwork.AWS_VPC_CNI_CHART_VERSION }));
+    const template = Template.fromStack(stack);
+    const summary = Object.values(template.findResources(CHART_VALUES)).find((r: any) => r.Properties.Part === '0') as any;
+    expect(summary.Properties.Version).toBe('1.22.4');
   });
 
   test('cilium({ agentNotReadyTaint }): node groups added through the cluster or the setup carry Cilium\'s taint; yours with the same key wins', () => {
@@ -414,17 +459,18 @@ describe('ClusterNetworkSetup on a cluster that already exists', () => {
     });
     const nodes = setup.addNodegroupCapacity('Nodes', { minSize: 2 });
     const template = Template.fromStack(stack);
-    const [ownershipId, ownership] = only(template, OWNERSHIP);
+    const { disableId } = switchSteps(template);
+    const ownership = template.toJSON().Resources[disableId];
     expect(ownership.Properties).toMatchObject({ ClusterName: 'existing', IfOwnedByOthers: 'TAKE_OVER' });
     const [chartId, chart] = only(template, HELM_CHART);
     expect(chart.Properties).toMatchObject({ ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:kubectl-provider', ClusterName: 'existing' });
     expect(chartValues(chart).k8sServiceHost).toBe('ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com');
     const [patchId] = only(template, KUBERNETES_PATCH);
-    expect(waitsFor(template, patchId, ownershipId)).toBe(true);
+    expect(waitsFor(template, patchId, disableId)).toBe(true);
     expect(waitsFor(template, chartId, patchId)).toBe(true);
     const [nodegroupId, nodegroup] = only(template, 'AWS::EKS::Nodegroup');
     expect(nodegroup.Properties).toMatchObject({ ClusterName: 'existing', Subnets: ['subnet-0a', 'subnet-0b'], ScalingConfig: { MinSize: 2 } });
-    expect(waitsFor(template, nodegroupId, chartId)).toBe(true);
+    expectSwitchOrder(template, chartId, [nodegroupId]);
     expect(stack.resolve((nodes.node.defaultChild as any).ref)).toEqual({ Ref: nodegroupId });
   });
 

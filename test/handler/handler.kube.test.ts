@@ -541,6 +541,41 @@ describe('an EKS managed add-on', () => {
   }, 30_000);
 });
 
+describe('a network switch, as CloudFormation sends its events (ClusterNetworkSetup: disable, the chart, then remove)', () => {
+  const removal = (p: Props): CloudFormationCustomResourceEvent => ({ ...create(p), LogicalResourceId: 'NetworkVpcCniFinally' } as CloudFormationCustomResourceEvent);
+
+  test('the chart fails: rollback deletes the disable, which restores the DaemonSet exactly; the removal never ran', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    await onEvent(create({ action: DISABLE }), deps());
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+    // (the new CNI's chart fails here; CloudFormation rolls back what it created, in reverse order)
+    await onEvent(del({ action: DISABLE }), deps());
+    const after = await snapshot(admin);
+    for (const o of CNI_OBJECTS) {
+      expect(after[o.id]?.spec).toEqual(before[o.id]?.spec);
+      expect(after[o.id]?.metadata.labels).toEqual(before[o.id]?.metadata.labels);
+    }
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['DISABLE', 'RESTORE']);
+  });
+
+  test('the chart succeeds: the removal deletes the disabled DaemonSet as it is; the stack\'s delete later writes nothing', async () => {
+    fixtures.newEksCluster();
+    await onEvent(create({ action: DISABLE }), deps());
+    const removed = await onEvent(removal({ action: REMOVE }), deps());
+    expect(removed.Data[ATTRIBUTE.changedObjects].split(',')).toContain(DS);
+    expect(logs.filter((e) => e.step === 'write').map((e) => `${e.verb} ${e.object}`)).toEqual([
+      `PATCH ${DS}`, ...CNI_OBJECTS.filter((o) => !o.crd).map((o) => `DELETE ${o.id}`),
+    ]);
+    logs = [];
+    // Stack delete: the removal's Delete undoes nothing, the disable's finds no DaemonSet to restore.
+    await onEvent({ ...del({ action: REMOVE }), LogicalResourceId: 'NetworkVpcCniFinally' } as CloudFormationCustomResourceEvent, deps());
+    await onEvent(del({ action: DISABLE }), deps());
+    expect(logs.filter((e) => e.step === 'write')).toEqual([]);
+    expect(await getLive(admin, DS)).toBeUndefined();
+  });
+});
+
 describe('logs', () => {
   test('a Create, Update and Delete log each step, without the token', async () => {
     fixtures.newEksCluster();
