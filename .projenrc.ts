@@ -74,7 +74,16 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-project.npmignore?.addPatterns('/integ/', '/.ci/', '/docs/', '/test/');
+// The npm package is an allowlist: whatever else sits at the top level stays out without being named here, above all
+// the local control plane's state in .controlplane/ (private keys, tokens, etcd data), smoke apps, tests and fixtures,
+// integ apps, docs and scratch directories. rosetta/ ships so downstream jsii-rosetta runs can compile our examples;
+// .jsii.tabl.json ships as jsii-rosetta asks. npm adds package.json, README.md, LICENSE and the bundled yaml itself.
+// Key and credential files are kept out at any depth. test/package/pack.test.ts checks the resulting list.
+project.npmignore?.addPatterns(
+  '/*',
+  '!/lib/', '!/assets/', '!/rosetta/', '!/.jsii', '!/.jsii.tabl.json', '!/API.md',
+  '*.key', '*.pem', '*.tgz', '.env', '.env.*',
+);
 
 // These machines have no .NET SDK: the dotnet target stays configured, and packaging says it skipped it.
 const packageDotnet = project.tasks.tryFind('package:dotnet')!;

@@ -5,7 +5,7 @@
 #   controlplane.sh start STATE_DIR  start both with TLS; writes STATE_DIR/kubeconfig and STATE_DIR/connection.json
 #   controlplane.sh vap-status STATE_DIR  also run the ValidatingAdmissionPolicy status controller
 #                                    (type-checks policies into status.typeChecking; kube-controller-manager's job on a real cluster)
-#   controlplane.sh stop STATE_DIR   stop everything started in STATE_DIR and remove the data
+#   controlplane.sh stop STATE_DIR   stop everything started in STATE_DIR and remove STATE_DIR (keys, tokens, data)
 #
 # Binaries are built from the published Go modules pinned in go.mod (nothing else is downloaded)
 # and cached under ~/.cache/cdk-vpc-cni-ownership/controlplane/<key>, where the key covers the
@@ -98,6 +98,9 @@ cmd_start() {
     return
   fi
   rm -rf "$state/etcd-data" "$state/pki"
+  # A start that fails part way leaves neither processes nor keys behind.
+  starting_state="$state"
+  trap 'cmd_stop "$starting_state"' EXIT
   make_pki "$state/pki"
   local pki="$state/pki" etcd_port peer_port api_port token
   etcd_port="$(free_port)"
@@ -115,8 +118,11 @@ cmd_start() {
     --listen-metrics-urls "" --unsafe-no-fsync --log-level warn \
     >"$state/etcd.log" 2>&1 &
   echo $! >"$state/etcd.pid"
-  wait_for etcd 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/apiserver-etcd-client.crt" \
-    --key "$pki/apiserver-etcd-client.key" "https://127.0.0.1:$etcd_port/health"
+  if ! wait_for etcd 60 curl -sf --cacert "$pki/ca.crt" --cert "$pki/apiserver-etcd-client.crt" \
+    --key "$pki/apiserver-etcd-client.key" "https://127.0.0.1:$etcd_port/health"; then
+    tail -n 30 "$state/etcd.log" >&2
+    return 1
+  fi
 
   local extra=()
   if [[ -n "${CONTROLPLANE_WEBHOOK_CONFIG:-}" ]]; then
@@ -139,7 +145,6 @@ cmd_start() {
   local endpoint="https://127.0.0.1:$api_port"
   if ! wait_for kube-apiserver 120 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $token" "$endpoint/readyz"; then
     tail -n 30 "$state/apiserver.log" >&2
-    cmd_stop "$state"
     return 1
   fi
 
@@ -177,6 +182,7 @@ EOF
   "binDir": "$bins"
 }
 EOF
+  trap - EXIT
   log "kube-apiserver ready at $endpoint (state in $state)"
 }
 
@@ -213,8 +219,15 @@ cmd_stop() {
   stop_pid_file "$state/vap-status.pid"
   stop_pid_file "$state/apiserver.pid"
   stop_pid_file "$state/etcd.pid"
-  rm -rf "$state/etcd-data"
-  log "stopped ($state)"
+  # The state holds the CA's and the admin's private keys, the admin token, kubeconfig and etcd's data: none may
+  # outlive the control plane. Only a directory start wrote (it has pki/) goes whole, so a wrong path deletes nothing.
+  if [[ -d "$state/pki" ]]; then
+    rm -rf "$state"
+    log "stopped; removed $state"
+  else
+    rm -rf "$state/etcd-data"
+    log "stopped ($state)"
+  fi
 }
 
 case "${1:-}" in

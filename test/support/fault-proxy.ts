@@ -2,7 +2,6 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 
 /** What the proxy does to a request a rule matches. */
@@ -46,7 +45,8 @@ export class FaultProxy {
   static async start(state: string): Promise<FaultProxy> {
     const files = JSON.parse(fs.readFileSync(path.join(state, 'connection.json'), 'utf8'));
     const pki = path.join(state, 'pki');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fault-proxy-'));
+    // In the state directory, so even a failed signing leaves no key behind once controlplane.sh stop runs.
+    const dir = fs.mkdtempSync(path.join(state, 'fault-proxy-'));
     execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=fault-proxy',
       '-keyout', path.join(dir, 'proxy.key'), '-out', path.join(dir, 'proxy.csr')], { stdio: 'pipe' });
     fs.writeFileSync(path.join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');

@@ -1,6 +1,5 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { KubeConnection } from '../../src/engine';
 
@@ -21,7 +20,8 @@ export function certificateIdentity(username: string, groups: readonly string[],
   if (!state) throw new Error('CNI_TEST_CONTROLPLANE is not set: run the tests through jest (test/controlplane/global-setup.ts)');
   const files = JSON.parse(fs.readFileSync(path.join(state, 'connection.json'), 'utf8'));
   const pki = path.dirname(files.caFile);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-identity-'));
+  // In the state directory: controlplane.sh stop removes the key with the rest of the control plane's.
+  const dir = fs.mkdtempSync(path.join(state, 'identity-'));
   const subject = `/${groups.map((g) => `O=${g}`).join('/')}/CN=${username}`;
   const file = (name: string) => path.join(dir, name);
   fs.writeFileSync(file('ext'), 'extendedKeyUsage=clientAuth\n');
