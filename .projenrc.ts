@@ -152,6 +152,14 @@ bench.spawn(project.tasks.tryFind('bundle')!);
 bench.spawn(project.compileTask);
 bench.exec('ts-node -T --project test/tsconfig.json test/bench/bench.ts', { receiveArgs: true });
 
+// Release-time check of the takeover against the real aws-vpc-cni chart versions: not part of build or test either;
+// SKIPPED when the repository cannot be reached, or given archives with --charts-dir (docs/takeover.md).
+project.addTask('takeover:check', {
+  description: 'Adopt and install the real aws-vpc-cni chart versions with the derived values on a local control plane: nothing that runs may change (needs the chart repository, or --charts-dir)',
+  exec: 'ts-node -T --project test/tsconfig.json test/takeover/check.ts',
+  receiveArgs: true,
+});
+
 // Release-time check of the ClusterNetwork presets against their real charts (pulled with Helm): not part of
 // build or test, since it needs the chart repositories; it says SKIPPED when they cannot be reached (docs/presets.md).
 project.addTask('presets:check', {
