@@ -99,13 +99,17 @@ function synthesize(network: ClusterNetwork): Synthesized {
     const resource = c.node.findAll().find((x): x is CfnResource => x instanceof CfnResource)!;
     return charts[stack.resolve(resource.logicalId)].Properties;
   });
+  // The Helm-managed VPC CNI's version and values are read from the cluster at deploy time (docs/takeover.md, checked
+  // by takeover:check): here the chart is rendered with the values the construct itself passes (the user's, merged
+  // over the derived ones by the handler), at the newest version this library was checked with.
+  const fromCluster = Object.values(template.findResources('Custom::VpcCniChartValues')).find((r: any) => r.Properties.Part === '0') as any;
   const releases = ordered.map((p: any): Release => ({
     repository: p.Repository,
     chart: p.Chart,
-    version: typeof p.Version === 'string' ? p.Version : undefined,
+    version: typeof p.Version === 'string' ? p.Version : fromCluster ? ClusterNetwork.AWS_VPC_CNI_CHART_VERSION : undefined,
     release: p.Release,
     namespace: p.Namespace ?? 'default',
-    values: valuesOf(p.Values),
+    values: fromCluster ? JSON.parse(fromCluster.Properties.UserValues) : valuesOf(p.Values),
   }));
   // The Cilium operator role's trust: the service account IAM lets assume it.
   const trust = JSON.stringify(template.findResources('Custom::AWSCDKCfnJson'));
