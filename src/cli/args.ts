@@ -1,7 +1,8 @@
 import { parseArgs as parseArgv } from 'util';
-import { EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
+import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
 import {
-  Action, CRD_POLICIES, CrdPolicy, fieldManagerProblems, namespaceProblems, OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
+  Action, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems, OWNED_BY_OTHERS, OwnedByOthers,
+  releaseNameProblems,
 } from '../engine';
 
 /** The command line is wrong: exit code 2, with the usage hint. */
@@ -14,12 +15,22 @@ export class UsageError extends Error {
 
 export const ACTION_COMMANDS = ['adopt', 'remove', 'disable', 'restore'] as const;
 export type ActionCommand = typeof ACTION_COMMANDS[number];
-export type OutputFormat = 'table' | 'json';
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** What `values` derives the chart values for. */
+export interface ValuesRequest {
+  /** The release the chart will be installed as: the chart labels the pods with it. */
+  readonly releaseName: string;
+  /** The chart version to install; default the installed one. */
+  readonly chartVersion?: string;
+}
 
 export interface CommandLine {
-  /** `inspect`, or the action (a `plan <action>` is the action with `dryRun`). */
-  readonly command: 'inspect' | ActionCommand;
+  /** `inspect`, `values`, or the action (a `plan <action>` is the action with `dryRun`). */
+  readonly command: 'inspect' | 'values' | ActionCommand;
   readonly action: Action;
+  /** Set for `values`. */
+  readonly values?: ValuesRequest;
   readonly dryRun: boolean;
   readonly ifOwnedByOthers: OwnedByOthers;
   readonly managedAddon: boolean;
@@ -43,6 +54,8 @@ export const DEFAULTS = {
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
+  /** May be given more than once; its value is then the list of all. */
+  readonly multiple?: boolean;
   /** The value's placeholder in help texts, e.g. `FILE`. */
   readonly placeholder?: string;
   /** Help text; each further line is indented under the first. */
@@ -61,16 +74,50 @@ export const OPTIONS: Record<string, OptionSpec> = {
   },
   'managed-addon': {
     type: 'boolean',
-    help: 'the VPC CNI is an EKS managed add-on. Only the EKS API knows this\n(aws eks describe-addon --addon-name vpc-cni); the cluster cannot tell it\n'
-      + 'from the bootstrap install, and this CLI reads only the cluster',
+    help: 'the VPC CNI is an EKS managed add-on. The cluster cannot tell it from the bootstrap\n'
+      + 'install: only the EKS API knows. When the kubeconfig\'s credentials come from\n'
+      + '"aws eks get-token --cluster-name NAME", this CLI asks it (aws eks describe-addon, with\n'
+      + 'that plugin\'s environment); otherwise pass this when it is one',
   },
   'release-name': { type: 'string', placeholder: 'NAME', help: `the Helm release (default ${DEFAULTS.releaseName})` },
-  'release-namespace': { type: 'string', placeholder: 'NS', help: `the release's namespace (default ${DEFAULTS.releaseNamespace})` },
-  'field-manager': { type: 'string', placeholder: 'NAME', help: `who gets the "eks" fields (default ${DEFAULTS.fieldManager}, Helm's manager)` },
+  'release-namespace': {
+    type: 'string',
+    placeholder: 'NS',
+    help: `the release's namespace (default ${DEFAULTS.releaseNamespace}), the only one accepted: the chart\n`
+      + 'renders aws-node in the release\'s namespace, so elsewhere it would start a second one',
+  },
+  'field-manager': {
+    type: 'string',
+    placeholder: 'NAME',
+    help: `who gets the "eks" fields (default ${DEFAULTS.fieldManager}, Helm's manager); argocd-controller\n`
+      + 'for Argo CD, helm-controller for Flux. Not eks or kubectl-client-side-apply:\n'
+      + 'neither applies server-side, so neither could ever own the fields',
+  },
+  'hand-over': {
+    type: 'string',
+    multiple: true,
+    placeholder: 'MANAGER',
+    help: 'also hand the fields of this imperative edit\'s field manager (e.g. kubectl-set)\n'
+      + 'to --field-manager, so the chart owns them; repeat it for several. Without it,\n'
+      + 'such edits stay theirs (customisations the chart leaves alone)',
+  },
   'crd-policy': { type: 'string', placeholder: 'POLICY', help: 'KEEP, DELETE_IF_UNUSED (default) or DELETE' },
+  'delete-policy-endpoint-crd': {
+    type: 'boolean',
+    help: 'apply --crd-policy to the PolicyEndpoint CRD too. Kept otherwise: the EKS\n'
+      + 'control plane\'s network policy controller uses it, and deleting it deletes\n'
+      + 'every PolicyEndpoint',
+  },
+  'chart-version': {
+    type: 'string',
+    placeholder: 'VERSION',
+    help: 'the aws-vpc-cni chart version you will install (default: the installed one).\n'
+      + 'Another version leaves the image tags to that chart: the install then updates\n'
+      + 'the VPC CNI (its pods restart)',
+  },
   'if-owned-by-others': { type: 'string', placeholder: 'WHAT', help: 'when not the EKS bootstrap install: FAIL (default), SKIP or TAKE_OVER' },
-  'dry-run': { type: 'boolean', help: 'plan only; write nothing' },
-  'output': { type: 'string', short: 'o', placeholder: 'table|json', help: 'default table' },
+  'dry-run': { type: 'boolean', help: 'plan only, checked by the API server (dryRun=All); write nothing' },
+  'output': { type: 'string', short: 'o', placeholder: 'table|json', help: 'default table (values: yaml|json, default yaml)' },
   'help': { type: 'boolean', short: 'h', help: 'this help' },
   'version': { type: 'boolean', help: 'the version of this CLI' },
 };
@@ -89,12 +136,16 @@ export interface CommandSpec {
   readonly description: string;
   /** Its own options, besides the cluster and output options. */
   readonly options: readonly string[];
+  /** Its --output formats, the default first (default: table, json). */
+  readonly outputs?: readonly OutputFormat[];
+  /** Cluster options it does not take. */
+  readonly withoutClusterOptions?: readonly string[];
   readonly exitCodes: readonly ExitCode[];
   /** The engine's action from the option values; throws UsageError for a value it cannot take. */
   readonly action?: (values: OptionValues) => Action;
 }
 
-type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+type OptionValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
 const ALL_EXIT_CODES: readonly ExitCode[] = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.REFUSED, EXIT.UNEXPECTED_STATE];
 
@@ -103,9 +154,26 @@ export const COMMANDS: Record<string, CommandSpec> = {
   inspect: {
     summary: 'who owns the VPC CNI, and each object\'s owner and field managers',
     description: 'Reads the VPC CNI objects and says who owns them (the EKS bootstrap install, an EKS managed\n'
-      + 'add-on, a Helm release, nobody), with each object\'s owner, field managers and problems. Writes nothing.',
+      + 'add-on, a Helm release, nobody), with each object\'s owner, field managers and problems, and the\n'
+      + 'installed VPC CNI version and image registry. Writes nothing.',
     options: [],
     exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE],
+    action: () => ({ type: 'INSPECT' }),
+  },
+  values: {
+    summary: 'the aws-vpc-cni chart values that reproduce the running install (for Helm, Argo CD, Flux)',
+    description: 'Prints the aws-vpc-cni chart values under which the chart renders what runs now: the cluster\'s\n'
+      + 'own images and tags, every env var, the network policy agent\'s flags, resources, scheduling, with\n'
+      + 'the chart version to install and, as comments, what stays a customisation or what the first install\n'
+      + 'would change. To take the VPC CNI over with plain Helm (Argo CD and Flux: the same version and values):\n'
+      + '  cdk-vpc-cni-ownership values > values.yaml\n'
+      + '  cdk-vpc-cni-ownership adopt\n'
+      + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml\n'
+      + 'Nothing restarts: the install renders the pod template that runs. Reads only (GET requests).',
+    options: ['release-name', 'chart-version'],
+    outputs: ['yaml', 'json'],
+    withoutClusterOptions: ['managed-addon'],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE],
     action: () => ({ type: 'INSPECT' }),
   },
   plan: {
@@ -121,28 +189,35 @@ export const COMMANDS: Record<string, CommandSpec> = {
     description: 'Puts Helm\'s release label and annotations on each VPC CNI object and hands the fields the "eks"\n'
       + 'field manager owns to --field-manager, so that helm install (or upgrade) of the aws-vpc-cni chart\n'
       + 'as that release takes the objects over. Nothing else in the objects changes.',
-    options: ['release-name', 'release-namespace', 'field-manager', 'if-owned-by-others', 'dry-run'],
+    options: ['release-name', 'release-namespace', 'field-manager', 'hand-over', 'if-owned-by-others', 'dry-run'],
     exitCodes: ALL_EXIT_CODES,
     action: (values) => {
       const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
       const releaseNamespace = str(values, 'release-namespace') ?? DEFAULTS.releaseNamespace;
       const fieldManager = str(values, 'field-manager') ?? DEFAULTS.fieldManager;
+      const handOver = list(values, 'hand-over');
       const problems = [
         ...releaseNameProblems(releaseName, '--release-name'),
-        ...namespaceProblems(releaseNamespace, '--release-namespace'),
-        ...fieldManagerProblems(fieldManager, '--field-manager'),
+        ...adoptReleaseNamespaceProblems(releaseNamespace, '--release-namespace'),
+        ...adoptFieldManagerProblems(fieldManager, '--field-manager'),
+        ...handOverProblems(handOver, fieldManager, '--hand-over'),
       ];
       if (problems.length > 0) throw new UsageError(problems.join('; '));
-      return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager };
+      return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager, ...(handOver.length > 0 ? { handOver } : {}) };
     },
   },
   remove: {
     summary: 'delete the VPC CNI objects (DaemonSet first); CRDs by --crd-policy',
     description: 'Deletes the VPC CNI objects, the DaemonSet first, for a cluster whose pod network is another\n'
-      + 'plugin\'s. The ENIConfig CRD as --crd-policy says: DELETE_IF_UNUSED keeps it while ENIConfigs exist.',
-    options: ['crd-policy', 'if-owned-by-others', 'dry-run'],
+      + 'plugin\'s. The ENIConfig CRD as --crd-policy says: DELETE_IF_UNUSED keeps it while ENIConfigs exist.\n'
+      + 'The PolicyEndpoint CRD stays unless --delete-policy-endpoint-crd.',
+    options: ['crd-policy', 'delete-policy-endpoint-crd', 'if-owned-by-others', 'dry-run'],
     exitCodes: ALL_EXIT_CODES,
-    action: (values) => ({ type: 'REMOVE', crdPolicy: oneOf('crd-policy', str(values, 'crd-policy') ?? DEFAULTS.crdPolicy, CRD_POLICIES) }),
+    action: (values) => ({
+      type: 'REMOVE',
+      crdPolicy: oneOf('crd-policy', str(values, 'crd-policy') ?? DEFAULTS.crdPolicy, CRD_POLICIES),
+      ...(values['delete-policy-endpoint-crd'] === true ? { deletePolicyEndpointCrd: true } : {}),
+    }),
   },
   disable: {
     summary: 'add a nodeSelector no node has, so no aws-node pod runs (undo with restore)',
@@ -172,14 +247,34 @@ function row(left: string, text: string): string {
   return [head.trimEnd(), ...more.map((line) => `${' '.repeat(COLUMN)}${line}`)].join('\n');
 }
 
-function optionLabel(name: string): string {
+function optionLabel(name: string, placeholder = OPTIONS[name].placeholder): string {
   const spec = OPTIONS[name];
-  const long = `--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
+  const long = `--${name}${placeholder ? ` ${placeholder}` : ''}`;
   return spec.short ? `-${spec.short}, ${long}` : long;
 }
 
-function exitCodeRows(codes: readonly ExitCode[], guarded: boolean): string[] {
-  return codes.map((code) => `  ${code}  ${EXIT_MEANINGS[code]}${code === EXIT.OK && guarded ? SKIP_NOTE : ''}`);
+const DEFAULT_OUTPUTS: readonly OutputFormat[] = ['table', 'json'];
+
+function outputsOf(spec: CommandSpec | undefined): readonly OutputFormat[] {
+  return spec?.outputs ?? DEFAULT_OUTPUTS;
+}
+
+function clusterOptionsOf(spec: CommandSpec | undefined): string[] {
+  return CLUSTER_OPTIONS.filter((name) => !spec?.withoutClusterOptions?.includes(name));
+}
+
+/** A command's output options: --output with its own formats and default. */
+function outputRows(spec: CommandSpec): string[] {
+  const outputs = outputsOf(spec);
+  return OUTPUT_OPTIONS.map((name) => (name === 'output'
+    ? row(optionLabel(name, outputs.join('|')), `default ${outputs[0]}`)
+    : row(optionLabel(name), OPTIONS[name].help)));
+}
+
+/** `guarded`: the ownership guard applies (SKIP exits 0); `plans`: it has a dry run (a refused one exits 1). */
+function exitCodeRows(codes: readonly ExitCode[], guarded: boolean, plans: boolean): string[] {
+  return codes.map((code) => `  ${code}  ${EXIT_MEANINGS[code]}${code === EXIT.OK && guarded ? SKIP_NOTE : ''}`
+    + `${code === EXIT.ERROR && plans ? DRY_RUN_REFUSED_NOTE : ''}`);
 }
 
 /** The commands that take an option of their own, for the overview: `adopt, remove: `. */
@@ -194,7 +289,8 @@ export const USAGE = [
   `       ${BIN} <command> --help       that command's options, defaults and exit codes`,
   '',
   'Finds out who owns the Amazon VPC CNI (aws-node) of a Kubernetes cluster, and adopts it into a Helm',
-  'release, removes it, or disables it reversibly. The same engine as the VpcCniOwnership construct.',
+  'release, removes it, or disables it reversibly; prints the chart values that reproduce it. The same',
+  'engine as the VpcCniOwnership construct.',
   '',
   'Commands:',
   ...Object.entries(COMMANDS).map(([name, c]) => row(`${name}${c.args ? ` ${c.args}` : ''}`, c.summary)),
@@ -214,7 +310,7 @@ export const USAGE = [
   row('-h, --help, --version', ''),
   '',
   'Exit codes:',
-  ...exitCodeRows(ALL_EXIT_CODES, true),
+  ...exitCodeRows(ALL_EXIT_CODES, true, true),
   '',
 ].join('\n');
 
@@ -232,13 +328,14 @@ export function commandHelp(command: string): string {
     ...plan,
     ...own,
     'Cluster:',
-    ...CLUSTER_OPTIONS.map((name) => row(optionLabel(name), OPTIONS[name].help)),
+    ...clusterOptionsOf(spec).map((name) => row(optionLabel(name), OPTIONS[name].help)),
     '',
     'Output:',
-    ...OUTPUT_OPTIONS.map((name) => row(optionLabel(name), OPTIONS[name].help)),
+    ...outputRows(spec),
     '',
     'Exit codes:',
-    ...exitCodeRows(spec.exitCodes, spec.options.includes('if-owned-by-others') || command === 'plan'),
+    ...exitCodeRows(spec.exitCodes, spec.options.includes('if-owned-by-others') || command === 'plan',
+      spec.options.includes('dry-run') || command === 'plan'),
     '',
   ].join('\n');
 }
@@ -247,20 +344,22 @@ export function commandHelp(command: string): string {
 export function parseArgs(argv: readonly string[]): Parsed {
   const { tokens } = parseArgv({
     args: [...argv],
-    options: Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
+    options: Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, {
+      type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}),
+    }])),
     // Not strict: the checks below give this CLI's own messages (and exit code 2) for what it does not understand.
     strict: false,
     allowPositionals: true,
     tokens: true,
   });
   const positional: string[] = [];
-  const values: Record<string, string | boolean> = {};
+  const values: Record<string, string | boolean | string[]> = {};
   for (const token of tokens ?? []) {
     if (token.kind === 'positional') positional.push(token.value);
     if (token.kind !== 'option') continue;
     const spec = Object.prototype.hasOwnProperty.call(OPTIONS, token.name) ? OPTIONS[token.name] : undefined;
     if (!spec) throw new UsageError(`Unknown option ${token.rawName}`);
-    if (token.name in values) throw new UsageError(`${token.rawName} is given twice`);
+    if (token.name in values && !spec.multiple) throw new UsageError(`${token.rawName} is given twice`);
     if (spec.type === 'boolean') {
       if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
       values[token.name] = true;
@@ -268,7 +367,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     }
     // An option right after a value option is a forgotten value, not the value.
     if (!token.value || (!token.inlineValue && token.value.startsWith('-'))) throw new UsageError(`${token.rawName} needs a value`);
-    values[token.name] = token.value;
+    values[token.name] = spec.multiple ? [...(values[token.name] as string[] | undefined ?? []), token.value] : token.value;
   }
 
   if (values.help || positional[0] === 'help') return { help: true, command: helpTopic(positional[0] === 'help' ? positional.slice(1) : positional) };
@@ -286,24 +385,40 @@ export function parseArgs(argv: readonly string[]): Parsed {
   if (!spec?.action) throw new UsageError(`Unknown command "${command}"`);
   if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);
   for (const name of Object.keys(values)) {
-    if (!CLUSTER_OPTIONS.includes(name) && !OUTPUT_OPTIONS.includes(name) && !spec.options.includes(name)) {
+    if (!clusterOptionsOf(spec).includes(name) && !OUTPUT_OPTIONS.includes(name) && !spec.options.includes(name)) {
       throw new UsageError(`--${name} does not apply to ${command}`);
     }
   }
 
-  const output = str(values, 'output') ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, not "${output}"`);
+  const outputs = outputsOf(spec);
+  const output = str(values, 'output') ?? outputs[0];
+  if (!(outputs as readonly string[]).includes(output)) throw new UsageError(`--output must be ${outputs.join(' or ')}, not "${output}"`);
   const ifOwnedByOthers = oneOf('if-owned-by-others', str(values, 'if-owned-by-others') ?? DEFAULTS.ifOwnedByOthers, OWNED_BY_OTHERS);
   return {
     command: command as CommandLine['command'],
     action: spec.action(values),
+    ...(command === 'values' ? { values: valuesRequest(values) } : {}),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,
     managedAddon: values['managed-addon'] === true,
     kubeconfig: str(values, 'kubeconfig'),
     context: str(values, 'context'),
-    output,
+    output: output as OutputFormat,
   };
+}
+
+/** A chart version as Helm takes it (`1.19.2`), not an image tag (`v1.19.2-eksbuild.1`). */
+const CHART_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
+function valuesRequest(values: OptionValues): ValuesRequest {
+  const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
+  const chartVersion = str(values, 'chart-version');
+  const problems = releaseNameProblems(releaseName, '--release-name');
+  if (chartVersion !== undefined && !CHART_VERSION.test(chartVersion)) {
+    problems.push(`--chart-version "${chartVersion}" must be an aws-vpc-cni chart version such as 1.19.2 (not an image tag such as v1.19.2-eksbuild.1)`);
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return { releaseName, ...(chartVersion ? { chartVersion } : {}) };
 }
 
 /** The command whose help was asked for: `adopt --help`, `plan adopt --help` and `help adopt` all mean adopt. */
@@ -316,6 +431,11 @@ function helpTopic(positional: readonly string[]): string | undefined {
 function str(values: OptionValues, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+function list(values: OptionValues, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : [];
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

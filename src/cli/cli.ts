@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandLine, commandHelp, parseArgs, USAGE, UsageError } from './args';
+import { describeVpcCniAddon, eksTokenPlugin, ManagedAddonCheck } from './eks-addon';
 import { EXIT } from './exit-codes';
-import { connect, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
-import { renderJson, renderTable, Report } from './render';
-import { KubeClient, OwnedByOthersError, run, UnexpectedClusterStateError } from '../engine';
+import { connect, KubeTarget, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
+import { DryRunRefusedError, preflightRefusalText, renderJson, renderTable, Report } from './render';
+import { NoRunningVpcCniError, valuesDocument, valuesYaml } from './values';
+import { KubeClient, observe, OwnedByOthersError, PreflightRefusedError, run, UnexpectedClusterStateError } from '../engine';
 
 export { EXIT } from './exit-codes';
 
@@ -14,12 +16,18 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** An EKS managed add-on can only be taken over through the EKS API, which this CLI does not call. */
+/** How to delete the add-on and keep its objects, for the cluster when it is known. */
+function deleteAddonCommand(clusterName = 'CLUSTER'): string {
+  return `aws eks delete-addon --cluster-name ${clusterName} --addon-name vpc-cni --preserve`;
+}
+
+/** An EKS managed add-on can only be taken over through the EKS API, which this CLI does not write to. */
 export class ManagedAddonRefusal extends Error {
-  constructor(command: string) {
-    super(`Refusing to ${command} the VPC CNI: it is an EKS managed add-on (--managed-addon), and EKS would keep writing it. `
-      + 'Nothing was changed. Delete the add-on first, keeping its objects: '
-      + 'aws eks delete-addon --cluster-name CLUSTER --addon-name vpc-cni --preserve; then run this again without --managed-addon.');
+  constructor(command: string, addon: ManagedAddonCheck) {
+    const byFlag = addon.source === 'flag';
+    super(`Refusing to ${command} the VPC CNI: it is an EKS managed add-on (${byFlag ? '--managed-addon' : 'the EKS API says so'}), `
+      + 'and EKS would keep writing it. Nothing was changed. Delete the add-on first, keeping its objects: '
+      + `${deleteAddonCommand(addon.clusterName)}; then run this again${byFlag ? ' without --managed-addon' : ''}.`);
     this.name = 'ManagedAddonRefusal';
   }
 }
@@ -43,20 +51,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`${e.message}\nRun cdk-vpc-cni-ownership --help for the commands and options.\n`);
     return EXIT.USAGE;
   }
+  if (line.command === 'values') return printValues(line, io);
 
   let report: Report = { line };
   try {
-    const { files, explicit } = kubeconfigFiles(line.kubeconfig, io.env);
-    const target = resolveContext(loadKubeconfig(files, explicit), line.context);
+    const target = targetOf(line, io.env);
     report = { ...report, context: target.context, server: target.server };
     const client = new KubeClient(await connect(target, io.env));
     try {
-      const options = { action: line.action, facts: { managedAddon: line.managedAddon }, ifOwnedByOthers: line.ifOwnedByOthers };
-      // The construct deletes a managed add-on through the EKS API before a TAKE_OVER; this CLI cannot, so it
-      // plans first and refuses when there is anything to write. restore only removes our own key (no guard).
-      const takesOverAddon = line.managedAddon && line.ifOwnedByOthers === 'TAKE_OVER' && !line.dryRun && line.command !== 'restore';
+      const addon = await managedAddonOf(line, target, io.env);
+      report = { ...report, addon };
+      const managedAddon = addon.managedAddon === true;
+      const options = { action: line.action, facts: { managedAddon }, ifOwnedByOthers: line.ifOwnedByOthers };
+      // The construct deletes a managed add-on through the EKS API before a TAKE_OVER; this CLI does not,
+      // so it plans first and refuses when there is anything to write. restore only removes our own key (no guard).
+      const takesOverAddon = managedAddon && line.ifOwnedByOthers === 'TAKE_OVER' && !line.dryRun && line.command !== 'restore';
       if (takesOverAddon && (await run(client, { ...options, dryRun: true })).plan.writes.length > 0) {
-        throw new ManagedAddonRefusal(line.command);
+        throw new ManagedAddonRefusal(line.command, addon);
       }
       const result = await run(client, {
         ...options,
@@ -70,6 +81,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     } finally {
       client.close();
     }
+    // A real run stops at a refusal itself; a dry run reports it, and fails as the real run would.
+    const refusals = report.result!.preflight.filter((p) => !p.accepted);
+    if (refusals.length > 0) throw new DryRunRefusedError(refusals, report.result!.plan.writes.length);
     report = { ...report, exitCode: EXIT.OK };
   } catch (e) {
     report = { ...report, exitCode: exitCodeOf(e), error: e instanceof Error ? e : new Error(String(e)) };
@@ -79,17 +93,62 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${JSON.stringify(renderJson(report), undefined, 2)}\n`);
   } else {
     if (report.result) io.stdout.write(`${renderTable(report)}\n`);
-    if (report.error) io.stderr.write(`${errorTitle(report.exitCode!)}: ${report.error.message}\n`);
+    if (report.error) {
+      const message = report.error instanceof PreflightRefusedError ? preflightRefusalText(report.error, report.context) : report.error.message;
+      io.stderr.write(`${errorTitle(report.exitCode!)}: ${message}\n`);
+    }
     // The engine's message names the construct's property; say it the CLI's way too.
-    if (report.error instanceof OwnedByOthersError) io.stderr.write('With this CLI: --if-owned-by-others TAKE_OVER or SKIP.\n');
+    if (report.error instanceof OwnedByOthersError) io.stderr.write(`${ownedByOthersHint(report.error, report.addon)}\n`);
   }
   return report.exitCode!;
+}
+
+function targetOf(line: CommandLine, env: NodeJS.ProcessEnv): KubeTarget {
+  const { files, explicit } = kubeconfigFiles(line.kubeconfig, env);
+  return resolveContext(loadKubeconfig(files, explicit), line.context);
+}
+
+/**
+ * --managed-addon, else the EKS API when the kubeconfig's credentials come from `aws eks get-token`
+ * (it names the cluster), else unknown: from the cluster alone, an add-on looks like the bootstrap install.
+ */
+async function managedAddonOf(line: CommandLine, target: KubeTarget, env: NodeJS.ProcessEnv): Promise<ManagedAddonCheck> {
+  if (line.managedAddon) return { managedAddon: true, source: 'flag' };
+  const plugin = eksTokenPlugin(target, env);
+  return plugin ? describeVpcCniAddon(plugin) : { managedAddon: null, source: 'unknown' };
+}
+
+function ownedByOthersHint(e: OwnedByOthersError, addon: ManagedAddonCheck | undefined): string {
+  if (e.owner.kind !== 'EKS_MANAGED_ADDON') return 'With this CLI: --if-owned-by-others TAKE_OVER or SKIP.';
+  return `With this CLI: --if-owned-by-others SKIP leaves it as it is; to take it over, delete the add-on first, keeping its objects (${deleteAddonCommand(addon?.clusterName)}).`;
+}
+
+/** `values`: reads the cluster (GETs only) and prints the chart values that reproduce what runs. */
+async function printValues(line: CommandLine, io: CliIo): Promise<number> {
+  const request = line.values!;
+  try {
+    const client = new KubeClient(await connect(targetOf(line, io.env), io.env));
+    let doc;
+    try {
+      doc = valuesDocument(await observe(client, {}), request);
+    } finally {
+      client.close();
+    }
+    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : valuesYaml(doc, request));
+    return EXIT.OK;
+  } catch (e) {
+    const error = e instanceof Error ? e : new Error(String(e));
+    const code = exitCodeOf(error);
+    if (line.output === 'json') io.stdout.write(`${JSON.stringify({ error: { kind: error.name.replace(/Error$/, ''), message: error.message } }, undefined, 2)}\n`);
+    else io.stderr.write(`${errorTitle(code)}: ${error.message}\n`);
+    return code;
+  }
 }
 
 export function exitCodeOf(e: unknown): number {
   if (e instanceof UnknownContextError) return EXIT.USAGE;
   if (e instanceof OwnedByOthersError || e instanceof ManagedAddonRefusal) return EXIT.REFUSED;
-  if (e instanceof UnexpectedClusterStateError) return EXIT.UNEXPECTED_STATE;
+  if (e instanceof UnexpectedClusterStateError || e instanceof NoRunningVpcCniError) return EXIT.UNEXPECTED_STATE;
   return EXIT.ERROR;
 }
 

@@ -2,7 +2,7 @@
 export const EXIT = {
   /** Done, or nothing to do (including a SKIP by the guard). */
   OK: 0,
-  /** Kubeconfig, credentials, the cluster, or a write failed. */
+  /** Kubeconfig, credentials, the cluster, or a write failed; or a dry run found writes the API server would refuse. */
   ERROR: 1,
   /** The command line is wrong. */
   USAGE: 2,
@@ -16,6 +16,9 @@ export type ExitCode = typeof EXIT[keyof typeof EXIT];
 
 /** Said of exit code 0 by the commands the ownership guard applies to. */
 export const SKIP_NOTE = ' (also when --if-owned-by-others SKIP left it as it is)';
+
+/** Said of exit code 1 by the commands that plan: a checked plan the API server would refuse in part. */
+export const DRY_RUN_REFUSED_NOTE = ';\n     or a dry run (plan) found writes the API server would refuse (each is listed)';
 
 /** What each exit code means, for the help texts. */
 export const EXIT_MEANINGS: Record<ExitCode, string> = {

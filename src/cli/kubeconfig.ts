@@ -206,8 +206,7 @@ async function execCredential(
   }
   if (!exec.command) throw new KubeconfigError(`${where}: exec has no command`);
   if (exec.interactiveMode === 'Always') throw new KubeconfigError(`${where}: the exec plugin needs a terminal (interactiveMode: Always); this CLI runs without one`);
-  // As in kubectl: a command with a path separator is relative to the kubeconfig's directory; a bare name is looked up in PATH.
-  const command = exec.command.includes(path.sep) ? path.resolve(dir, exec.command) : exec.command;
+  const command = execCommandPath(exec.command, dir);
   const info = {
     apiVersion,
     kind: 'ExecCredential',
@@ -216,8 +215,7 @@ async function execCredential(
       ...(exec.provideClusterInfo ? { cluster: clusterInfo(target) } : {}),
     },
   };
-  const childEnv: NodeJS.ProcessEnv = { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
-  for (const e of exec.env ?? []) childEnv[e.name] = e.value;
+  const childEnv: NodeJS.ProcessEnv = { ...execEnvironment(exec, env), KUBERNETES_EXEC_INFO: JSON.stringify(info) };
 
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(command, exec.args ?? [], { env: childEnv, timeout: EXEC_TIMEOUT_MS, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (error, out, err) => {
@@ -243,6 +241,18 @@ async function execCredential(
     throw new KubeconfigError(`${where}: exec plugin ${exec.command} returned neither status.token nor status.clientCertificateData and clientKeyData`);
   }
   return status;
+}
+
+/** As in kubectl: a command with a path separator is relative to the kubeconfig's directory; a bare name is looked up in PATH. */
+export function execCommandPath(command: string, kubeconfigDir: string): string {
+  return command.includes(path.sep) ? path.resolve(kubeconfigDir, command) : command;
+}
+
+/** An exec plugin's environment: its own env entries on top of ours. */
+export function execEnvironment(exec: ExecConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const childEnv: NodeJS.ProcessEnv = { ...env };
+  for (const e of exec.env ?? []) childEnv[e.name] = e.value;
+  return childEnv;
 }
 
 /** The cluster as an exec plugin is told of it (provideClusterInfo). */

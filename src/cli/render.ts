@@ -1,6 +1,8 @@
 import { CommandLine } from './args';
+import { ManagedAddonCheck } from './eks-addon';
 import {
-  formatObservation, formatPlan, OwnedByOthersError, PartialApplyError, PreflightRefusedError, RunResult, UnexpectedClusterStateError,
+  formatObservation, formatPlan, installedVersionOf, OwnedByOthersError, PartialApplyError, PreflightRefusedError, PreflightResult, RunResult,
+  UnexpectedClusterStateError,
 } from '../engine';
 
 /** Everything a command did, for either output format. */
@@ -8,18 +10,63 @@ export interface Report {
   readonly line: CommandLine;
   readonly context?: string;
   readonly server?: string;
+  /** Whether vpc-cni is an EKS managed add-on, and who said so; absent when the command stopped before asking. */
+  readonly addon?: ManagedAddonCheck;
   readonly result?: RunResult;
   readonly requests?: Readonly<Record<string, number>>;
   readonly exitCode?: number;
   readonly error?: Error;
 }
 
+/** A dry run's preflight found writes the API server would refuse: the real run would stop before its first write. */
+export class DryRunRefusedError extends Error {
+  constructor(readonly refusals: readonly PreflightResult[], planned: number) {
+    super(`The API server would refuse ${refusals.length} of ${planned} planned write${planned === 1 ? '' : 's'} `
+      + `(${refusals.map((r) => `${r.verb} ${r.objectId}`).join(', ')}); the plan says why. Nothing was written.`);
+    this.name = 'DryRunRefusedError';
+  }
+}
+
 const MANAGED_ADDON_NOTE = 'Whether vpc-cni is an EKS managed add-on was not checked: only the EKS API knows '
   + '(aws eks describe-addon --cluster-name CLUSTER --addon-name vpc-cni). If it is, pass --managed-addon.';
 
-/** From the cluster alone, an EKS managed add-on looks exactly like the bootstrap install: say so where it matters. */
+/** From the cluster alone, an EKS managed add-on looks exactly like the bootstrap install: say what is known, where it matters. */
 function notes(report: Report): string[] {
-  return !report.line.managedAddon && report.result?.previousOwner.kind === 'EKS_BOOTSTRAP' ? [MANAGED_ADDON_NOTE] : [];
+  const { addon } = report;
+  const owner = report.result?.previousOwner.kind;
+  const cluster = addon?.clusterName ? ` of cluster "${addon.clusterName}"` : '';
+  const out: string[] = [];
+  if (addon?.unknownReason) out.push(`The EKS API could not tell whether vpc-cni is a managed add-on: ${addon.unknownReason}`);
+  if (addon?.source === 'eks-api' && (owner === 'EKS_BOOTSTRAP' || owner === 'EKS_MANAGED_ADDON')) {
+    out.push(addon.managedAddon
+      ? `The EKS API (aws eks describe-addon) says vpc-cni is a managed add-on${cluster}.`
+      : `The EKS API (aws eks describe-addon) has no vpc-cni add-on${cluster}: this is the bootstrap install.`);
+  }
+  if (!report.line.managedAddon && addon?.source !== 'eks-api' && owner === 'EKS_BOOTSTRAP') out.push(MANAGED_ADDON_NOTE);
+  return out;
+}
+
+/** The installed VPC CNI, as inspect shows it. */
+function installedLines(result: RunResult): string[] {
+  if (!result.observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) return ['Installed VPC CNI: none (no aws-node DaemonSet)'];
+  const { version, imageRegistry } = installedVersionOf(result.observation);
+  return [
+    `Installed VPC CNI: ${version ?? 'unknown (neither the aws-node image tag nor the helm.sh/chart label says)'}`,
+    `Image registry: ${imageRegistry ?? 'unknown'}`,
+  ];
+}
+
+/** The engine's notes name the construct's properties; this CLI's options where they differ. */
+const OPTION_OF_PROPERTY: Record<string, string> = { deletePolicyEndpointCrd: '--delete-policy-endpoint-crd', handOver: '--hand-over' };
+
+function inCliTerms(note: string): string {
+  return note.replace(/\b(deletePolicyEndpointCrd|handOver)\b/g, (property) => OPTION_OF_PROPERTY[property]);
+}
+
+/** The plan; in a dry run, each write with what the API server said of it in the preflight. */
+function planLines(result: RunResult): string {
+  const plan = { ...result.plan, notes: result.plan.notes.map(inCliTerms) };
+  return formatPlan(plan, result.dryRun ? result.preflight : []);
 }
 
 function requestSummary(requests: Readonly<Record<string, number>> = {}): string {
@@ -34,21 +81,32 @@ export function renderTable(report: Report): string {
   const { line } = report;
   const lines = [`Context ${report.context} (${report.server})`, ''];
   if (line.command === 'inspect') {
-    lines.push(formatObservation(result.observation));
+    lines.push(formatObservation(result.observation), ...installedLines(result));
   } else {
     // The per-object table is inspect's; an action shows whom it found, then what it writes.
-    lines.push(`Owner: ${result.previousOwner.kind}: ${result.previousOwner.description}`, '', formatPlan(result.plan));
-    if (result.dryRun) lines.push(`Dry run: nothing was written. Run "${line.command}" without --dry-run to apply it.`);
-    else if (result.changed.length > 0) lines.push(`Changed ${result.changed.length} object${result.changed.length === 1 ? '' : 's'}: ${result.changed.join(', ')}`);
-    else lines.push('Changed nothing.');
+    lines.push(`Owner: ${result.previousOwner.kind}: ${result.previousOwner.description}`, '', planLines(result));
+    lines.push(outcomeLine(result, line.command));
   }
   lines.push('', ...notes(report), requestSummary(report.requests));
   return lines.join('\n');
 }
 
+/** What the action did, or (dry run) whether it would go through. */
+function outcomeLine(result: RunResult, command: string): string {
+  const refused = result.preflight.filter((p) => !p.accepted).length;
+  if (result.dryRun && refused > 0) {
+    return `Dry run: nothing was written. The API server would refuse ${refused} of ${result.plan.writes.length} writes, `
+      + `so "${command}" would stop before its first write.`;
+  }
+  if (result.dryRun) return `Dry run: nothing was written. Run "${command}" without --dry-run to apply it.`;
+  if (result.changed.length > 0) return `Changed ${result.changed.length} object${result.changed.length === 1 ? '' : 's'}: ${result.changed.join(', ')}`;
+  return 'Changed nothing.';
+}
+
 /** A stable JSON document for scripts; present whatever the exit code. */
 export function renderJson(report: Report): Record<string, unknown> {
   const { line, result, error } = report;
+  const installed = result ? installedVersionOf(result.observation) : {};
   return {
     command: line.command,
     action: line.action,
@@ -57,9 +115,12 @@ export function renderJson(report: Report): Record<string, unknown> {
     context: report.context,
     server: report.server,
     exitCode: report.exitCode,
-    // The EKS API's fact: true when asserted with --managed-addon, null when unknown.
-    managedAddon: line.managedAddon ? true : null,
+    // The EKS API's fact: true (--managed-addon, or the EKS API has it), false (the EKS API has none), null when unknown.
+    managedAddon: report.addon?.managedAddon ?? (line.managedAddon ? true : null),
+    managedAddonSource: report.addon?.source ?? (line.managedAddon ? 'flag' : 'unknown'),
     owner: result?.previousOwner,
+    installedVersion: installed.version ?? null,
+    imageRegistry: installed.imageRegistry ?? null,
     objects: result?.observation.objects.map((s) => ({
       id: s.object.id,
       present: !!s.live,
@@ -70,8 +131,13 @@ export function renderJson(report: Report): Record<string, unknown> {
       problems: s.problems,
     })),
     plan: result && {
-      writes: result.plan.writes.map((w) => ({ verb: w.verb, object: w.objectId, reason: w.reason })),
-      notes: result.plan.notes,
+      writes: result.plan.writes.map((w) => ({
+        verb: w.verb,
+        object: w.objectId,
+        reason: w.reason,
+        ...preflightJson(result.preflight.find((p) => p.objectId === w.objectId && p.verb === w.verb)),
+      })),
+      notes: result.plan.notes.map(inCliTerms),
       ...(result.plan.skipped ? { skipped: result.plan.skipped } : {}),
     },
     changed: result?.changed,
@@ -81,11 +147,27 @@ export function renderJson(report: Report): Record<string, unknown> {
   };
 }
 
+/** What the API server said of a write in the preflight (none when nothing was sent). */
+function preflightJson(check: PreflightResult | undefined): Record<string, unknown> {
+  if (!check) return {};
+  return { preflight: { accepted: check.accepted, ...(check.refusal ? { refusal: check.refusal } : {}) } };
+}
+
+/** A real run the preflight stopped: each refused write on its own lines, and whose identity needs what. */
+export function preflightRefusalText(e: PreflightRefusedError, context: string | undefined): string {
+  return [
+    `The API server refused ${e.refusals.length} of ${e.planned} planned writes in the preflight (each sent first with dryRun=All); nothing was changed.`,
+    'Refused:',
+    ...e.refusals.map((r) => `  ${r.verb} ${r.objectId}\n    ${r.refusal}`),
+    `The writes are made as the user of context "${context}": grant it (or exempt it) what each refusal names; "the handler" is that user here.`,
+  ].join('\n');
+}
+
 function errorJson(e: Error): Record<string, unknown> {
   const base = { kind: e.name.replace(/Error$/, ''), message: e.message };
   if (e instanceof OwnedByOthersError) return { ...base, owner: e.owner };
   if (e instanceof UnexpectedClusterStateError) return { ...base, problems: e.problems };
   if (e instanceof PartialApplyError) return { ...base, done: e.done, notDone: e.notDone };
-  if (e instanceof PreflightRefusedError) return { ...base, refusals: e.refusals };
+  if (e instanceof PreflightRefusedError || e instanceof DryRunRefusedError) return { ...base, refusals: e.refusals };
   return base;
 }

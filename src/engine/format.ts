@@ -1,4 +1,4 @@
-import { Observation, Plan } from './types';
+import { Observation, Plan, PreflightResult } from './types';
 
 /** A fixed-width table; the last column may be long. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -22,9 +22,16 @@ export function formatObservation(observation: Observation): string {
   ].join('\n');
 }
 
-/** One line per write with its reason; notes; or why nothing is to be done. */
-export function formatPlan(plan: Plan): string {
-  const lines = plan.writes.map((w, i) => `${i + 1}. ${w.verb} ${w.objectId}: ${w.reason}`);
+/**
+ * One line per write with its reason (and, given the preflight, what the API server said of it);
+ * notes; or why nothing is to be done.
+ */
+export function formatPlan(plan: Plan, preflight: readonly PreflightResult[] = []): string {
+  const lines = plan.writes.flatMap((w, i) => {
+    const check = preflight.find((p) => p.objectId === w.objectId && p.verb === w.verb);
+    const answer = !check ? [] : [check.accepted ? '   accepted by the API server' : `   REFUSED by the API server: ${check.refusal}`];
+    return [`${i + 1}. ${w.verb} ${w.objectId}: ${w.reason}`, ...answer];
+  });
   if (plan.skipped) lines.push(`Skipped: ${plan.skipped}`);
   else if (plan.writes.length === 0) lines.push('Nothing to do: the cluster is already there.');
   lines.push(...plan.notes.map((n) => `Note: ${n}`));

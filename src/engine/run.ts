@@ -53,7 +53,7 @@ export class PartialApplyError extends Error {
 
 /** The API server refused planned writes in the preflight: nothing was written. */
 export class PreflightRefusedError extends Error {
-  constructor(readonly refusals: readonly PreflightResult[], planned: number) {
+  constructor(readonly refusals: readonly PreflightResult[], readonly planned: number) {
     super(`The API server refused ${refusals.length} of ${planned} planned write${planned === 1 ? '' : 's'} in a dry run; nothing was changed:\n`
       + refusals.map((r) => `- ${r.verb} ${r.objectId}: ${r.refusal}`).join('\n'));
     this.name = 'PreflightRefusedError';

@@ -8,16 +8,19 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { EXIT, runCli } from '../../src/cli/cli';
 import { KubeClient } from '../../src/engine';
-import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
 import { closedPort } from '../support/fault-proxy';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EXEC_PLUGIN = path.join(__dirname, 'exec-credential.sh');
+const FAKE_AWS = path.join(__dirname, 'fake-aws.sh');
+const CONFIG_MAP = 'ConfigMap/kube-system/amazon-vpc-cni';
+const POLICY_ENDPOINT_CRD = 'CustomResourceDefinition/policyendpoints.networking.k8s.aws';
 const INSTALL = ['install', RELEASE, CHART, '--namespace', 'kube-system', '--set', 'originalMatchLabels=true'];
 
 interface Files { endpoint: string; caFile: string; token: string; clientCertFile: string; clientKeyFile: string; kubeconfig: string }
@@ -93,6 +96,47 @@ function kubeconfig(name: string, user: Record<string, unknown>, cluster: Record
   return file;
 }
 
+/** A client certificate signed by the control plane's CA, for user `name`. */
+function clientCertificate(name: string): { cert: string; key: string } {
+  const key = path.join(dir, `${name}.key`);
+  const csr = path.join(dir, `${name}.csr`);
+  const cert = path.join(dir, `${name}.crt`);
+  const pki = path.dirname(files.caFile);
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', key, '-out', csr], { stdio: 'pipe' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', files.caFile, '-CAkey', path.join(pki, 'ca.key'), '-set_serial', String(Date.now()),
+    '-days', '1', '-out', cert], { stdio: 'pipe' });
+  return { cert, key };
+}
+
+/**
+ * Runs `body` with a kubeconfig for user `name` (a client certificate), who may read every VPC CNI
+ * object and do what `rules` add; the RBAC is deleted afterwards.
+ */
+async function asLimitedUser(name: string, rules: object[], body: (kubeconfigFile: string) => Promise<void>): Promise<void> {
+  const { cert, key } = clientCertificate(name);
+  const rbac = [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name },
+      rules: [{ apiGroups: ['', 'apps', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'], resources: ['*'], verbs: ['get'] }, ...rules],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+    },
+  ];
+  kube.kubectl(['apply', '-f', '-'], rbac.map((m) => JSON.stringify(m)).join('\n---\n'));
+  try {
+    await body(kubeconfig(name, { 'client-certificate': cert, 'client-key': key }));
+  } finally {
+    kube.kubectl(['delete', `clusterrolebinding/${name}`, `clusterrole/${name}`]);
+  }
+}
+
 describe('usage', () => {
   test('--help prints the commands, options and exit codes; exit 0', async () => {
     const out = await cli(['--help']);
@@ -103,12 +147,15 @@ describe('usage', () => {
   });
 
   test.each([
-    ['adopt', ['--release-name NAME', 'the Helm release (default aws-vpc-cni)', '--release-namespace NS', '(default kube-system)', '--field-manager NAME',
-      '(default helm, Helm\'s manager)', '--if-owned-by-others WHAT', 'FAIL (default)', '--dry-run', 'SKIP left it as it is', 'plan adopt" is the same as adopt --dry-run'], ['--crd-policy']],
-    ['remove', ['--crd-policy POLICY', 'KEEP, DELETE_IF_UNUSED (default) or DELETE', '--if-owned-by-others', '--dry-run'], ['--release-name', '--field-manager']],
+    ['adopt', ['--release-name NAME', 'the Helm release (default aws-vpc-cni)', '--release-namespace NS', '(default kube-system), the only one accepted',
+      '--field-manager NAME', '(default helm, Helm\'s manager)', 'Not eks or kubectl-client-side-apply', '--hand-over MANAGER', 'repeat it for several',
+      '--if-owned-by-others WHAT', 'FAIL (default)', '--dry-run', 'checked by the API server (dryRun=All)', 'SKIP left it as it is',
+      'plan adopt" is the same as adopt --dry-run', 'a dry run (plan) found writes the API server would refuse'], ['--crd-policy', '--delete-policy-endpoint-crd']],
+    ['remove', ['--crd-policy POLICY', 'KEEP, DELETE_IF_UNUSED (default) or DELETE', '--delete-policy-endpoint-crd', 'deleting it deletes\n',
+      '--if-owned-by-others', '--dry-run'], ['--release-name', '--field-manager', '--hand-over']],
     ['disable', ['--if-owned-by-others', '--dry-run', 'restore undoes it'], ['--crd-policy', '--release-name']],
     ['restore', ['--dry-run', '\n  4  '], ['--if-owned-by-others', '--crd-policy', '\n  3  ']],
-    ['inspect', ['Writes nothing'], ['--dry-run', '--if-owned-by-others', '\n  3  ', '\n  4  ']],
+    ['inspect', ['Writes nothing', 'installed VPC CNI version and image registry'], ['--dry-run', '--if-owned-by-others', '\n  3  ', '\n  4  ', 'would refuse']],
   ])('%s --help: that command\'s options with their defaults, the cluster options and its exit codes; exit 0', async (command, has, hasNot) => {
     const out = await cli([command, '--help']);
     expect(out.code).toBe(EXIT.OK);
@@ -121,6 +168,19 @@ describe('usage', () => {
     expect((await cli(['help', command])).stdout).toBe(out.stdout);
     expect((await cli([command, '-h', '--kubeconfig', 'x'])).stdout).toBe(out.stdout);
     if (command !== 'inspect') expect((await cli(['plan', command, '--help'])).stdout).toBe(out.stdout);
+  });
+
+  test('values --help: how to install with its output after adopt, that nothing restarts; yaml|json; no --managed-addon', async () => {
+    const out = await cli(['values', '--help']);
+    expect(out.code).toBe(EXIT.OK);
+    expect(out.stdout).toMatch(/^Usage: cdk-vpc-cni-ownership values \[options\]\n/);
+    for (const text of ['cdk-vpc-cni-ownership adopt\n  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml',
+      'Nothing restarts', 'Reads only', '--release-name NAME', '--chart-version VERSION', '-o, --output yaml|json      default yaml', '\n  4  unexpected']) {
+      expect(out.stdout).toContain(text);
+    }
+    for (const text of ['--managed-addon', 'table', '--dry-run', '\n  3  ']) expect(out.stdout).not.toContain(text);
+    expect((await cli(['help', 'values'])).stdout).toBe(out.stdout);
+    expect((await cli(['--help'])).stdout).toMatch(/^ {2}values +the aws-vpc-cni chart values that reproduce the running install/m);
   });
 
   test('plan --help names the actions; --help alone and help of an unknown command print the overview', async () => {
@@ -155,6 +215,23 @@ describe('usage', () => {
     [['inspect', '-x'], /Unknown option -x/],
     [['inspect', '--version=1'], /--version takes no value/],
     [['inspect', '--', 'adopt'], /Unexpected argument "adopt"/],
+    [['adopt', '--release-namespace', 'networking'],
+      /^--release-namespace "networking" must be "kube-system", where the VPC CNI's objects live: .* a release in another namespace would start a second aws-node DaemonSet/],
+    [['plan', 'adopt', '--release-namespace', 'kube-public'], /--release-namespace "kube-public" must be "kube-system"/],
+    [['adopt', '--field-manager', 'eks'], /^--field-manager "eks" can never own the fields: give the field manager of the tool that will apply the chart/],
+    [['adopt', '--field-manager', 'kubectl-client-side-apply'], /^--field-manager "kubectl-client-side-apply" can never own the fields/],
+    [['adopt', '--hand-over', 'eks'], /^--hand-over entry "eks" is handed over \(or kept\) by the action itself; name imperative edits only, e.g. kubectl-set/],
+    [['adopt', '--hand-over', 'kubectl-set', '--hand-over', 'helm'], /^--hand-over entry "helm" is the fieldManager itself/],
+    [['adopt', '--hand-over'], /--hand-over needs a value/],
+    [['remove', '--hand-over', 'kubectl-set'], /--hand-over does not apply to remove/],
+    [['adopt', '--delete-policy-endpoint-crd'], /--delete-policy-endpoint-crd does not apply to adopt/],
+    [['remove', '--delete-policy-endpoint-crd=yes'], /--delete-policy-endpoint-crd takes no value/],
+    [['values', '-o', 'table'], /--output must be yaml or json, not "table"/],
+    [['values', '--managed-addon'], /--managed-addon does not apply to values/],
+    [['values', '--dry-run'], /--dry-run does not apply to values/],
+    [['values', '--chart-version', 'v1.19.2-eksbuild.1'], /--chart-version "v1.19.2-eksbuild.1" must be an aws-vpc-cni chart version such as 1.19.2/],
+    [['values', '--chart-version', '1.19.2', '--chart-version', '1.19.3'], /--chart-version is given twice/],
+    [['inspect', '--chart-version', '1.19.2'], /--chart-version does not apply to inspect/],
   ])('%j: exit 2 with the reason, nothing on stdout', async (args, message) => {
     const out = await cli(args as string[], { KUBECONFIG: files.kubeconfig });
     expect(out.code).toBe(EXIT.USAGE);
@@ -381,8 +458,11 @@ describe('commands', () => {
     expect(out.stdout).toMatch(/^DaemonSet\/kube-system\/aws-node\s+EKS_BOOTSTRAP\s+eks\/Apply$/m);
     expect(out.stdout).toMatch(/^CustomResourceDefinition\/eniconfigs.crd.k8s.amazonaws.com\s+EKS_BOOTSTRAP\s+eks\/Apply, kube-apiserver\/Update\(status\) \(0 custom resources\)$/m);
     expect(out.stdout).toContain('only the EKS API knows');
+    expect(out.stdout).toMatch(/^Installed VPC CNI: 1\.20\.4\nImage registry: 602401143452\.dkr\.ecr\.eu-west-3\.amazonaws\.com$/m);
     expect(out.stdout).toMatch(/^9 API requests \(GET 9\)$/m);
     expect(out.stderr).toBe('');
+    const { json } = await cliJson(['inspect', ...K]);
+    expect(json).toMatchObject({ installedVersion: '1.20.4', imageRegistry: `${EKS_REGION.account}.dkr.ecr.${EKS_REGION.region}.amazonaws.com` });
     expect(await snapshot(admin)).toEqual(before);
   });
 
@@ -391,14 +471,25 @@ describe('commands', () => {
     const before = await snapshot(admin);
     const { code, json } = await cliJson(['plan', 'adopt', ...K]);
     expect(code).toBe(EXIT.OK);
-    expect(json).toMatchObject({ command: 'adopt', dryRun: true, exitCode: 0, managedAddon: null, owner: { kind: 'EKS_BOOTSTRAP' }, changed: [] });
+    expect(json).toMatchObject({
+      command: 'adopt', dryRun: true, exitCode: 0, managedAddon: null, managedAddonSource: 'unknown', owner: { kind: 'EKS_BOOTSTRAP' }, changed: [],
+    });
     expect(json.plan.writes).toHaveLength(7);
-    expect(json.plan.writes[0]).toEqual({ verb: 'PATCH', object: DS, reason: expect.stringMatching(/^adopt into Helm release kube-system\/aws-vpc-cni: annotate .*; hand 1 managedFields entry of "eks" to "helm"$/) });
+    // Checked: each write was sent with dryRun=All, and the API server accepted it.
+    expect(json.plan.writes[0]).toEqual({
+      verb: 'PATCH',
+      object: DS,
+      reason: expect.stringMatching(/^adopt into Helm release kube-system\/aws-vpc-cni: annotate .*; hand 1 managedFields entry of "eks" to "helm"$/),
+      preflight: { accepted: true },
+    });
+    expect(json.plan.writes.map((w: any) => w.preflight)).toEqual(Array(7).fill({ accepted: true }));
+    expect(json.requests).toEqual({ 'GET': 7, 'PATCH(dryRun)': 7 });
     expect(json.objects.map((o: any) => o.present)).toEqual(Array(7).fill(true));
     expect(json.notes[0]).toMatch(/only the EKS API knows/);
     expect((await cliJson(['adopt', '--dry-run', ...K])).json.plan).toEqual(json.plan);
     const table = await cli(['plan', 'adopt', ...K]);
-    expect(table.stdout).toMatch(/^Owner: EKS_BOOTSTRAP: the EKS bootstrap install .*\n\nPlan for ADOPT:\n1\. PATCH DaemonSet\/kube-system\/aws-node: adopt into/m);
+    expect(table.stdout).toMatch(/^Owner: EKS_BOOTSTRAP: the EKS bootstrap install .*\n\nPlan for ADOPT:\n1\. PATCH DaemonSet\/kube-system\/aws-node: adopt into.*\n {3}accepted by the API server\n2\. /m);
+    expect(table.stdout.match(/^ {3}accepted by the API server$/gm)).toHaveLength(7);
     expect(table.stdout).not.toContain('FIELD MANAGERS');
     expect(table.stdout).toContain('Dry run: nothing was written.');
     expect(await snapshot(admin)).toEqual(before);
@@ -444,7 +535,7 @@ describe('commands', () => {
   test('nothing installed: every action exits 0 and writes nothing', async () => {
     for (const command of ['inspect', 'adopt', 'remove', 'disable', 'restore']) {
       const { code, json } = await cliJson([command, ...K]);
-      expect([command, code, json.owner.kind, json.changed]).toEqual([command, EXIT.OK, 'ABSENT', []]);
+      expect([command, code, json.owner.kind, json.changed, json.installedVersion, json.imageRegistry]).toEqual([command, EXIT.OK, 'ABSENT', [], null, null]);
     }
   });
 
@@ -498,35 +589,8 @@ describe('commands', () => {
 
   test('writes the RBAC refuses: refused in the preflight, exit 1, each refusal listed, nothing changed', async () => {
     fixtures.newEksCluster();
-    // A client certificate for a user who may read every object but patch only the DaemonSet.
-    const key = path.join(dir, 'limited.key');
-    const csr = path.join(dir, 'limited.csr');
-    const cert = path.join(dir, 'limited.crt');
-    const pki = path.dirname(files.caFile);
-    execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=cni-cli-limited', '-keyout', key, '-out', csr], { stdio: 'pipe' });
-    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', files.caFile, '-CAkey', path.join(pki, 'ca.key'), '-set_serial', String(Date.now()),
-      '-days', '1', '-out', cert], { stdio: 'pipe' });
-    const rbac = [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name: 'cni-cli-limited' },
-        rules: [
-          { apiGroups: ['', 'apps', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'], resources: ['*'], verbs: ['get'] },
-          { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['aws-node'], verbs: ['patch'] },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: 'cni-cli-limited' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cni-cli-limited' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cni-cli-limited' }],
-      },
-    ];
-    kube.kubectl(['apply', '-f', '-'], rbac.map((m) => JSON.stringify(m)).join('\n---\n'));
-    try {
-      const file = kubeconfig('limited', { 'client-certificate': cert, 'client-key': key });
+    // A user who may read every object but patch only the DaemonSet.
+    await asLimitedUser('cni-cli-limited', [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['aws-node'], verbs: ['patch'] }], async (file) => {
       const { code, json } = await cliJson(['adopt', '--kubeconfig', file]);
       expect(code).toBe(EXIT.ERROR);
       expect(json.error).toMatchObject({ kind: 'PreflightRefused' });
@@ -536,9 +600,7 @@ describe('commands', () => {
       // The preflight only: seven dry runs, no real write.
       expect(json.requests).toEqual({ 'GET': 7, 'PATCH(dryRun)': 7 });
       expect((await getLive(admin, DS))!.metadata.annotations ?? {}).not.toHaveProperty(['meta.helm.sh/release-name']);
-    } finally {
-      kube.kubectl(['delete', 'clusterrolebinding/cni-cli-limited', 'clusterrole/cni-cli-limited']);
-    }
+    });
   });
 
   test('objects that are not what EKS installs: exit 4 and nothing changed; inspect shows the problem and exits 0', async () => {
@@ -554,6 +616,292 @@ describe('commands', () => {
     expect(inspect.code).toBe(EXIT.OK);
     expect(inspect.stdout).toMatch(/^PROBLEM: DaemonSet\/kube-system\/aws-node: spec.selector/m);
     expect(await snapshot(admin)).toEqual(before);
+  });
+});
+
+describe('values: the chart values that reproduce the running install', () => {
+  const K = ['--kubeconfig', files.kubeconfig];
+  const REGISTRY = `${EKS_REGION.account}.dkr.ecr.${EKS_REGION.region}.${EKS_REGION.domain}`;
+
+  test('YAML: a commented header (chart version, registry, how to install, each note) and values that parse; reads only', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('MY_SETTING', 'on');
+    const before = await snapshot(admin);
+    const out = await cli(['values', ...K]);
+    expect([out.code, out.stderr]).toEqual([EXIT.OK, '']);
+    const header = out.stdout.split('\n').filter((l) => l.startsWith('#'));
+    expect(header.slice(0, 4)).toEqual([
+      '# aws-vpc-cni chart values that reproduce the running VPC CNI (cdk-vpc-cni-ownership values)',
+      '# aws-vpc-cni chart version: 1.20.4',
+      `# image registry: ${REGISTRY}`,
+      '# after cdk-vpc-cni-ownership adopt: helm install aws-vpc-cni eks/aws-vpc-cni --version 1.20.4 -n kube-system -f values.yaml',
+    ]);
+    // The kubectl set env customisation stays its own, and says so.
+    expect(out.stdout).toMatch(/^# Note: aws-node: env MY_SETTING was added by an imperative edit: kept as a customisation, not in the values/m);
+    const values = parseYaml(out.stdout);
+    expect(values).toMatchObject({
+      originalMatchLabels: true,
+      image: { account: EKS_REGION.account, region: EKS_REGION.region, domain: EKS_REGION.domain, tag: EKS_REGION.awsNodeTag },
+      init: { image: { region: EKS_REGION.region, tag: EKS_REGION.awsNodeTag } },
+      nodeAgent: { image: { region: EKS_REGION.region, tag: EKS_REGION.agentTag } },
+    });
+    expect(values.env).not.toHaveProperty('MY_SETTING');
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('the plain-Helm takeover of the help text: adopt, values, helm install -f: the DaemonSet and its pods are unchanged, the customisation kept', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('MY_SETTING', 'on');
+    const before = (await getLive(admin, DS))!;
+    expect((await cli(['adopt', ...K])).code).toBe(EXIT.OK);
+    const out = await cli(['values', ...K]);
+    expect(out.code).toBe(EXIT.OK);
+    const file = path.join(dir, 'values.yaml');
+    fs.writeFileSync(file, out.stdout);
+    kube.helm(['install', RELEASE, CHART, '--namespace', 'kube-system', '-f', file]);
+    const after = (await getLive(admin, DS))!;
+    expect(after.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': RELEASE });
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(after.spec.template).toEqual(before.spec.template);
+    expect(awsNodeEnv(after)).toContain('MY_SETTING');
+  });
+
+  test('-o json: { version, imageRegistry, values, notes }, the same values as the YAML', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('MY_SETTING', 'on');
+    const { code, json } = await cliJson(['values', ...K]);
+    expect(code).toBe(EXIT.OK);
+    expect(Object.keys(json)).toEqual(['version', 'imageRegistry', 'values', 'notes']);
+    expect(json).toMatchObject({ version: '1.20.4', imageRegistry: REGISTRY });
+    expect(json.notes).toContainEqual(expect.stringMatching(/^aws-node: env MY_SETTING was added by an imperative edit/));
+    expect(json.values).toEqual(parseYaml((await cli(['values', ...K])).stdout));
+  });
+
+  test('--chart-version: another version leaves the image tags and VPC_CNI_VERSION to that chart, and says so; the installed one keeps them', async () => {
+    fixtures.newEksCluster();
+    const installed = await cliJson(['values', ...K]);
+    expect(installed.json.values.image.tag).toBe(EKS_REGION.awsNodeTag);
+    const same = await cliJson(['values', ...K, '--chart-version', '1.20.4']);
+    expect(same.json).toEqual(installed.json);
+
+    const other = await cliJson(['values', ...K, '--chart-version', '1.21.1']);
+    expect(other.code).toBe(EXIT.OK);
+    expect(other.json.version).toBe('1.21.1');
+    for (const image of [other.json.values.image, other.json.values.init.image, other.json.values.nodeAgent.image]) {
+      expect(image).not.toHaveProperty('tag');
+      expect(image.region).toBe(EKS_REGION.region);
+    }
+    expect(other.json.values.env ?? {}).not.toHaveProperty('VPC_CNI_VERSION');
+    expect(other.json.notes).toContainEqual(expect.stringMatching(/^chart 1\.21\.1 is not the installed version \(1\.20\.4\): the image tags and VPC_CNI_VERSION are left to that chart/));
+    const yaml = await cli(['values', ...K, '--chart-version', '1.21.1']);
+    expect(yaml.stdout).toMatch(/^# aws-vpc-cni chart version: 1\.21\.1\n/m);
+    expect(yaml.stdout).toContain('--version 1.21.1 -n kube-system');
+  });
+
+  test('--release-name other than the pods\' instance label: a note that the first install would restart them', async () => {
+    fixtures.newEksCluster();
+    const { json } = await cliJson(['values', ...K, '--release-name', 'vpc-cni']);
+    expect(json.notes).toContainEqual(expect.stringMatching(/app\.kubernetes\.io\/instance=aws-vpc-cni, and the chart labels them with the release name "vpc-cni"/));
+    expect((await cli(['values', ...K, '--release-name', 'vpc-cni'])).stdout).toContain('helm install vpc-cni eks/aws-vpc-cni');
+  });
+
+  test('no aws-node DaemonSet: exit 4 with the reason (JSON: the error); inspect shows none installed', async () => {
+    fixtures.autoModeCrdsOnly();
+    const out = await cli(['values', ...K]);
+    expect(out.code).toBe(EXIT.UNEXPECTED_STATE);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(/^Unexpected cluster state: There is no aws-node DaemonSet in kube-system, so no running VPC CNI whose chart values could be derived/);
+    const json = await cliJson(['values', ...K]);
+    expect(json.code).toBe(EXIT.UNEXPECTED_STATE);
+    expect(json.json).toEqual({ error: { kind: 'NoRunningVpcCni', message: expect.stringContaining('no aws-node DaemonSet') } });
+    expect((await cli(['inspect', ...K])).stdout).toMatch(/^Installed VPC CNI: none \(no aws-node DaemonSet\)$/m);
+  });
+});
+
+describe('adopt --hand-over, remove --delete-policy-endpoint-crd', () => {
+  const K = ['--kubeconfig', files.kubeconfig];
+
+  test('--hand-over kubectl-set: the customisation\'s fields go to helm too (and into the values); without it they stay kubectl-set\'s', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('MY_SETTING', 'on');
+    const without = await cliJson(['plan', 'adopt', ...K]);
+    expect(without.json.plan.writes[0].reason).toMatch(/hand 1 managedFields entry of "eks" to "helm"$/);
+    expect(without.json.plan.notes).toContainEqual(expect.stringMatching(/^DaemonSet\/kube-system\/aws-node: customisations of "kubectl-set" kept: .*\(name them in --hand-over to give them to "helm"\)$/));
+
+    const { code, json } = await cliJson(['adopt', ...K, '--hand-over', 'kubectl-set', '--hand-over', 'kubectl-edit']);
+    expect(code).toBe(EXIT.OK);
+    expect(json.action).toEqual({ type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm', handOver: ['kubectl-set', 'kubectl-edit'] });
+    expect(json.plan.writes[0].reason).toMatch(/hand 2 managedFields entries of "eks" and "kubectl-set" to "helm"$/);
+    const managers = (await getLive(admin, DS))!.metadata.managedFields!.map((m) => m.manager);
+    expect(managers).toContain('helm');
+    expect(managers).not.toContain('kubectl-set');
+    // Now the install's: the values carry it.
+    expect((await cliJson(['values', ...K])).json.values.env).toMatchObject({ MY_SETTING: 'on' });
+  });
+
+  test('remove --crd-policy DELETE keeps the PolicyEndpoint CRD, with the reason; --delete-policy-endpoint-crd deletes it', async () => {
+    fixtures.newEksCluster();
+    const planned = await cliJson(['plan', 'remove', ...K, '--crd-policy', 'DELETE']);
+    expect(planned.json.plan.writes.map((w: any) => w.object)).not.toContain(POLICY_ENDPOINT_CRD);
+    expect(planned.json.plan.notes).toContainEqual(expect.stringMatching(
+      /^CustomResourceDefinition\/policyendpoints\.networking\.k8s\.aws: kept: the EKS control plane's network policy controller uses it.*\(--delete-policy-endpoint-crd\) to apply crdPolicy to it$/,
+    ));
+
+    const { code, json } = await cliJson(['remove', ...K, '--crd-policy', 'DELETE', '--delete-policy-endpoint-crd']);
+    expect(code).toBe(EXIT.OK);
+    expect(json.action).toEqual({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true });
+    expect(json.changed).toContain(POLICY_ENDPOINT_CRD);
+    const crd = await getLive(admin, POLICY_ENDPOINT_CRD);
+    expect(crd === undefined || !!crd.metadata.deletionTimestamp).toBe(true);
+  });
+});
+
+describe('checked plans: the API server\'s answer for each write', () => {
+  // Everything adopt writes but the ConfigMap (escalate and bind: adopt's patches of the aws-node role and binding carry its rules).
+  const ALL_BUT_THE_CONFIG_MAP = [
+    { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['patch'] },
+    { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['patch'] },
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles', 'clusterrolebindings'], verbs: ['patch'] },
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['escalate', 'bind'] },
+    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['patch'] },
+  ];
+
+  test('plan adopt with an identity that may not patch the ConfigMap: exit 1, that refusal listed with the reason, the others accepted; nothing changed', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    await asLimitedUser('cni-cli-no-configmap', ALL_BUT_THE_CONFIG_MAP, async (file) => {
+      const table = await cli(['plan', 'adopt', '--kubeconfig', file]);
+      expect(table.code).toBe(EXIT.ERROR);
+      expect(table.stdout).toMatch(/^\d\. PATCH ConfigMap\/kube-system\/amazon-vpc-cni: adopt into .*\n {3}REFUSED by the API server: 403 Forbidden: .*configmaps "amazon-vpc-cni" is forbidden.*Grant the handler "patch" on ConfigMap\/kube-system\/amazon-vpc-cni/m);
+      expect(table.stdout.match(/^ {3}accepted by the API server$/gm)).toHaveLength(6);
+      expect(table.stdout).toMatch(/^Dry run: nothing was written\. The API server would refuse 1 of 7 writes, so "adopt" would stop before its first write\.$/m);
+      expect(table.stderr).toBe('Error: The API server would refuse 1 of 7 planned writes (PATCH ConfigMap/kube-system/amazon-vpc-cni); the plan says why. Nothing was written.\n');
+
+      const { code, json } = await cliJson(['adopt', '--dry-run', '--kubeconfig', file]);
+      expect(code).toBe(EXIT.ERROR);
+      expect(json.exitCode).toBe(EXIT.ERROR);
+      const byObject = Object.fromEntries(json.plan.writes.map((w: any) => [w.object, w.preflight]));
+      expect(byObject[CONFIG_MAP]).toEqual({ accepted: false, refusal: expect.stringMatching(/^403 Forbidden: .*Grant the handler "patch" on ConfigMap/) });
+      expect(Object.values(byObject).filter((p: any) => p.accepted)).toHaveLength(6);
+      expect(json.error).toMatchObject({ kind: 'DryRunRefused', refusals: [{ objectId: CONFIG_MAP, verb: 'PATCH', accepted: false }] });
+      expect(json.requests).toEqual({ 'GET': 7, 'PATCH(dryRun)': 7 });
+
+      // The real run stops in its preflight: the table lists the refusal, each on its own lines.
+      const real = await cli(['adopt', '--kubeconfig', file]);
+      expect(real.code).toBe(EXIT.ERROR);
+      expect(real.stdout).toBe('');
+      expect(real.stderr).toMatch(/^Error: The API server refused 1 of 7 planned writes in the preflight \(each sent first with dryRun=All\); nothing was changed\.\nRefused:\n {2}PATCH ConfigMap\/kube-system\/amazon-vpc-cni\n {4}403 Forbidden: .*\nThe writes are made as the user of context "cni-cli-no-configmap": grant it/);
+    });
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('a dry run the API server accepts whole exits 0; one without writes sends nothing', async () => {
+    fixtures.newEksCluster();
+    const removal = await cliJson(['plan', 'remove', '--kubeconfig', files.kubeconfig, '--crd-policy', 'KEEP']);
+    expect(removal.code).toBe(EXIT.OK);
+    expect(removal.json.plan.writes.map((w: any) => [w.verb, w.preflight.accepted])).toEqual(Array(5).fill(['DELETE', true]));
+    expect(removal.json.requests['DELETE(dryRun)']).toBe(5);
+    const restore = await cliJson(['plan', 'restore', '--kubeconfig', files.kubeconfig]);
+    expect([restore.code, restore.json.plan.writes, restore.json.requests]).toEqual([EXIT.OK, [], { GET: 7 }]);
+  });
+});
+
+describe('managed add-on: asked of the EKS API when the kubeconfig uses aws eks get-token', () => {
+  const CLUSTER = 'prod-cluster';
+  let bin: string;
+  let log: string;
+  beforeEach(() => {
+    fixtures.newEksCluster();
+    bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    fs.symlinkSync(FAKE_AWS, path.join(bin, 'aws'));
+    log = path.join(bin, 'calls.jsonl');
+  });
+
+  /** A kubeconfig as `aws eks update-kubeconfig` writes it, with the profile in the exec env; `addon` is what the fake EKS API answers. */
+  function eksKubeconfig(addon: 'found' | 'not-found' | 'no-cluster' | 'denied', args = ['--region', EKS_REGION.region, 'eks', 'get-token', '--cluster-name', CLUSTER, '--output', 'json']) {
+    const tokenFile = path.join(bin, 'token');
+    fs.writeFileSync(tokenFile, files.token);
+    return kubeconfig(`eks-${addon}`, {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1beta1',
+        command: 'aws',
+        args,
+        env: [
+          { name: 'AWS_PROFILE', value: 'platform-admin' },
+          { name: 'FAKE_AWS_ADDON', value: addon },
+          { name: 'TOKEN_FILE', value: tokenFile },
+          { name: 'FAKE_AWS_LOG', value: log },
+        ],
+      },
+    });
+  }
+  const withFakeAws = () => ({ PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+  const calls = (): { args: string[]; env: Record<string, string>; execInfo: boolean }[] =>
+    fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+  test('found: managedAddon true from the EKS API, asked as the exec plugin (same aws, cluster, region, env); remove refuses (3), TAKE_OVER too', async () => {
+    const file = eksKubeconfig('found');
+    const before = await snapshot(admin);
+    const inspect = await cliJson(['inspect', '--kubeconfig', file], withFakeAws());
+    expect(inspect.code).toBe(EXIT.OK);
+    expect(inspect.json).toMatchObject({ managedAddon: true, managedAddonSource: 'eks-api', owner: { kind: 'EKS_MANAGED_ADDON' } });
+    expect(inspect.json.notes).toEqual([`The EKS API (aws eks describe-addon) says vpc-cni is a managed add-on of cluster "${CLUSTER}".`]);
+    const [getToken, describe] = calls();
+    expect(getToken.args).toEqual(['--region', EKS_REGION.region, 'eks', 'get-token', '--cluster-name', CLUSTER, '--output', 'json']);
+    expect(describe).toEqual({
+      args: ['eks', 'describe-addon', '--cluster-name', CLUSTER, '--addon-name', 'vpc-cni', '--region', EKS_REGION.region, '--output', 'json'],
+      env: { AWS_PROFILE: 'platform-admin', FAKE_AWS_ADDON: 'found' },
+      execInfo: false,
+    });
+
+    const refused = await cli(['remove', '--kubeconfig', file], withFakeAws());
+    expect(refused.code).toBe(EXIT.REFUSED);
+    expect(refused.stderr).toMatch(/^Refused: Refusing to remove the VPC CNI: it is owned by the EKS managed add-on "vpc-cni"/);
+    expect(refused.stderr).toContain(`delete the add-on first, keeping its objects (aws eks delete-addon --cluster-name ${CLUSTER} --addon-name vpc-cni --preserve)`);
+
+    const takeOver = await cliJson(['remove', '--kubeconfig', file, '--if-owned-by-others', 'TAKE_OVER'], withFakeAws());
+    expect(takeOver.code).toBe(EXIT.REFUSED);
+    expect(takeOver.json.error).toEqual({
+      kind: 'ManagedAddonRefusal',
+      message: 'Refusing to remove the VPC CNI: it is an EKS managed add-on (the EKS API says so), and EKS would keep writing it. Nothing was changed. '
+        + `Delete the add-on first, keeping its objects: aws eks delete-addon --cluster-name ${CLUSTER} --addon-name vpc-cni --preserve; then run this again.`,
+    });
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('not found (ResourceNotFoundException): managedAddon false, the bootstrap install; adopt goes ahead', async () => {
+    const { code, json } = await cliJson(['adopt', '--kubeconfig', eksKubeconfig('not-found')], withFakeAws());
+    expect(code).toBe(EXIT.OK);
+    expect(json).toMatchObject({ managedAddon: false, managedAddonSource: 'eks-api', owner: { kind: 'EKS_BOOTSTRAP' } });
+    expect(json.notes).toEqual([`The EKS API (aws eks describe-addon) has no vpc-cni add-on of cluster "${CLUSTER}": this is the bootstrap install.`]);
+    expect(json.changed).toHaveLength(7);
+  });
+
+  test.each([
+    ['AccessDenied', 'denied' as const, /failed: An error occurred \(AccessDeniedException\) when calling the DescribeAddon operation: User: arn:aws:iam::111122223333:user\/dev is not authorized/],
+    ['no such cluster in that region', 'no-cluster' as const, /failed: An error occurred \(ResourceNotFoundException\) when calling the DescribeAddon operation: No cluster found for name: prod-cluster\./],
+  ])('%s: it cannot tell; one line says so and why, the --managed-addon note stays', async (_name, addon, reason) => {
+    const file = eksKubeconfig(addon);
+    const table = await cli(['inspect', '--kubeconfig', file], withFakeAws());
+    expect(table.code).toBe(EXIT.OK);
+    const line = table.stdout.split('\n').find((l) => l.startsWith('The EKS API could not tell'))!;
+    expect(line).toMatch(new RegExp(`^The EKS API could not tell whether vpc-cni is a managed add-on: aws eks describe-addon for cluster "${CLUSTER}" in ${EKS_REGION.region} `));
+    expect(line).toMatch(reason);
+    expect(table.stdout).toContain('only the EKS API knows');
+    const { json } = await cliJson(['plan', 'remove', '--kubeconfig', file], withFakeAws());
+    expect(json).toMatchObject({ managedAddon: null, managedAddonSource: 'unknown', owner: { kind: 'EKS_BOOTSTRAP' } });
+    expect(json.notes).toEqual([expect.stringMatching(reason), expect.stringMatching(/only the EKS API knows/)]);
+  });
+
+  test('--managed-addon: the EKS API is not asked; --cluster-name=, --profile and no --region are passed on as given', async () => {
+    const flagged = await cliJson(['inspect', '--kubeconfig', eksKubeconfig('not-found'), '--managed-addon'], withFakeAws());
+    expect(flagged.json).toMatchObject({ managedAddon: true, managedAddonSource: 'flag', owner: { kind: 'EKS_MANAGED_ADDON' } });
+    expect(calls().map((c) => c.args[c.args.indexOf('eks') + 1])).toEqual(['get-token']);
+
+    fs.rmSync(log);
+    const file = eksKubeconfig('found', ['--profile', 'other', 'eks', 'get-token', `--cluster-name=${CLUSTER}`]);
+    expect((await cliJson(['inspect', '--kubeconfig', file], withFakeAws())).json.managedAddonSource).toBe('eks-api');
+    expect(calls()[1].args).toEqual(['--profile', 'other', 'eks', 'describe-addon', '--cluster-name', CLUSTER, '--addon-name', 'vpc-cni', '--output', 'json']);
   });
 });
 

@@ -1,0 +1,51 @@
+import { stringify } from 'yaml';
+import { ValuesRequest } from './args';
+import { deriveChartValues, HelmValues, Observation, withoutVersionPins } from '../engine';
+
+/** No aws-node DaemonSet: there is no running VPC CNI whose values could be derived. */
+export class NoRunningVpcCniError extends Error {
+  constructor() {
+    super('There is no aws-node DaemonSet in kube-system, so no running VPC CNI whose chart values could be derived '
+      + '(EKS Auto Mode, or it was removed). Install the chart with the values you choose.');
+    this.name = 'NoRunningVpcCniError';
+  }
+}
+
+/** What `values` prints: in JSON as it is, in YAML as a commented values file. */
+export interface ValuesDocument {
+  /** The chart version to install: --chart-version, else the installed one; null when neither is known. */
+  readonly version: string | null;
+  readonly imageRegistry: string | null;
+  readonly values: HelmValues;
+  /** What stays a customisation, and what the first install would change. */
+  readonly notes: readonly string[];
+}
+
+export function valuesDocument(observation: Observation, request: ValuesRequest): ValuesDocument {
+  if (!observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) throw new NoRunningVpcCniError();
+  const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: request.releaseName });
+  const notes = [...derived.notes];
+  let values = derived.values;
+  // As the construct's handler: another version chooses its own images; everything else still reproduces what runs.
+  if (request.chartVersion && request.chartVersion !== derived.version) {
+    values = withoutVersionPins(values);
+    notes.push(`chart ${request.chartVersion} is not the installed version (${derived.version ?? 'unknown'}): the image tags and VPC_CNI_VERSION `
+      + 'are left to that chart, so the install updates the VPC CNI and restarts every aws-node pod');
+  }
+  return { version: request.chartVersion ?? derived.version ?? null, imageRegistry: derived.imageRegistry ?? null, values, notes };
+}
+
+/** A values file: a comment header (version, registry, how to install, the notes), then the values. */
+export function valuesYaml(doc: ValuesDocument, request: ValuesRequest): string {
+  const comment = (text: string) => `# ${text.replace(/\s*\n\s*/g, ' ')}`;
+  const header = [
+    comment('aws-vpc-cni chart values that reproduce the running VPC CNI (cdk-vpc-cni-ownership values)'),
+    comment(`aws-vpc-cni chart version: ${doc.version ?? 'unknown (give the version you will install with --chart-version)'}`),
+    comment(`image registry: ${doc.imageRegistry ?? 'unknown'}`),
+    comment(`after cdk-vpc-cni-ownership adopt: helm install ${request.releaseName} eks/aws-vpc-cni --version ${doc.version ?? '<version>'} `
+      + '-n kube-system -f values.yaml'),
+    ...doc.notes.map((note) => comment(`Note: ${note}`)),
+  ];
+  // No line folding: each value stays on its line, as a person would edit it.
+  return `${header.join('\n')}\n${stringify(doc.values, { lineWidth: 0 })}`;
+}
