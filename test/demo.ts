@@ -1,13 +1,14 @@
 /**
  * The local demo: a real kube-apiserver + etcd seeded like a new EKS cluster, then the
  * `cdk-vpc-cni-ownership` CLI (the compiled lib/cli/main.js, what `npx cdk-vpc-cni-ownership` runs):
- * inspect → plan → adopt → helm install, and the same for remove. Run: npx projen demo [--keep]
+ * inspect → plan → adopt → values → helm install with them (nothing restarts), then remove on a lived-in
+ * cluster (a CRD another controller owns). Run: npx projen demo [--keep]
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubeClient } from '../src/engine';
-import { CHART, Cli, connection, Fixtures, RELEASE, resetCluster } from './support/cluster';
+import { deepEqual, KubeClient } from '../src/engine';
+import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster } from './support/cluster';
 import { LAYER_PACKAGES, layerTools } from './support/tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,18 +56,36 @@ async function main() {
 
   try {
     await resetCluster(admin);
-    heading('Seeding it like a new EKS cluster: helm template | kubectl apply --server-side --field-manager eks');
+    heading('Seeding it like a new EKS cluster in eu-west-3: helm template | kubectl apply --server-side --field-manager eks');
     fixtures.newEksCluster();
+    console.log('(its images come from the region\'s registry, with -eksbuild tags, as EKS renders them)');
+    heading('A customisation of ours on top: kubectl set env WARM_ENI_TARGET=2');
+    fixtures.userSetEnv('WARM_ENI_TARGET', '2');
     heading(`helm install ${RELEASE} before adoption: fails`);
     helmInstall(true);
-    heading('Inspect: who owns it, and each object\'s field managers');
+    heading('Inspect: who owns it, the installed version and registry, each object\'s field managers');
     expectExit(0, 'inspect');
-    heading('Plan: what adopt would write, and why (writes nothing)');
+    heading('Plan: what adopt would write, and why; the API server checks each write (writes nothing)');
     expectExit(0, 'plan', 'adopt');
     heading('Adopt into Helm release kube-system/aws-vpc-cni');
     expectExit(0, 'adopt', '--release-name', RELEASE, '--release-namespace', 'kube-system');
-    heading(`helm install ${RELEASE} after adoption (no --force-conflicts, no --take-ownership)`);
-    helmInstall(false);
+    heading('The values that reproduce what runs, for the first helm install');
+    const valuesFile = path.join(state, 'values.yaml');
+    const values = spawnSync(process.execPath, [bin, 'values'], { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
+    if (values.status !== 0) throw new Error(`cdk-vpc-cni-ownership values exited ${values.status}: ${values.stderr}`);
+    fs.writeFileSync(valuesFile, values.stdout);
+    console.log(`$ npx cdk-vpc-cni-ownership values > ${path.relative(ROOT, valuesFile)}`);
+    console.log(values.stdout.split('\n').filter((l) => l.startsWith('#') || /^(image|  (region|tag|account)):/.test(l)).join('\n'));
+    heading(`helm install ${RELEASE} with those values (no --force-conflicts, no --take-ownership): nothing restarts`);
+    const before = await getLive(admin, DS);
+    const withValues = ['install', RELEASE, CHART, '--namespace', 'kube-system', '-f', valuesFile];
+    console.log(`$ helm ${withValues.join(' ').replace(CHART, path.relative(ROOT, CHART)).replace(valuesFile, path.relative(ROOT, valuesFile))}`);
+    console.log(cli.helm(withValues).trim());
+    const after = await getLive(admin, DS);
+    const unchanged = after!.metadata.generation === before!.metadata.generation && deepEqual(after!.spec.template, before!.spec.template);
+    console.log(`DaemonSet aws-node: generation ${before!.metadata.generation} → ${after!.metadata.generation}, pod template ${unchanged ? 'unchanged' : 'CHANGED'}; `
+      + `image ${after!.spec.template.spec.containers[0].image}`);
+    if (!unchanged) throw new Error('the takeover changed the pod template: every aws-node pod would restart');
     heading('Inspect after helm install: the release owns it, "helm" owns the fields "eks" had');
     expectExit(0, 'inspect');
     heading('Adopt again: nothing to do');
@@ -75,19 +94,18 @@ async function main() {
     expectExit(3, 'remove');
 
     await resetCluster(admin);
-    heading('Seeding a new EKS cluster again, with two ENIConfigs');
+    heading('Seeding a new EKS cluster again, with two ENIConfigs; the PolicyEndpoint CRD is the network policy controller\'s');
     fixtures.newEksCluster();
     fixtures.eniConfigs('us-east-1a', 'us-east-1b');
+    fixtures.policyEndpointCrdOfController(1);
     heading('Inspect');
     expectExit(0, 'inspect');
-    heading('Plan: what remove would write (CRDs: delete only if unused)');
+    heading('Plan: what remove would write (CRDs: the ENIConfig one only if unused; never a CRD another controller owns)');
     expectExit(0, 'plan', 'remove');
     heading('Remove');
     expectExit(0, 'remove', '--crd-policy', 'DELETE_IF_UNUSED');
-    heading('Inspect after remove: the ENIConfig CRD stays, it is in use');
+    heading('Inspect after remove: the ENIConfig CRD stays (in use), so does the PolicyEndpoint CRD (not the VPC CNI\'s)');
     expectExit(0, 'inspect');
-    heading(`helm install ${RELEASE} on the emptied cluster`);
-    helmInstall(false);
   } finally {
     admin.close();
     if (keep) console.log(`\nControl plane left running: KUBECONFIG=${kubeconfig}`);

@@ -2,7 +2,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -37,14 +36,14 @@ func main() {
 	}
 	for _, r := range resources {
 		props := (*r)["Properties"].(map[string]interface{})
-		var action map[string]interface{}
-		if err := json.Unmarshal([]byte(props["Action"].(string)), &action); err != nil || action["type"] != "DISABLE" {
-			fail("Action: %v", props["Action"])
+		// Each action field is a property of its own.
+		if props["ActionType"] != "DISABLE" {
+			fail("ActionType: %v", props["ActionType"])
 		}
 		if props["DryRun"] != "true" {
 			fail("DryRun: %v", props["DryRun"])
 		}
-		fmt.Println("go smoke: VpcCniOwnership synthesized with", props["Action"])
+		fmt.Println("go smoke: VpcCniOwnership synthesized with", props["ActionType"])
 	}
 }
 

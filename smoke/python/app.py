@@ -1,6 +1,4 @@
 """Smoke test of the Python binding: synthesize VpcCniOwnership on an aws-eks-v2 cluster and check the template."""
-import json
-
 import aws_cdk as cdk
 from aws_cdk import assertions
 from aws_cdk import aws_eks_v2 as eks
@@ -29,10 +27,12 @@ template = assertions.Template.from_stack(stack)
 resources = template.find_resources("Custom::VpcCniOwnership")
 assert len(resources) == 1, resources
 props = next(iter(resources.values()))["Properties"]
-assert json.loads(props["Action"]) == {"type": "REMOVE", "crdPolicy": "KEEP"}, props
+# Each action field is a property of its own.
+assert {k: props[k] for k in ("ActionType", "CrdPolicy")} == {"ActionType": "REMOVE", "CrdPolicy": "KEEP"}, props
+assert "Action" not in props, props
 assert props["IfOwnedByOthers"] == "SKIP", props
 assert props["DryRun"] == "false", props
 cluster_id = next(iter(template.find_resources("AWS::EKS::Cluster")))
 assert props["ClusterName"] == {"Ref": cluster_id}, props
 template.has_resource_properties("AWS::Lambda::Function", {"Runtime": "nodejs24.x", "Handler": "index.handler"})
-print("python smoke: VpcCniOwnership synthesized with", props["Action"])
+print("python smoke: VpcCniOwnership synthesized with", props["ActionType"], props["CrdPolicy"])
