@@ -7,40 +7,23 @@
 import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
+import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
-import { HandlerDependencies, HandlerResponse, onEvent } from '../../src/handler/handler';
+import { HandlerResponse, onEvent } from '../../src/handler/handler';
 import { RESPONSE_LIMIT } from '../../src/handler/response';
+import { handlerDeps, LONGEST_EVENT, successBytes } from '../support/cfn-events';
 import { Cli, connection, EKS_REGION, Fixtures, resetCluster } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const CLUSTER = 'values-test-cluster';
-const PARTS = 5;
+const PARTS = CHART_VALUES_PARTS;
 const eksMock = mockClient(EKSClient);
 const admin = new KubeClient(connection());
 const fixtures = new Fixtures(new Cli(layerTools(LAYER_PACKAGES[0])));
 afterAll(() => admin.close());
 
-// The longest ids CloudFormation can send, so the measured responses are the worst case.
-const COMMON = {
-  ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
-  ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x',
-  StackId: `arn:aws:cloudformation:eu-west-1:111111111111:stack/${'S'.repeat(128)}/00000000-0000-0000-0000-000000000000`,
-  RequestId: '00000000-0000-0000-0000-000000000000',
-  LogicalResourceId: 'L'.repeat(255),
-  ResourceType: CHART_VALUES_RESOURCE_TYPE,
-};
-
-function deps(): HandlerDependencies {
-  return {
-    eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    region: 'eu-west-1',
-    credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
-    deadline: Date.now() + 60_000,
-    log: () => {},
-    kubernetesToken: async () => connection().token!,
-  };
-}
+const COMMON = { ...LONGEST_EVENT, ResourceType: CHART_VALUES_RESOURCE_TYPE };
+const deps = () => handlerDeps();
 
 function event(part: number, extra: Record<string, string> = {}): CloudFormationCustomResourceEvent {
   return {
@@ -48,19 +31,6 @@ function event(part: number, extra: Record<string, string> = {}): CloudFormation
     RequestType: 'Create',
     ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, Part: String(part), Parts: String(PARTS), UserValues: '{}', ...extra },
   } as CloudFormationCustomResourceEvent;
-}
-
-/** The response document the Provider framework sends for a success. */
-function responseBytes(response: HandlerResponse): number {
-  return Buffer.byteLength(JSON.stringify({
-    Status: 'SUCCESS',
-    Reason: 'SUCCESS',
-    StackId: COMMON.StackId,
-    RequestId: COMMON.RequestId,
-    PhysicalResourceId: response.PhysicalResourceId,
-    LogicalResourceId: COMMON.LogicalResourceId,
-    Data: response.Data,
-  }));
 }
 
 /** Every part, as CloudFormation would gather them: the summary, then the parts checked against its digest. */
@@ -118,7 +88,7 @@ test('worst case that fits: many long env vars; every response under 4,096 bytes
   fixtures.newEksCluster('--set-string', env.join(','));
   const { summary, parts, values, json } = await allParts();
   expect(Buffer.byteLength(json)).toBeGreaterThan(8000);
-  for (const response of [summary, ...parts]) expect(responseBytes(response)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+  for (const response of [summary, ...parts]) expect(successBytes(response)).toBeLessThanOrEqual(RESPONSE_LIMIT);
   expect(Object.keys(values.env).filter((k) => k.startsWith('CUSTOM_SETTING_'))).toHaveLength(90);
   // --set-string keeps the quotes: values with quotes to escape, as they run.
   expect(values.env.CUSTOM_SETTING_007).toBe(`"value "7" with quotes and a long tail ${'x'.repeat(20)}"`);

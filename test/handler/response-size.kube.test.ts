@@ -9,38 +9,17 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { actionProperties } from '../../src/contract';
 import { Action, KubeClient } from '../../src/engine';
-import { HandlerDependencies, onEvent } from '../../src/handler/handler';
+import { onEvent } from '../../src/handler/handler';
 import { boundedMessage, responseSafeError, RESPONSE_LIMIT, serializedBytes, splitForResponse } from '../../src/handler/response';
+import { failureBytes, handlerDeps, LONGEST_EVENT, successBytes } from '../support/cfn-events';
 import { Cli, connection, Fixtures, resetCluster } from '../support/cluster';
 import { FaultProxy } from '../support/fault-proxy';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const CLUSTER = 'c'.repeat(100);
-const FUNCTION_NAME = 'F'.repeat(64);
-const COMMON = {
-  ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
-  ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x',
-  StackId: `arn:aws:cloudformation:eu-west-1:111111111111:stack/${'S'.repeat(128)}/00000000-0000-0000-0000-000000000000`,
-  RequestId: '00000000-0000-0000-0000-000000000000',
-  LogicalResourceId: 'L'.repeat(255),
-  ResourceType: 'Custom::VpcCniOwnership',
-};
+const COMMON = { ...LONGEST_EVENT, ResourceType: 'Custom::VpcCniOwnership' };
 const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };
-
-/** The framework's FAILED response for an error the function threw (its message, log group and stack frames as Reason). */
-function failureBytes(thrown: Error): number {
-  const message = [thrown.message, '', `Logs: /aws/lambda/${FUNCTION_NAME}`, ''].join('\n');
-  const trace = (thrown.stack ?? '').split('\n');
-  const reason = [message, ...trace.slice(1)].join('\n');
-  return serializedBytes({
-    Status: 'FAILED',
-    Reason: reason,
-    StackId: COMMON.StackId,
-    RequestId: COMMON.RequestId,
-    PhysicalResourceId: `${CLUSTER}/vpc-cni-ownership`,
-    LogicalResourceId: COMMON.LogicalResourceId,
-  });
-}
+const failed = (thrown: Error) => failureBytes(thrown, `${CLUSTER}/vpc-cni-ownership`);
 
 describe('bounded pieces', () => {
   test('boundedMessage keeps a short message, cuts a long one (escapes counted) with a pointer to the log', () => {
@@ -64,9 +43,9 @@ describe('bounded pieces', () => {
     const safe = responseSafeError(e, 'req-1');
     expect(safe.message).toMatch(/^PreflightRefusedError: x+ … \(\d+ bytes; the function's log has the whole message \(request req-1\)\)$/);
     expect(safe.stack).not.toContain('\n');
-    expect(failureBytes(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    expect(failed(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
     // Without it, the same error would not fit.
-    expect(failureBytes(e)).toBeGreaterThan(RESPONSE_LIMIT);
+    expect(failed(e)).toBeGreaterThan(RESPONSE_LIMIT);
   });
 });
 
@@ -94,16 +73,7 @@ describe('the worst answers of a real API server', () => {
     fixtures.newEksCluster();
   });
 
-  function deps(): HandlerDependencies {
-    return {
-      eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-      region: 'eu-west-1',
-      credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
-      deadline: Date.now() + 60_000,
-      log: () => {},
-      kubernetesToken: async () => connection().token!,
-    };
-  }
+  const deps = () => handlerDeps();
 
   test('an admission webhook denies every write with a 40 KB message: the failure response stays under 4,096 bytes', async () => {
     const denial = `admission webhook "policy.example.com" denied the request: ${'violation: the object breaks rule R; '.repeat(1100)}`;
@@ -119,7 +89,7 @@ describe('the worst answers of a real API server', () => {
     // Each refusal is already bounded; the whole error still has to be cut for the response.
     expect((thrown as Error).message.length).toBeLessThan(denial.length);
     const safe = responseSafeError(thrown, COMMON.RequestId);
-    expect(failureBytes(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    expect(failed(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
     expect(safe.message).toMatch(/^PreflightRefusedError: The API server refused 7 of 7 planned writes/);
   });
 
@@ -132,15 +102,7 @@ describe('the worst answers of a real API server', () => {
       ...COMMON, RequestType: 'Create', ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, ...actionProperties(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'true' },
     };
     const response = await onEvent(event as CloudFormationCustomResourceEvent, deps());
-    const bytes = serializedBytes({
-      Status: 'SUCCESS',
-      Reason: 'SUCCESS',
-      StackId: COMMON.StackId,
-      RequestId: COMMON.RequestId,
-      PhysicalResourceId: response.PhysicalResourceId,
-      LogicalResourceId: COMMON.LogicalResourceId,
-      Data: response.Data,
-    });
+    const bytes = successBytes(response);
     expect(bytes).toBeLessThanOrEqual(RESPONSE_LIMIT);
     expect(JSON.parse(response.Data.Plan).writes.length + (JSON.parse(response.Data.Plan).moreWrites ?? 0)).toBe(7);
   });

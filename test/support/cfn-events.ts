@@ -1,0 +1,61 @@
+/**
+ * CloudFormation's side of a custom resource, for handler tests: events with the longest ids it can
+ * send, the handler's dependencies with EKS mocked elsewhere, and the response documents the
+ * Provider framework would send (to measure them against the 4,096-byte limit).
+ */
+import { EKSClient } from '@aws-sdk/client-eks';
+import { connection } from './cluster';
+import type { HandlerDependencies, HandlerResponse } from '../../src/handler/handler';
+import { serializedBytes } from '../../src/handler/response';
+
+/** The fields of an event that are CloudFormation's, each as long as CloudFormation makes it. */
+export const LONGEST_EVENT = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
+  ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x',
+  StackId: `arn:aws:cloudformation:eu-west-1:111111111111:stack/${'S'.repeat(128)}/00000000-0000-0000-0000-000000000000`,
+  RequestId: '00000000-0000-0000-0000-000000000000',
+  LogicalResourceId: 'L'.repeat(255),
+};
+
+/** A Lambda function name as long as Lambda allows: the framework names its log group in Reason. */
+const FUNCTION_NAME = 'F'.repeat(64);
+
+/** The handler's dependencies against the jest run's control plane (EKS: mock EKSClient with aws-sdk-client-mock). */
+export function handlerDeps(overrides: Partial<HandlerDependencies> = {}): HandlerDependencies {
+  return {
+    eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    region: 'eu-west-1',
+    credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
+    deadline: Date.now() + 60_000,
+    log: () => {},
+    kubernetesToken: async () => connection().token!,
+    ...overrides,
+  };
+}
+
+/** The Provider framework's SUCCESS response for a handler's answer, in bytes. */
+export function successBytes(response: HandlerResponse): number {
+  return serializedBytes({
+    Status: 'SUCCESS',
+    Reason: 'SUCCESS',
+    StackId: LONGEST_EVENT.StackId,
+    RequestId: LONGEST_EVENT.RequestId,
+    PhysicalResourceId: response.PhysicalResourceId,
+    LogicalResourceId: LONGEST_EVENT.LogicalResourceId,
+    Data: response.Data,
+  });
+}
+
+/** The framework's FAILED response for an error the function threw (its message, log group and stack frames as Reason), in bytes. */
+export function failureBytes(thrown: Error, physicalResourceId: string): number {
+  const message = [thrown.message, '', `Logs: /aws/lambda/${FUNCTION_NAME}`, ''].join('\n');
+  const trace = (thrown.stack ?? '').split('\n');
+  return serializedBytes({
+    Status: 'FAILED',
+    Reason: [message, ...trace.slice(1)].join('\n'),
+    StackId: LONGEST_EVENT.StackId,
+    RequestId: LONGEST_EVENT.RequestId,
+    PhysicalResourceId: physicalResourceId,
+    LogicalResourceId: LONGEST_EVENT.LogicalResourceId,
+  });
+}
