@@ -100,6 +100,20 @@ test('a write that keeps failing in the preflight: refused before anything is ch
   expect(await snapshot(admin)).toEqual(before);
 });
 
+test('a PATCH answer that still holds an entry of the handed-over manager (a webhook rewriting managedFields) is refused in the preflight', async () => {
+  const ds = await admin.get(objectPath(CNI_OBJECTS.find((o) => o.id === DS)!));
+  // What a mutating webhook that puts managedFields back would answer: the object, eks's entry still in it.
+  proxy.addRule({
+    method: 'PATCH',
+    path: PATCH_OF(DS),
+    times: 1000,
+    fault: { kind: 'answer', status: 200, contentType: 'application/json', body: JSON.stringify(ds) },
+  });
+  const before = await snapshot(admin);
+  await expect(runThrough()).rejects.toThrow(/- PATCH DaemonSet\/kube-system\/aws-node: DaemonSet\/kube-system\/aws-node: the API server kept managedFields entries of "eks" after the hand-over.*mutating webhook/s);
+  expect(await snapshot(admin)).toEqual(before);
+});
+
 test('a write that keeps failing after the preflight: a bounded number of attempts, an error naming what was and was not done; a re-run converges', async () => {
   proxy.addRule({ method: 'PATCH', path: REAL_PATCH_OF(CR), times: 1000, fault: { kind: 'status', status: 503 } });
   const attempt = runThrough();
