@@ -1,4 +1,5 @@
 import { aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
+import { EKS_RELEASE_NAME } from './engine/helm';
 import { namespaceProblems, releaseNameProblems } from './engine/validate';
 import { HelmValues, NetworkSpec, mergeValues } from './network-spec';
 import { CniAction, CrdPolicy } from './vpc-cni-ownership';
@@ -296,7 +297,7 @@ export class ClusterNetwork {
       throw new Error('ClusterNetwork.helmManagedVpcCni(): values.originalMatchLabels must be true (or left out): '
         + 'the aws-node DaemonSet selector is immutable and EKS created it with the original labels');
     }
-    const release = 'aws-vpc-cni';
+    const release = EKS_RELEASE_NAME;
     const namespace = 'kube-system';
     return new ClusterNetwork({
       kind: NetworkKind.HELM_MANAGED_VPC_CNI,

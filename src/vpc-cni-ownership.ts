@@ -10,6 +10,7 @@ import {
   actionProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, KUBERNETES_GROUP,
   OwnershipResourceProperties, RESOURCE_TYPE,
 } from './contract';
+import { EKS_RELEASE_NAME } from './engine/helm';
 import type { Action } from './engine/types';
 import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
 import { KubernetesAccess, RbacAccessOptions } from './kubernetes-access';
@@ -91,7 +92,7 @@ export class CniAction {
   public static adoptIntoHelm(options: AdoptIntoHelmOptions = {}): CniAction {
     return new CniAction({
       type: 'ADOPT',
-      releaseName: options.releaseName ?? 'aws-vpc-cni',
+      releaseName: options.releaseName ?? EKS_RELEASE_NAME,
       releaseNamespace: options.releaseNamespace ?? 'kube-system',
       fieldManager: options.fieldManager ?? 'helm',
       ...(options.handOver && options.handOver.length > 0 ? { handOver: [...options.handOver] } : {}),

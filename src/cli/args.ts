@@ -1,8 +1,8 @@
 import { parseArgs as parseArgv } from 'util';
 import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
 import {
-  Action, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems, OWNED_BY_OTHERS, OwnedByOthers,
-  releaseNameProblems,
+  Action, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, EKS_RELEASE_NAME, handOverProblems,
+  OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
 } from '../engine';
 
 /** The command line is wrong: exit code 2, with the usage hint. */
@@ -44,7 +44,7 @@ export type Parsed = CommandLine | { readonly help: true; readonly command?: str
 
 /** Defaults: the same as the construct's. */
 export const DEFAULTS = {
-  releaseName: 'aws-vpc-cni',
+  releaseName: EKS_RELEASE_NAME,
   releaseNamespace: 'kube-system',
   fieldManager: 'helm',
   crdPolicy: 'DELETE_IF_UNUSED' as CrdPolicy,

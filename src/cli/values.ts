@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { ValuesRequest } from './args';
-import { deriveChartValues, HelmValues, Observation, withoutVersionPins } from '../engine';
+import { chartValuesToInstall, HelmValues, Observation } from '../engine';
 
 /** No aws-node DaemonSet: there is no running VPC CNI whose values could be derived. */
 export class NoRunningVpcCniError extends Error {
@@ -22,17 +22,10 @@ export interface ValuesDocument {
 }
 
 export function valuesDocument(observation: Observation, request: ValuesRequest): ValuesDocument {
-  if (!observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) throw new NoRunningVpcCniError();
-  const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: request.releaseName });
-  const notes = [...derived.notes];
-  let values = derived.values;
-  // As the construct's handler: another version chooses its own images; everything else still reproduces what runs.
-  if (request.chartVersion && request.chartVersion !== derived.version) {
-    values = withoutVersionPins(values);
-    notes.push(`chart ${request.chartVersion} is not the installed version (${derived.version ?? 'unknown'}): the image tags and VPC_CNI_VERSION `
-      + 'are left to that chart, so the install updates the VPC CNI and restarts every aws-node pod');
-  }
-  return { version: request.chartVersion ?? derived.version ?? null, imageRegistry: derived.imageRegistry ?? null, values, notes };
+  const toInstall = chartValuesToInstall(observation, request);
+  if (!toInstall.running) throw new NoRunningVpcCniError();
+  const { chartVersion, imageRegistry, values, notes } = toInstall;
+  return { version: chartVersion ?? null, imageRegistry: imageRegistry ?? null, values, notes };
 }
 
 /** A values file: a comment header (version, registry, how to install, the notes), then the values. */

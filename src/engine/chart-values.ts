@@ -358,6 +358,38 @@ function serviceAccountValues(live: KubeObject | undefined, installers: readonly
   if (Object.keys(annotations).length > 0) values.serviceAccount = { annotations };
 }
 
+/** What to install: the release the chart is installed as, and a chart version (default: the installed one). */
+export interface ChartValuesRequest {
+  readonly releaseName: string;
+  readonly chartVersion?: string;
+}
+
+export interface ChartValuesToInstall extends DerivedChartValues {
+  /** The chart version to install: the one asked for, else the installed one; undefined when neither is known. */
+  readonly chartVersion?: string;
+  /** Whether aws-node runs at all: without it, there is no install to reproduce. */
+  readonly running: boolean;
+}
+
+/**
+ * The values to install a chart version with (the CLI's `values`, the construct's chart values): those
+ * that reproduce the running install, or for another version than the installed one, the same without
+ * the version pins (that chart chooses its own images; everything else still reproduces what runs).
+ */
+export function chartValuesToInstall(observation: Observation, request: ChartValuesRequest): ChartValuesToInstall {
+  const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: request.releaseName });
+  const running = observation.objects.some((s) => s.object.kind === 'DaemonSet' && !!s.live);
+  if (!request.chartVersion || request.chartVersion === derived.version) return { ...derived, chartVersion: derived.version, running };
+  return {
+    ...derived,
+    running,
+    chartVersion: request.chartVersion,
+    values: withoutVersionPins(derived.values),
+    notes: [...derived.notes, `chart ${request.chartVersion} is not the installed version (${derived.version ?? 'unknown'}): the image tags and `
+      + 'VPC_CNI_VERSION are left to that chart, so the install updates the VPC CNI and restarts every aws-node pod'],
+  };
+}
+
 /**
  * For a chart version other than the installed one: the image tags and the reported version are the
  * new chart's to choose (its images); everything else still reproduces what runs.

@@ -191,7 +191,7 @@ async function preflightOne(client: KubeClient, write: Write): Promise<{ result:
 }
 
 /** The API server's reason, bounded, and what would let the write through. */
-export function refusalOf(write: Write, e: Error): string {
+function refusalOf(write: Write, e: Error): string {
   const detail = e instanceof KubeApiError ? `${e.status} ${e.reason}: ${e.detail}` : e.message;
   const bounded = detail.length > MAX_REASON ? `${detail.slice(0, MAX_REASON)}… (${detail.length} characters; the handler's log has all)` : detail;
   return `${bounded}. ${hintFor(write, e)}`;

@@ -10,8 +10,8 @@ import {
   ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE, ChartValuesResourceProperties, OwnershipResourceProperties,
 } from '../contract';
 import {
-  Action, actionProblems, CNI_NAMESPACE, deriveChartValues, installedVersionOf, KubeClient, KubeNetworkError, mergeValues, observe,
-  OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult, withoutVersionPins,
+  Action, actionProblems, chartValuesToInstall, CNI_NAMESPACE, EKS_RELEASE_NAME, installedVersionOf, KubeClient, KubeNetworkError, mergeValues,
+  observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult,
 } from '../engine';
 
 /** The cluster's API server could not be reached (after the client's retries). */
@@ -30,8 +30,6 @@ function unreachable(e: unknown): e is Error {
 
 /** The name of the VPC CNI in the EKS add-on API. */
 const VPC_CNI_ADDON = 'vpc-cni';
-/** The Helm release helmManagedVpcCni() installs: the chart labels the pods with it. */
-const CHART_RELEASE = 'aws-vpc-cni';
 /** The most a chart values part may carry (serialized), next to its digest. */
 export const CHART_VALUES_PART_BUDGET = DATA_BUDGET - 200;
 
@@ -338,15 +336,14 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   } finally {
     client.close();
   }
-  const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: CHART_RELEASE });
-  if (!observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) {
+  // helmManagedVpcCni() installs the release EKS rendered the chart as.
+  const derived = chartValuesToInstall(observation, { releaseName: EKS_RELEASE_NAME, chartVersion: props.version });
+  if (!derived.running) {
     throw new Error(`Cluster "${props.clusterName}" has no aws-node DaemonSet in ${CNI_NAMESPACE}: there is no running VPC CNI whose values could be derived`);
   }
-  const version = props.version ?? derived.version;
+  const version = derived.chartVersion;
   if (!version) throw new Error(`${derived.notes.join('; ')}: give the chart version to install (version)`);
-  // Another version chooses its own images; everything else still reproduces what runs.
-  const base = props.version && props.version !== derived.version ? withoutVersionPins(derived.values) : derived.values;
-  const values = { ...mergeValues(base, props.userValues), originalMatchLabels: true };
+  const values = { ...mergeValues(derived.values, props.userValues), originalMatchLabels: true };
   const json = JSON.stringify(values);
   const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
   const pieces = splitForResponse(json, CHART_VALUES_PART_BUDGET);
