@@ -14,6 +14,7 @@ import { KubeClient } from '../../src/engine';
 import { awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
 import { closedPort } from '../support/fault-proxy';
+import { certificateIdentity, unrelatedCa } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -75,12 +76,7 @@ async function closedHttpUrl(): Promise<string> {
 }
 
 /** A CA that did not sign the API server's certificate. */
-function otherCa(): string {
-  const file = path.join(dir, 'other-ca.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other-ca', '-keyout', path.join(dir, 'other-ca.key'), '-out', file],
-    { stdio: 'pipe' });
-  return file;
-}
+const otherCa = () => unrelatedCa().file;
 
 /** Writes a one-context kubeconfig with this user (and the control plane's cluster, CA as -data unless given). */
 function kubeconfig(name: string, user: Record<string, unknown>, cluster: Record<string, unknown> = {}): string {
@@ -98,14 +94,8 @@ function kubeconfig(name: string, user: Record<string, unknown>, cluster: Record
 
 /** A client certificate signed by the control plane's CA, for user `name`. */
 function clientCertificate(name: string): { cert: string; key: string } {
-  const key = path.join(dir, `${name}.key`);
-  const csr = path.join(dir, `${name}.csr`);
-  const cert = path.join(dir, `${name}.crt`);
-  const pki = path.dirname(files.caFile);
-  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', key, '-out', csr], { stdio: 'pipe' });
-  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', files.caFile, '-CAkey', path.join(pki, 'ca.key'), '-set_serial', String(Date.now()),
-    '-days', '1', '-out', cert], { stdio: 'pipe' });
-  return { cert, key };
+  const { certFile, keyFile } = certificateIdentity(name, []);
+  return { cert: certFile, key: keyFile };
 }
 
 /**

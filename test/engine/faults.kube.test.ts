@@ -3,13 +3,10 @@
  * server. Each run converges with bounded retries, or fails before its deadline naming what was
  * done and what was not; a re-run converges; nothing the user had is lost.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Action, CNI_OBJECTS, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
 import { Cli, connection, DS, Fixtures, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
+import { unrelatedCa } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
@@ -164,12 +161,7 @@ test('an endpoint nobody listens on, and one that accepts but never answers: Kub
 });
 
 test('TLS is verified with the cluster CA: another CA fails at once, without retries', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'other-ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=another-ca',
-    '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.crt')], { stdio: 'pipe' });
-  const otherCa = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
-  fs.rmSync(dir, { recursive: true, force: true });
-  const client = through({ caData: otherCa });
+  const client = through({ caData: unrelatedCa().pem });
   await expect(run(client, { action: { type: 'INSPECT' } })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
   expect(proxy.requests).toHaveLength(0);
   client.close();

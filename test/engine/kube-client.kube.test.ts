@@ -3,7 +3,7 @@
  * our fault proxy, or through our CONNECT proxy): TLS that an environment variable cannot weaken,
  * answers it refuses to trust, a total deadline per request, dry-run writes, proxies and system CAs.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,6 +13,7 @@ import {
 import { connection } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
 import { FaultProxy } from '../support/fault-proxy';
+import { unrelatedCa } from '../support/identity';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NAMESPACE = 'kube-system';
@@ -33,14 +34,7 @@ function client(conn: Partial<KubeConnection> = {}, options: KubeClientOptions =
 }
 
 /** A CA that did not sign the API server's certificate. */
-function otherCa(): string {
-  const file = path.join(dir, 'other-ca.crt');
-  if (!fs.existsSync(file)) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=not-the-cluster-ca',
-      '-keyout', path.join(dir, 'other-ca.key'), '-out', file], { stdio: 'pipe' });
-  }
-  return fs.readFileSync(file, 'utf8');
-}
+const otherCa = () => unrelatedCa().pem;
 
 beforeAll(async () => {
   faults = await FaultProxy.start(process.env.CNI_TEST_CONTROLPLANE!);

@@ -4,14 +4,14 @@
  * response limit, and a worst case that does not fit failing clearly. Every response is measured as
  * the Provider framework would send it.
  */
-import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import { EKSClient } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
 import { HandlerResponse, onEvent } from '../../src/handler/handler';
 import { RESPONSE_LIMIT } from '../../src/handler/response';
-import { handlerDeps, LONGEST_EVENT, successBytes } from '../support/cfn-events';
+import { handlerDeps, LONGEST_EVENT, mockEksCluster, successBytes } from '../support/cfn-events';
 import { Cli, connection, EKS_REGION, Fixtures, resetCluster } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -45,12 +45,7 @@ async function allParts(extra: Record<string, string> = {}) {
 }
 
 beforeEach(async () => {
-  eksMock.reset();
-  const c = connection();
-  eksMock.on(DescribeClusterCommand).resolves({
-    cluster: { name: CLUSTER, status: 'ACTIVE', endpoint: c.endpoint, certificateAuthority: { data: Buffer.from(c.caData).toString('base64') } },
-  });
-  eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+  mockEksCluster(eksMock, CLUSTER);
   await resetCluster(admin);
 });
 

@@ -4,25 +4,16 @@
  * The real @aws-sdk/client-eks against a closed port, a black hole, and our EKS stand-in.
  */
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { EKS_CONNECTION_TIMEOUT_MS, EKS_REQUEST_TIMEOUT_MS, eksClient, EksUnreachableError } from '../../src/handler/eks-client';
 import { onEvent } from '../../src/handler/handler';
+import { ownershipEvent } from '../support/cfn-events';
 import { EksStandin } from '../support/eks-standin';
 import { blackHole, closedPort } from '../support/fault-proxy';
 
 const REGION = 'eu-west-1';
 const CREDENTIALS = { accessKeyId: 'AKIDEKSUNREACHABLE01', secretAccessKey: 'not-a-real-secret' };
 
-const createEvent = {
-  RequestType: 'Create',
-  ServiceToken: 'token',
-  ResponseURL: 'https://example.invalid',
-  StackId: 'stack',
-  RequestId: 'r',
-  LogicalResourceId: 'Cni',
-  ResourceType: 'Custom::VpcCniOwnership',
-  ResourceProperties: { ServiceToken: 'token', ClusterName: 'prod', Action: JSON.stringify({ type: 'DISABLE' }), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
-} as CloudFormationCustomResourceEvent;
+const createEvent = ownershipEvent('Create', 'prod', { type: 'DISABLE' });
 
 function handle(eks: ReturnType<typeof eksClient>) {
   return onEvent(createEvent, {

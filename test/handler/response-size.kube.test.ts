@@ -4,20 +4,17 @@
  * the worst answers we can provoke from a REAL API server: an admission webhook's huge denial of
  * every write (injected by our fault proxy in front of it).
  */
-import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
-import { actionProperties } from '../../src/contract';
 import { Action, KubeClient } from '../../src/engine';
 import { onEvent } from '../../src/handler/handler';
 import { boundedMessage, responseSafeError, RESPONSE_LIMIT, serializedBytes, splitForResponse } from '../../src/handler/response';
-import { failureBytes, handlerDeps, LONGEST_EVENT, successBytes } from '../support/cfn-events';
+import { failureBytes, handlerDeps, LONGEST_EVENT, mockEksCluster, ownershipEvent, successBytes } from '../support/cfn-events';
 import { Cli, connection, Fixtures, resetCluster } from '../support/cluster';
 import { FaultProxy } from '../support/fault-proxy';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const CLUSTER = 'c'.repeat(100);
-const COMMON = { ...LONGEST_EVENT, ResourceType: 'Custom::VpcCniOwnership' };
 const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const failed = (thrown: Error) => failureBytes(thrown, `${CLUSTER}/vpc-cni-ownership`);
 
@@ -63,12 +60,7 @@ describe('the worst answers of a real API server', () => {
   });
   beforeEach(async () => {
     proxy.clearRules();
-    eksMock.reset();
-    const c = connection();
-    eksMock.on(DescribeClusterCommand).resolves({
-      cluster: { name: CLUSTER, status: 'ACTIVE', endpoint: proxy.endpoint, certificateAuthority: { data: Buffer.from(c.caData).toString('base64') } },
-    });
-    eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    mockEksCluster(eksMock, CLUSTER, { endpoint: proxy.endpoint });
     await resetCluster(admin);
     fixtures.newEksCluster();
   });
@@ -82,13 +74,13 @@ describe('the worst answers of a real API server', () => {
       times: 1000,
       fault: { kind: 'answer', status: 403, contentType: 'application/json', body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', message: denial, code: 403 }) },
     });
-    const event = { ...COMMON, RequestType: 'Create', ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, ...actionProperties(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'false' } };
+    const event = ownershipEvent('Create', CLUSTER, ADOPT);
     let thrown: unknown;
-    await onEvent(event as CloudFormationCustomResourceEvent, deps()).catch((e) => (thrown = e));
+    await onEvent(event, deps()).catch((e) => (thrown = e));
     expect(String(thrown)).toMatch(/refused 7 of 7 planned writes.*admission webhook "policy.example.com" denied the request/s);
     // Each refusal is already bounded; the whole error still has to be cut for the response.
     expect((thrown as Error).message.length).toBeLessThan(denial.length);
-    const safe = responseSafeError(thrown, COMMON.RequestId);
+    const safe = responseSafeError(thrown, LONGEST_EVENT.RequestId);
     expect(failed(safe)).toBeLessThanOrEqual(RESPONSE_LIMIT);
     expect(safe.message).toMatch(/^PreflightRefusedError: The API server refused 7 of 7 planned writes/);
   });
@@ -98,10 +90,8 @@ describe('the worst answers of a real API server', () => {
     for (const kind of ['daemonset/aws-node', 'serviceaccount/aws-node', 'configmap/amazon-vpc-cni']) {
       for (let i = 0; i < 5; i++) new Cli(layerTools(LAYER_PACKAGES[0])).kubectl(['label', '-n', 'kube-system', kind, `custom-label-${i}=${'v'.repeat(40)}`]);
     }
-    const event = {
-      ...COMMON, RequestType: 'Create', ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, ...actionProperties(ADOPT), IfOwnedByOthers: 'FAIL', DryRun: 'true' },
-    };
-    const response = await onEvent(event as CloudFormationCustomResourceEvent, deps());
+    const event = ownershipEvent('Create', CLUSTER, ADOPT, { dryRun: true });
+    const response = await onEvent(event, deps());
     const bytes = successBytes(response);
     expect(bytes).toBeLessThanOrEqual(RESPONSE_LIMIT);
     expect(JSON.parse(response.Data.Plan).writes.length + (JSON.parse(response.Data.Plan).moreWrites ?? 0)).toBe(7);

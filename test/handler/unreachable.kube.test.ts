@@ -4,47 +4,22 @@
  * disable fails the same way while the cluster is ACTIVE (the VPC CNI would stay disabled unseen),
  * and succeeds at once when the cluster is being deleted.
  */
-import { DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import { EKSClient } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { actionProperties } from '../../src/contract';
 import { Action } from '../../src/engine';
 import { onEvent } from '../../src/handler/handler';
-import { connection } from '../support/cluster';
+import { handlerDeps, mockEksCluster, ownershipEvent } from '../support/cfn-events';
 import { blackHole, closedPort } from '../support/fault-proxy';
 
 const eksMock = mockClient(EKSClient);
 const CLUSTER = 'unreachable-cluster';
 
-function event(requestType: 'Create' | 'Delete', action: Action): CloudFormationCustomResourceEvent {
-  return {
-    RequestType: requestType,
-    ServiceToken: 'token',
-    ResponseURL: 'https://example.invalid',
-    StackId: 'stack',
-    RequestId: 'r',
-    LogicalResourceId: 'Cni',
-    ResourceType: 'Custom::VpcCniOwnership',
-    PhysicalResourceId: `${CLUSTER}/vpc-cni-ownership`,
-    ResourceProperties: { ServiceToken: 'token', ClusterName: CLUSTER, ...actionProperties(action), IfOwnedByOthers: 'FAIL', DryRun: 'false' },
-  } as CloudFormationCustomResourceEvent;
-}
+const event = (requestType: 'Create' | 'Delete', action: Action) => ownershipEvent(requestType, CLUSTER, action);
 
 async function handle(endpoint: string, e: CloudFormationCustomResourceEvent, logs: any[], status: 'ACTIVE' | 'DELETING' = 'ACTIVE') {
-  eksMock.reset();
-  eksMock.on(DescribeClusterCommand).resolves({
-    cluster: { name: CLUSTER, status, endpoint, certificateAuthority: { data: Buffer.from(connection().caData).toString('base64') } },
-  });
-  eksMock.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'no add-on', $metadata: {} }));
-  return onEvent(e, {
-    eks: new EKSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    region: 'eu-west-1',
-    credentials: async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }),
-    deadline: Date.now() + 60_000,
-    requestTimeoutMs: 500,
-    kubernetesToken: async () => connection().token!,
-    log: (entry) => logs.push(entry),
-  });
+  mockEksCluster(eksMock, CLUSTER, { endpoint, status });
+  return onEvent(e, handlerDeps({ requestTimeoutMs: 500, log: (entry) => logs.push(entry) }));
 }
 
 describe.each([

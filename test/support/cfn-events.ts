@@ -3,8 +3,12 @@
  * send, the handler's dependencies with EKS mocked elsewhere, and the response documents the
  * Provider framework would send (to measure them against the 4,096-byte limit).
  */
-import { EKSClient } from '@aws-sdk/client-eks';
+import { ClusterStatus, DescribeAddonCommand, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { connection } from './cluster';
+import { actionProperties, RESOURCE_TYPE } from '../../src/contract';
+import type { Action } from '../../src/engine';
 import type { HandlerDependencies, HandlerResponse } from '../../src/handler/handler';
 import { serializedBytes } from '../../src/handler/response';
 
@@ -58,4 +62,34 @@ export function failureBytes(thrown: Error, physicalResourceId: string): number 
     PhysicalResourceId: physicalResourceId,
     LogicalResourceId: LONGEST_EVENT.LogicalResourceId,
   });
+}
+
+/** An event of the ownership custom resource for `action`, its properties as the construct sends them. */
+export function ownershipEvent(
+  requestType: 'Create' | 'Delete', clusterName: string, action: Action, options: { dryRun?: boolean; resourceType?: string } = {},
+): CloudFormationCustomResourceEvent {
+  return {
+    ...LONGEST_EVENT,
+    RequestType: requestType,
+    ResourceType: options.resourceType ?? RESOURCE_TYPE,
+    PhysicalResourceId: `${clusterName}/vpc-cni-ownership`,
+    ResourceProperties: {
+      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: clusterName, ...actionProperties(action), IfOwnedByOthers: 'FAIL', DryRun: String(!!options.dryRun),
+    },
+  } as CloudFormationCustomResourceEvent;
+}
+
+/**
+ * The EKS API as the handler sees it for a cluster whose API server is at `endpoint` (default: the
+ * jest run's control plane) with the control plane's CA, and no vpc-cni managed add-on.
+ */
+export function mockEksCluster(eks: AwsClientStub<EKSClient>, name: string, options: { endpoint?: string; status?: ClusterStatus } = {}): void {
+  const c = connection();
+  eks.reset();
+  eks.on(DescribeClusterCommand).resolves({
+    cluster: {
+      name, status: options.status ?? 'ACTIVE', endpoint: options.endpoint ?? c.endpoint, certificateAuthority: { data: Buffer.from(c.caData).toString('base64') },
+    },
+  });
+  eks.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'no add-on', $metadata: {} }));
 }

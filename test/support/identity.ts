@@ -9,6 +9,9 @@ export interface CertificateIdentity {
   readonly connection: KubeConnection;
   /** For kubectl (`--kubeconfig`). */
   readonly kubeconfig: string;
+  /** The PEM files, for kubeconfigs of a test's own. */
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 /**
@@ -22,7 +25,7 @@ export function certificateIdentity(username: string, groups: readonly string[],
   const pki = path.dirname(files.caFile);
   // In the state directory: controlplane.sh stop removes the key with the rest of the control plane's.
   const dir = fs.mkdtempSync(path.join(state, 'identity-'));
-  const subject = `/${groups.map((g) => `O=${g}`).join('/')}/CN=${username}`;
+  const subject = ['', ...groups.map((g) => `O=${g}`), `CN=${username}`].join('/');
   const file = (name: string) => path.join(dir, name);
   fs.writeFileSync(file('ext'), 'extendedKeyUsage=clientAuth\n');
   execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', file('key.pem'), '-out', file('csr.pem')], { stdio: 'pipe' });
@@ -49,5 +52,23 @@ export function certificateIdentity(username: string, groups: readonly string[],
       clientKeyData: fs.readFileSync(file('key.pem'), 'utf8'),
     },
     kubeconfig,
+    certFile: file('cert.pem'),
+    keyFile: file('key.pem'),
   };
+}
+
+/**
+ * The PEM of a CA that did not sign the control plane's certificate (made once per jest worker, in the
+ * control plane's state directory, so that stop removes its key): verifying against it must fail.
+ */
+export function unrelatedCa(state = process.env.CNI_TEST_CONTROLPLANE): { readonly pem: string; readonly file: string } {
+  if (!state) throw new Error('CNI_TEST_CONTROLPLANE is not set: run the tests through jest (test/controlplane/global-setup.ts)');
+  const dir = path.join(state, `unrelated-ca-${process.pid}`);
+  const file = path.join(dir, 'ca.crt');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=not-the-cluster-ca',
+      '-keyout', path.join(dir, 'ca.key'), '-out', file], { stdio: 'pipe' });
+  }
+  return { pem: fs.readFileSync(file, 'utf8'), file };
 }
