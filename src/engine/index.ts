@@ -7,7 +7,7 @@ export * from './managers';
 export * from './validate';
 export * from './chart-values';
 export { EKS_RELEASE_NAME } from './helm';
-export { observe } from './observe';
+export { observe, CustomResourcesNotServedError } from './observe';
 export type { ObserveOptions } from './observe';
 export { plan, OwnedByOthersError, UnexpectedClusterStateError } from './plan';
 export type { PlanOptions } from './plan';

@@ -1,7 +1,7 @@
 import {
   EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, releaseRecordSelector,
 } from './helm';
-import { KubeClient, METADATA_ONLY_LIST } from './kube-client';
+import { KubeApiError, KubeClient, METADATA_ONLY_LIST } from './kube-client';
 import { describeManagers } from './managed-fields';
 import { ManagerSummary, summarizeManagers } from './managers';
 import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, DAEMONSET_SELECTOR, objectPath, resourcePath } from './objects';
@@ -81,15 +81,44 @@ async function releaseRecordExists(client: KubeClient, release: ReleaseRef): Pro
   return lists.some((list) => (list.items ?? []).some((record) => record.metadata.labels?.status !== 'uninstalled'));
 }
 
+/** Attempts at listing a CRD's custom resources while the API server answers 404 for them. */
+const CUSTOM_RESOURCE_LIST_ATTEMPTS = 5;
+const CUSTOM_RESOURCE_LIST_FIRST_WAIT_MS = 100;
+
+/**
+ * How many custom resources a CRD has. A CRD the API server has just stored is served a moment
+ * later (its handler follows an informer), and one whose names are not accepted is not served at
+ * all: both answer 404. The first heals within milliseconds, so the list is retried briefly; if the
+ * 404 persists, nothing can be known about the CRD's use and the action stops before any write.
+ */
 async function countCustomResources(client: KubeClient, crd: KubeObject): Promise<number> {
   const spec = crd.spec ?? {};
   const version = (spec.versions ?? []).find((v: any) => v.storage)?.name ?? spec.versions?.[0]?.name;
-  const list = await client.list<{ items: unknown[] | null; metadata?: { remainingItemCount?: number } }>(
-    resourcePath(`${spec.group}/${version}`, spec.names?.plural),
-    { limit: '500' },
-    METADATA_ONLY_LIST,
-  );
-  return (list.items ?? []).length + (list.metadata?.remainingItemCount ?? 0);
+  const path = resourcePath(`${spec.group}/${version}`, spec.names?.plural);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const list = await client.list<{ items: unknown[] | null; metadata?: { remainingItemCount?: number } }>(
+        path, { limit: '500' }, METADATA_ONLY_LIST,
+      );
+      return (list.items ?? []).length + (list.metadata?.remainingItemCount ?? 0);
+    } catch (e) {
+      if (!(e instanceof KubeApiError && e.status === 404)) throw e;
+      if (attempt >= CUSTOM_RESOURCE_LIST_ATTEMPTS) throw new CustomResourcesNotServedError(crd, path);
+      await new Promise((r) => setTimeout(r, CUSTOM_RESOURCE_LIST_FIRST_WAIT_MS * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/** A CRD exists but the API server does not serve its custom resources, so whether it is in use cannot be known. */
+export class CustomResourcesNotServedError extends Error {
+  constructor(crd: KubeObject, path: string) {
+    const conditions = ((crd.status?.conditions ?? []) as { type: string; status: string; reason?: string }[])
+      .map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`).join(', ') || 'none reported';
+    super(`CustomResourceDefinition/${crd.metadata.name}: the API server answers 404 for its custom resources (GET ${path}), `
+      + `so whether any exist cannot be known; its conditions: ${conditions}. Nothing was changed. `
+      + 'Run again once the CRD is established, or keep the CRDs (crdPolicy KEEP).');
+    this.name = 'CustomResourcesNotServedError';
+  }
 }
 
 function owner(kind: Owner['kind'], description: string, release?: ReleaseRef): Owner {

@@ -111,6 +111,28 @@ test('a PATCH answer that still holds an entry of the handed-over manager (a web
   expect(await snapshot(admin)).toEqual(before);
 });
 
+const POLICY_ENDPOINTS_LIST = /^\/apis\/networking\.k8s\.aws\/v1alpha1\/policyendpoints(\?|$)/;
+const REMOVE_IF_UNUSED: Action = { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED', deletePolicyEndpointCrd: true };
+
+test('a CRD the API server does not serve yet (404 for its custom resources, as just after it is created): counted once served, then removed', async () => {
+  proxy.addRule({ method: 'GET', path: POLICY_ENDPOINTS_LIST, times: 2, fault: { kind: 'status', status: 404 } });
+  const result = await runThrough({ action: REMOVE_IF_UNUSED });
+  expect(proxy.requests.filter((r) => POLICY_ENDPOINTS_LIST.test(r.path)).map((r) => r.fault)).toEqual(['status', 'status', undefined]);
+  expect(result.changed).toContain('CustomResourceDefinition/policyendpoints.networking.k8s.aws');
+});
+
+test('a CRD whose custom resources are never served: whether it is used cannot be known, so remove stops before any write, naming it', async () => {
+  proxy.addRule({ method: 'GET', path: POLICY_ENDPOINTS_LIST, times: 1000, fault: { kind: 'status', status: 404 } });
+  const before = await snapshot(admin);
+  await expect(runThrough({ action: REMOVE_IF_UNUSED })).rejects.toThrow(
+    /CustomResourceDefinition\/policyendpoints\.networking\.k8s\.aws: the API server answers 404 for its custom resources .*its conditions: .*Established=True.*Nothing was changed/s,
+  );
+  // Bounded: five attempts at the list, then no write of any kind.
+  expect(proxy.requests.filter((r) => POLICY_ENDPOINTS_LIST.test(r.path))).toHaveLength(5);
+  expect(proxy.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  expect(await snapshot(admin)).toEqual(before);
+});
+
 test('a write that keeps failing after the preflight: a bounded number of attempts, an error naming what was and was not done; a re-run converges', async () => {
   proxy.addRule({ method: 'PATCH', path: REAL_PATCH_OF(CR), times: 1000, fault: { kind: 'status', status: 503 } });
   const attempt = runThrough();
