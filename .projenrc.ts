@@ -60,6 +60,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // One real kube-apiserver + etcd per run; tests share cluster-scoped objects, so run serially.
       globalSetup: '<rootDir>/test/controlplane/global-setup.ts',
       globalTeardown: '<rootDir>/test/controlplane/global-teardown.ts',
+      // One temporary directory per run, emptied before each file and removed at the end.
+      setupFiles: ['<rootDir>/test/controlplane/each-file.ts'],
       maxWorkers: 1,
       testTimeout: 120_000,
     },

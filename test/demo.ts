@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { deepEqual, KubeClient } from '../src/engine';
 import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster } from './support/cluster';
+import { scratchUntilExit } from './support/scratch';
 import { LAYER_PACKAGES, layerTools } from './support/tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,6 +39,7 @@ function expectExit(code: number, ...args: string[]): void {
 }
 
 async function main() {
+  scratchUntilExit();
   if (!fs.existsSync(bin)) throw new Error(`${path.relative(ROOT, bin)} is missing: run "npx projen demo", which compiles first`);
   heading('Starting a local control plane (kube-apiserver + etcd, built from Go modules, cached)');
   execFileSync('bash', [script, 'start', state], { stdio: 'inherit' });

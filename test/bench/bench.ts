@@ -13,6 +13,7 @@ import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './
 import { Action, CNI_NAMESPACE, CNI_OBJECTS, deriveChartValues, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
 import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
 import { EksStandin } from '../support/eks-standin';
+import { scratchUntilExit } from '../support/scratch';
 import { TokenWebhook } from '../support/token-webhook';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -58,6 +59,7 @@ function succeeded(what: string, result: SpawnSyncReturns<string>): void {
 }
 
 async function main() {
+  scratchUntilExit();
   for (const [file, hint] of [[CLI, 'compile'], [path.join(ASSET_DIR, 'index.js'), 'bundle']]) {
     if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run "npx projen bench", which runs ${hint} first`);
   }

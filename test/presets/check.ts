@@ -22,6 +22,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { ClusterNetwork, ClusterNetworkSetup } from '../../src';
 import { Charts, run, Unreachable } from '../support/chart-repos';
+import { scratchUntilExit } from '../support/scratch';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 /** A Helm release as the construct asks the kubectl provider to install it. */
@@ -312,6 +313,8 @@ function main(): number {
   const chartsDir = args['charts-dir'] ? path.resolve(args['charts-dir']) : undefined;
   const tools = LAYER_PACKAGES.map((pkg) => layerTools(pkg));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'presets-check-'));
+  // The work directory may be kept (--keep); what CDK and Helm leave goes with the run.
+  scratchUntilExit();
   const charts = new Charts(tools[0].helm, work, chartsDir, mirrors);
   const source = chartsDir ?? (mirrors.size > 0 ? `their repositories (mirrors: ${[...mirrors].map(([a, b]) => `${a} → ${b}`).join(', ')})` : 'their repositories');
   console.log(`presets:check: charts from ${source}; rendered with ${tools.map((t) => t.label).join(' and ')}`);

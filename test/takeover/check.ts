@@ -24,6 +24,7 @@ import { parseAllDocuments } from 'yaml';
 import { Action, deepEqual, deriveChartValues, KubeClient, observe, run } from '../../src/engine';
 import { Charts, Unreachable } from '../support/chart-repos';
 import { Cli, connection, resetCluster } from '../support/cluster';
+import { scratchUntilExit } from '../support/scratch';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const REPOSITORY = 'https://aws.github.io/eks-charts';
@@ -118,6 +119,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const chartsDir = args['charts-dir'] ? path.resolve(args['charts-dir']) : undefined;
+  scratchUntilExit();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'takeover-check-'));
   const tools = LAYER_PACKAGES.map((pkg) => layerTools(pkg));
   const charts = new Charts(tools[0].helm, work, chartsDir);
