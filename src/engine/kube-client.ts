@@ -141,10 +141,9 @@ export class KubeClient {
     const agentOptions: https.AgentOptions = {
       keepAlive: true,
       maxSockets: 4,
+      // One context for every connection: the CA and the client key are parsed once, not per socket.
       // Without `ca`, Node.js uses its default trust store (which includes NODE_EXTRA_CA_CERTS).
-      ca: connection.caData,
-      cert: connection.clientCertData,
-      key: connection.clientKeyData,
+      secureContext: tls.createSecureContext({ ca: connection.caData, cert: connection.clientCertData, key: connection.clientKeyData }),
       // Explicit, so that NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
       rejectUnauthorized: true,
     };
@@ -404,9 +403,7 @@ class TunnelAgent extends https.Agent {
         socket,
         host,
         servername,
-        ca: options.ca,
-        cert: options.cert,
-        key: options.key,
+        secureContext: (options as tls.ConnectionOptions).secureContext,
         rejectUnauthorized: true,
       }));
     });
