@@ -647,6 +647,15 @@ function render(r: Results): string {
       + 'Not measured here: with an EKS kubeconfig every kubectl process also runs its exec plugin (`aws eks get-token`) for a token; '
       + 'the CLI runs it once, and the Lambda handler signs its token itself.',
     '',
+    'What was tried to reach 20×, and why the client stays as it is (by hand, 2026-11-25, not repeated by this benchmark): '
+      + 'one TLS context per client instead of one per connection (kept: the CA was parsed for every socket, the largest client-side cost '
+      + 'after JSON in a CPU profile); 7 connections instead of 4 (slower: three rounds of 7 requests took 41.4 ms against 38.8 ms, medians of 60); '
+      + 'and HTTP/2, one connection for all requests as kubectl has it (32.3 ms for the same three rounds, 17% less). HTTP/2 was not kept: with it '
+      + 'the test process aborted with heap corruption (`corrupted size vs. prev_size`) every time the client and fault-injection suites ran '
+      + 'together under coverage on Node.js 20, and Node.js\'s HTTP/2 binding has open memory-corruption defects on Node.js 24, the Lambda '
+      + 'runtime (undici skips its HTTP/2 churn test there until nodejs/node#65093 is released). A handler that can crash mid-action is '
+      + 'worse than one 10 ms slower.',
+    '',
     ...cliSection(r),
     '## API requests per object',
     '',
