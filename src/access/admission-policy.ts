@@ -16,7 +16,7 @@
 import { ActionAccess } from './model';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
 import { DISABLED_NODE_SELECTOR_KEY } from '../engine/helm';
-import { CNI_OBJECTS, CniObject } from '../engine/objects';
+import { AWS_NODE_DAEMONSET, CniObject } from '../engine/objects';
 
 export const POLICY_NAME = KUBERNETES_GROUP;
 export const DAEMONSET_POLICY_NAME = `${KUBERNETES_GROUP}-daemonset`;
@@ -88,6 +88,16 @@ function nodeSelectorRule(access: ActionAccess, now: string, before: string): st
   return `${sameExcept(now, before, [DISABLED_NODE_SELECTOR_KEY])} && ${keyRule}`;
 }
 
+/** A policy that applies to the handler's identity only and fails closed: a request it cannot evaluate is refused. */
+function handlerPolicy(name: string, { matchConstraints, ...checks }: Record<string, any>): Record<string, any> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name },
+    spec: { failurePolicy: 'Fail', matchConstraints, matchConditions: [HANDLER_IDENTITY], ...checks },
+  };
+}
+
 function binding(policyName: string): Record<string, any> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -101,7 +111,6 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
   const prefix = `cdk-vpc-cni-ownership (${access.name}):`;
   const patchable = access.patch.map(targetOf);
   const deletable = access.delete.map(targetOf);
-  const daemonSet = CNI_OBJECTS.find((o) => o.kind === 'DaemonSet')!;
   const writes = [
     ...access.patch.length > 0 ? [`patch ${access.patch.map((o) => o.id).join(', ')}`] : [],
     ...access.delete.length > 0 ? [`delete ${access.delete.map((o) => o.id).join(', ')}`] : [],
@@ -117,95 +126,80 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
     sameExcept(podSpecNow, podSpecBefore, ['nodeSelector']),
     nodeSelectorRule(access, orEmpty(podSpecNow, 'nodeSelector'), orEmpty(podSpecBefore, 'nodeSelector')),
   ].join(' && ');
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: POLICY_NAME },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['*'] }],
-        // Asking the API server what one may do (kubectl auth can-i) is a CREATE that writes nothing.
-        excludeResourceRules: [
-          { apiGroups: ['authorization.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], operations: ['CREATE'] },
-          { apiGroups: ['authentication.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectreviews'], operations: ['CREATE'] },
-        ],
-      },
-      matchConditions: [HANDLER_IDENTITY],
-      variables: [
-        {
-          name: 'target',
-          expression: "request.resource.group + '/' + request.resource.resource + '/' + "
-            + "(has(request.namespace) ? request.namespace : '') + '/' + (has(request.name) ? request.name : '')",
-        },
-        { name: 'subResource', expression: "has(request.subResource) ? request.subResource : ''" },
-        { name: 'isDaemonSet', expression: `variables.target == ${lit(targetOf(daemonSet))}` },
+  return handlerPolicy(POLICY_NAME, {
+    matchConstraints: {
+      resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['*'] }],
+      // Asking the API server what one may do (kubectl auth can-i) is a CREATE that writes nothing.
+      excludeResourceRules: [
+        { apiGroups: ['authorization.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], operations: ['CREATE'] },
+        { apiGroups: ['authentication.k8s.io'], apiVersions: ['*'], resources: ['selfsubjectreviews'], operations: ['CREATE'] },
       ],
-      validations: [
-        {
-          expression: 'variables.subResource == \'\' && ('
+    },
+    variables: [
+      {
+        name: 'target',
+        expression: "request.resource.group + '/' + request.resource.resource + '/' + "
+            + "(has(request.namespace) ? request.namespace : '') + '/' + (has(request.name) ? request.name : '')",
+      },
+      { name: 'subResource', expression: "has(request.subResource) ? request.subResource : ''" },
+      { name: 'isDaemonSet', expression: `variables.target == ${lit(targetOf(AWS_NODE_DAEMONSET))}` },
+    ],
+    validations: [
+      {
+        expression: 'variables.subResource == \'\' && ('
             + `(request.operation == 'UPDATE' && variables.target in ${list(patchable)})`
             + ` || (request.operation == 'DELETE' && variables.target in ${list(deletable)}))`,
-          messageExpression: `${lit(`${prefix} the handler may only ${writes || 'read'}; refused: `)} + request.operation + ' '`
+        messageExpression: `${lit(`${prefix} the handler may only ${writes || 'read'}; refused: `)} + request.operation + ' '`
             + " + variables.target + (variables.subResource == '' ? '' : '/' + variables.subResource)",
-          reason: 'Forbidden',
-        },
-        {
-          expression: 'request.operation != \'UPDATE\' || ('
+        reason: 'Forbidden',
+      },
+      {
+        expression: 'request.operation != \'UPDATE\' || ('
             + `${sameExcept('object.metadata', 'oldObject.metadata', ['labels', 'annotations', ...SERVER_METADATA])}`
             + ` && ${sameExcept(orEmpty('object.metadata', 'labels'), orEmpty('oldObject.metadata', 'labels'), labelKeys)}`
             + ` && ${sameExcept(orEmpty('object.metadata', 'annotations'), orEmpty('oldObject.metadata', 'annotations'), annotationKeys)})`,
-          message: `${prefix} an update may change only managedFields`
+        message: `${prefix} an update may change only managedFields`
             + `${labelKeys.length ? `, the labels ${labelKeys.join(', ')}` : ''}`
             + `${access.annotationKeys.length ? `, the annotations ${access.annotationKeys.join(', ')}` : ''}`
             + ' of the VPC CNI objects (no other label, annotation, owner reference or finalizer)',
-          reason: 'Forbidden',
-        },
-        {
-          expression: `request.operation != 'UPDATE' || (variables.isDaemonSet ? (${daemonSetContent})`
+        reason: 'Forbidden',
+      },
+      {
+        expression: `request.operation != 'UPDATE' || (variables.isDaemonSet ? (${daemonSetContent})`
             + ` : ${sameExcept('object', 'oldObject', ['metadata', 'status'])})`,
-          message: `${prefix} an update may not change anything outside metadata`
+        message: `${prefix} an update may not change anything outside metadata`
             + `, except the DaemonSet's nodeSelector key ${DISABLED_NODE_SELECTOR_KEY} (${access.disableKey === 'ADD_OR_REMOVE' ? 'added or removed' : 'removed only'})`,
-          reason: 'Forbidden',
-        },
-      ],
-    },
-  };
+        reason: 'Forbidden',
+      },
+    ],
+  });
 }
 
 function daemonSetPolicy(access: ActionAccess): Record<string, any> {
-  const daemonSet = CNI_OBJECTS.find((o) => o.kind === 'DaemonSet')!;
-  const prefix = `cdk-vpc-cni-ownership (${access.name}): DaemonSet ${daemonSet.name}:`;
+  const prefix = `cdk-vpc-cni-ownership (${access.name}): DaemonSet ${AWS_NODE_DAEMONSET.name}:`;
   const fieldRule = (parent: string, field: string, path: string) => ({
     expression: sameField(`object.${parent}`, `oldObject.${parent}`, field),
     message: `${prefix} ${path} may not change`,
     reason: 'Forbidden',
   });
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: DAEMONSET_POLICY_NAME },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [{
-          apiGroups: ['apps'], apiVersions: ['v1'], resources: ['daemonsets'], resourceNames: [daemonSet.name], operations: ['UPDATE'],
-        }],
-      },
-      matchConditions: [HANDLER_IDENTITY],
-      validations: [
-        ...DAEMONSET_SPEC_FIELDS.map((f) => fieldRule('spec', f, `spec.${f}`)),
-        fieldRule('spec.template', 'metadata', 'spec.template.metadata'),
-        ...POD_SPEC_FIELDS_1_30.filter((f) => !UNTYPED_POD_SPEC_FIELDS.includes(f)).map((f) => fieldRule('spec.template.spec', f, `spec.template.spec.${f}`)),
-        {
-          expression: nodeSelectorRule(access, orEmpty('object.spec.template.spec', 'nodeSelector'), orEmpty('oldObject.spec.template.spec', 'nodeSelector')),
-          message: `${prefix} spec.template.spec.nodeSelector may change only in the key ${DISABLED_NODE_SELECTOR_KEY}`
-            + ` (${access.disableKey === 'ADD_OR_REMOVE' ? 'added with the value "true", or removed' : 'removed only'})`,
-          reason: 'Forbidden',
-        },
-      ],
+  return handlerPolicy(DAEMONSET_POLICY_NAME, {
+    matchConstraints: {
+      resourceRules: [{
+        apiGroups: ['apps'], apiVersions: ['v1'], resources: ['daemonsets'], resourceNames: [AWS_NODE_DAEMONSET.name], operations: ['UPDATE'],
+      }],
     },
-  };
+    validations: [
+      ...DAEMONSET_SPEC_FIELDS.map((f) => fieldRule('spec', f, `spec.${f}`)),
+      fieldRule('spec.template', 'metadata', 'spec.template.metadata'),
+      ...POD_SPEC_FIELDS_1_30.filter((f) => !UNTYPED_POD_SPEC_FIELDS.includes(f)).map((f) => fieldRule('spec.template.spec', f, `spec.template.spec.${f}`)),
+      {
+        expression: nodeSelectorRule(access, orEmpty('object.spec.template.spec', 'nodeSelector'), orEmpty('oldObject.spec.template.spec', 'nodeSelector')),
+        message: `${prefix} spec.template.spec.nodeSelector may change only in the key ${DISABLED_NODE_SELECTOR_KEY}`
+            + ` (${access.disableKey === 'ADD_OR_REMOVE' ? 'added with the value "true", or removed' : 'removed only'})`,
+        reason: 'Forbidden',
+      },
+    ],
+  });
 }
 
 /**

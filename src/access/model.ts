@@ -3,7 +3,7 @@
  * RBAC and the admission policy (so the two cannot disagree).
  */
 import { MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from '../engine/helm';
-import { CNI_NAMESPACE, CNI_OBJECTS, CniObject } from '../engine/objects';
+import { AWS_NODE_DAEMONSET, CNI_NAMESPACE, CNI_OBJECTS, CniObject } from '../engine/objects';
 import type { Action } from '../engine/types';
 
 /** How the handler may treat the DaemonSet's nodeSelector key `cdk-vpc-cni-ownership/disabled`. */
@@ -35,7 +35,6 @@ export interface ActionAccess {
   readonly disableKey: DisableKey;
 }
 
-const DAEMONSET = CNI_OBJECTS.find((o) => o.kind === 'DaemonSet')!;
 
 /** The handler's access for an action. RESTORE is the CLI's undo of a disable. */
 export function actionAccess(action: Action): ActionAccess {
@@ -43,7 +42,7 @@ export function actionAccess(action: Action): ActionAccess {
     name: action.type.toLowerCase(),
     get: CNI_OBJECTS,
     // Leaving DISABLE for any other action restores the DaemonSet first: every action patches it.
-    patch: [DAEMONSET],
+    patch: [AWS_NODE_DAEMONSET],
     delete: [],
     countCustomResources: false,
     awsNodeRules: false,

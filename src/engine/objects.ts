@@ -42,9 +42,12 @@ function crd(group: string, kind: string, plural: string, scope: CrdFacts['scope
     `${plural}.${group}`, undefined, { group, kind, plural, scope, version: 'v1alpha1' });
 }
 
+/** The aws-node DaemonSet: the one object whose spec an action may change (disable's nodeSelector key). */
+export const AWS_NODE_DAEMONSET: CniObject = object('apps/v1', 'DaemonSet', 'daemonsets', 'aws-node', CNI_NAMESPACE);
+
 /** In the order they are adopted and removed: the DaemonSet first, so no pod outlives its RBAC. */
 export const CNI_OBJECTS: readonly CniObject[] = [
-  object('apps/v1', 'DaemonSet', 'daemonsets', 'aws-node', CNI_NAMESPACE),
+  AWS_NODE_DAEMONSET,
   object('v1', 'ServiceAccount', 'serviceaccounts', 'aws-node', CNI_NAMESPACE),
   object('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', 'aws-node'),
   object('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', 'aws-node'),
