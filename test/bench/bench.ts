@@ -72,7 +72,6 @@ async function main() {
   });
   let standin: EksStandin | undefined;
   let admin: KubeClient | undefined;
-  let bench: Bench | undefined;
   const stop = () => {
     execFileSync('bash', [CONTROLPLANE, 'stop', STATE], { stdio: 'inherit' });
     fs.rmSync(STATE, { recursive: true, force: true });
@@ -87,14 +86,13 @@ async function main() {
     const files = JSON.parse(fs.readFileSync(path.join(STATE, 'connection.json'), 'utf8'));
     standin = await EksStandin.start({ clusters: { [CLUSTER]: { endpoint: files.endpoint, caPem: fs.readFileSync(files.caFile, 'utf8') } } });
     admin = new KubeClient(connection('token', STATE));
-    bench = new Bench(admin, files.kubeconfig, standin);
+    const bench = new Bench(admin, files.kubeconfig, standin);
     const report = await measure(bench);
     fs.writeFileSync(REPORT, report);
     process.stdout.write(report);
     log(`wrote ${path.relative(ROOT, REPORT)}`);
   } finally {
     admin?.close();
-    if (bench) fs.rmSync(bench.env.HOME!, { recursive: true, force: true });
     await standin?.close();
     stop();
     await webhook.close();

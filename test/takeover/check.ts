@@ -150,7 +150,6 @@ async function main(): Promise<number> {
     }
   } finally {
     execFileSync('bash', [script, 'stop', state], { stdio: 'inherit' });
-    fs.rmSync(work, { recursive: true, force: true });
   }
   if (failures.length > 0) {
     console.log(`takeover:check FAILED: ${failures.length} check(s)`);
