@@ -18,9 +18,9 @@ const OUR_HANDLER: NagPackSuppression[] = [
   },
   {
     id: 'AwsSolutions-IAM5',
-    reason: 'An EKS add-on ARN ends in an id EKS generates (addon/<cluster>/vpc-cni/<id>), so the vpc-cni add-on of the one cluster can only be named with a trailing wildcard; the provider framework invokes the handler by any version (<arn>:*)',
+    reason: 'An EKS add-on ARN ends in an id EKS generates (addon/<cluster>/<add-on>/<id>), so the add-on (vpc-cni, kube-proxy, coredns) of the one cluster can only be named with a trailing wildcard; the provider framework invokes the handler by any version (<arn>:*)',
     appliesTo: [
-      { regex: `/^Resource::arn:${PARTITION}:eks:.*:addon\\/.*\\/vpc-cni\\/\\*$/g` },
+      { regex: `/^Resource::arn:${PARTITION}:eks:.*:addon\\/.*\\/(vpc-cni|kube-proxy|coredns)\\/\\*$/g` },
       { regex: '/^Resource::<VpcCniOwnershipHandlerFunction[A-Za-z0-9]+\\.Arn>:\\*$/g' },
     ],
   },

@@ -2,7 +2,6 @@ import { CfnJson, CfnResource, Fn, RemovalPolicy, Stack, Token, aws_eks_v2 as ek
 import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { ClusterNetwork } from './cluster-network';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
-import { DISABLED_NODE_SELECTOR_KEY } from './engine/helm';
 import { mergeValues, valuesAt } from './network-spec';
 import { OwnedByOthers, VpcCniOwnership } from './vpc-cni-ownership';
 
@@ -53,8 +52,8 @@ export class ClusterNetworkSetup extends Construct {
   public readonly chart: eksv2.HelmChart;
   /** The Helm chart of the network's CRDs, installed before `chart` (Calico). */
   public readonly crdChart?: eksv2.HelmChart;
-  /** The patch that disables kube-proxy, if the network asks for it. */
-  public readonly kubeProxyPatch?: eksv2.KubernetesPatch;
+  /** kube-proxy's removal (a custom resource after the chart and the node groups), if the network asks for it. */
+  public readonly kubeProxyRemoval?: IDependable;
   /** The IAM role of the Cilium operator, when the Cilium preset creates it. */
   public readonly ciliumOperatorRole?: iam.IRole;
 
@@ -90,20 +89,9 @@ export class ClusterNetworkSetup extends Construct {
     });
     let chartAfter: IDependable = this.vpcCniOwnership;
 
-    if (spec.disableKubeProxy) {
-      // Reversible: restoring sets the key to null, which a JSON merge patch removes.
-      const nodeSelector = (value: string | null) => ({ spec: { template: { spec: { nodeSelector: { [DISABLED_NODE_SELECTOR_KEY]: value } } } } });
-      this.kubeProxyPatch = new eksv2.KubernetesPatch(this, 'KubeProxyDisabled', {
-        cluster,
-        resourceName: 'daemonset/kube-proxy',
-        resourceNamespace: 'kube-system',
-        applyPatch: nodeSelector('true'),
-        restorePatch: nodeSelector(null),
-        patchType: eksv2.PatchType.MERGE,
-      });
-      this.kubeProxyPatch.node.addDependency(this.vpcCniOwnership);
-      chartAfter = this.kubeProxyPatch;
-    }
+    // kube-proxy goes only once the replacement runs (after the chart, below): before, Services break.
+    const otherSteps = this.vpcCniOwnership._otherSteps;
+    if (otherSteps.length > 0) this.kubeProxyRemoval = new DependencyGroup(...otherSteps);
 
     if (spec.crdChart) {
       this.crdChart = new eksv2.HelmChart(this, 'CrdChart', {
@@ -146,6 +134,7 @@ export class ClusterNetworkSetup extends Construct {
     // The switch's last step: the VPC CNI is removed only once the new CNI's chart is installed.
     const removal = this.vpcCniOwnership._finalStep;
     removal?.node.addDependency(this.chart);
+    for (const step of otherSteps) step.node.addDependency(this.chart);
     this.vpcCniRemoved = new DependencyGroup(removal ?? this.chart);
   }
 
@@ -169,6 +158,7 @@ export class ClusterNetworkSetup extends Construct {
   public _waitForNetwork(capacity: Construct): void {
     capacity.node.addDependency(this.ready);
     this.vpcCniOwnership._finalStep?.node.addDependency(capacity);
+    for (const step of this.vpcCniOwnership._otherSteps) step.node.addDependency(capacity);
   }
 
   /**

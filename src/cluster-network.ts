@@ -1,5 +1,5 @@
 import { aws_eks_v2 as eksv2, aws_iam as iam } from 'aws-cdk-lib';
-import { EKS_RELEASE_NAME } from './engine/helm';
+import { VPC_CNI } from './addons';
 import { namespaceProblems, releaseNameProblems } from './engine/validate';
 import { HelmValues, NetworkSpec, mergeValues } from './network-spec';
 import { CniAction, CrdPolicy } from './vpc-cni-ownership';
@@ -12,8 +12,10 @@ export interface CiliumOptions {
    */
   readonly version?: string;
   /**
-   * Also disable kube-proxy and let Cilium replace it (`kubeProxyReplacement=true`, with the cluster
-   * endpoint as `k8sServiceHost`, since no Service IP works before Cilium runs).
+   * Also remove kube-proxy and let Cilium replace it (`kubeProxyReplacement=true`, with the cluster
+   * endpoint as `k8sServiceHost`, since no Service IP works before Cilium runs). kube-proxy is removed
+   * through the ownership engine (owner check, recovery copy) only after Cilium's chart and the node
+   * groups added to the setup: a failed Cilium install leaves it in place.
    * @default false
    */
   readonly kubeProxyReplacement?: boolean;
@@ -98,7 +100,8 @@ export interface CustomChartOptions {
    */
   readonly values?: HelmValues;
   /**
-   * Also disable kube-proxy (for a CNI that replaces it).
+   * Also remove kube-proxy (for a CNI that replaces it): after the chart and the node groups added to
+   * the setup, through the ownership engine, keeping a recovery copy (`cdk-vpc-cni-ownership restore --addon kube-proxy`).
    * @default false
    */
   readonly disableKubeProxy?: boolean;
@@ -209,7 +212,7 @@ export class ClusterNetwork {
     };
     return new ClusterNetwork({
       kind: NetworkKind.CILIUM,
-      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }),
+      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }, replaceKubeProxy),
       disableKubeProxy: replaceKubeProxy,
       chart: {
         repository: 'https://helm.cilium.io',
@@ -270,7 +273,7 @@ export class ClusterNetwork {
     if (problems.length > 0) throw new Error(`ClusterNetwork.customChart(): invalid options:\n- ${problems.join('\n- ')}`);
     return new ClusterNetwork({
       kind: NetworkKind.CUSTOM_CHART,
-      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }),
+      vpcCniAction: CniAction._disableThenRemove({ crdPolicy: options.crdPolicy }, options.disableKubeProxy ?? false),
       disableKubeProxy: options.disableKubeProxy ?? false,
       chart: {
         repository: options.repository,
@@ -297,7 +300,7 @@ export class ClusterNetwork {
       throw new Error('ClusterNetwork.helmManagedVpcCni(): values.originalMatchLabels must be true (or left out): '
         + 'the aws-node DaemonSet selector is immutable and EKS created it with the original labels');
     }
-    const release = EKS_RELEASE_NAME;
+    const release = VPC_CNI.defaultReleaseName;
     const namespace = 'kube-system';
     return new ClusterNetwork({
       kind: NetworkKind.HELM_MANAGED_VPC_CNI,

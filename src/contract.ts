@@ -15,7 +15,9 @@ export const CHART_VALUES_RESOURCE_TYPE = 'Custom::VpcCniChartValues';
  */
 export interface OwnershipResourceProperties {
   readonly ClusterName: string;
-  /** ADOPT, REMOVE, DISABLE or INSPECT. */
+  /** The preinstalled add-on (`kube-proxy`, `coredns`); absent: the VPC CNI (resources of earlier versions have none). */
+  readonly Addon?: string;
+  /** ADOPT, REMOVE, DISABLE, RESTORE or INSPECT. */
   readonly ActionType: string;
   readonly ReleaseName?: string;
   readonly ReleaseNamespace?: string;

@@ -10,11 +10,29 @@ import {
   actionProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, KUBERNETES_GROUP,
   OwnershipResourceProperties, RESOURCE_TYPE,
 } from './contract';
-import { EKS_RELEASE_NAME } from './engine/helm';
+import { KUBE_PROXY, COREDNS, VPC_CNI } from './addons';
+import type { AddonAction } from './access/model';
+import type { AddonDefinition } from './engine/objects';
 import type { Action } from './engine/types';
 import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
 import { KubernetesAccess, RbacAccessOptions } from './kubernetes-access';
 import { VpcCniOwnershipFunction } from './vpc-cni-ownership-function';
+
+/** An add-on EKS preinstalls on every cluster (unless bootstrapSelfManagedAddons is false). */
+export enum PreinstalledAddon {
+  /** The Amazon VPC CNI (`aws-node`). */
+  VPC_CNI = 'vpc-cni',
+  /** kube-proxy (DaemonSet `kube-proxy`). */
+  KUBE_PROXY = 'kube-proxy',
+  /** CoreDNS (Deployment `coredns`, Service `kube-dns`). */
+  COREDNS = 'coredns',
+}
+
+const DEFINITIONS: Record<PreinstalledAddon, AddonDefinition> = {
+  [PreinstalledAddon.VPC_CNI]: VPC_CNI,
+  [PreinstalledAddon.KUBE_PROXY]: KUBE_PROXY,
+  [PreinstalledAddon.COREDNS]: COREDNS,
+};
 
 /** What happens to the CustomResourceDefinitions of the VPC CNI on removal. */
 export enum CrdPolicy {
@@ -86,20 +104,31 @@ export interface RemoveOptions {
   readonly deletePolicyEndpointCrd?: boolean;
 }
 
-/** What the custom resource does to the VPC CNI at deploy time. */
+/**
+ * What the custom resource does to a preinstalled add-on at deploy time (the VPC CNI, kube-proxy or
+ * CoreDNS: the same actions for each).
+ */
 export class CniAction {
-  /** Adopt the VPC CNI into a Helm release: Helm metadata on each object, and EKS's fields handed to the release's field manager. */
+  /**
+   * Adopt the add-on into a Helm release: Helm metadata on each object, and EKS's fields handed to
+   * the release's field manager.
+   */
   public static adoptIntoHelm(options: AdoptIntoHelmOptions = {}): CniAction {
     return new CniAction({
       type: 'ADOPT',
-      releaseName: options.releaseName ?? EKS_RELEASE_NAME,
+      // Unless given: the add-on's default release (aws-vpc-cni, kube-proxy, coredns), filled in by the construct.
+      releaseName: options.releaseName ?? VPC_CNI.defaultReleaseName,
       releaseNamespace: options.releaseNamespace ?? 'kube-system',
       fieldManager: options.fieldManager ?? 'helm',
       ...(options.handOver && options.handOver.length > 0 ? { handOver: [...options.handOver] } : {}),
-    });
+    }, undefined, [], options.releaseName === undefined);
   }
 
-  /** Delete the VPC CNI's objects (for Cilium, Calico or another CNI). */
+  /**
+   * Delete the add-on's objects (the VPC CNI for Cilium, Calico or another CNI; kube-proxy for
+   * Cilium's kube-proxy replacement), after keeping a recovery copy in the cluster that `restore()`
+   * and the CLI's `restore` re-create them from. Deleting the custom resource never re-creates them.
+   */
   public static remove(options: RemoveOptions = {}): CniAction {
     return new CniAction({
       type: 'REMOVE',
@@ -108,9 +137,18 @@ export class CniAction {
     });
   }
 
-  /** Stop every aws-node pod with a nodeSelector no node has; deleting the stack restores it. */
+  /** Stop every pod of the add-on with a nodeSelector no node has; deleting the stack restores it. */
   public static disable(): CniAction {
     return new CniAction({ type: 'DISABLE' });
+  }
+
+  /**
+   * Undo a disable, and re-create what a removal deleted, as it was, from the recovery copy the
+   * removal kept (the ConfigMap `cdk-vpc-cni-ownership-recovery-<addon>` in kube-system). Deleting
+   * the custom resource changes nothing.
+   */
+  public static restore(): CniAction {
+    return new CniAction({ type: 'RESTORE' });
   }
 
   /** Only report who owns the VPC CNI. */
@@ -120,19 +158,26 @@ export class CniAction {
 
   /**
    * @internal A network switch that rolls back to a working VPC CNI: disable first (reversible);
-   * remove only in a second custom resource that comes after the new CNI's chart (see ClusterNetworkSetup).
+   * remove only in a second custom resource that comes after the new CNI's chart (see ClusterNetworkSetup),
+   * and, for a kube-proxy replacement, kube-proxy's removal in a third.
    */
-  public static _disableThenRemove(options: RemoveOptions = {}): CniAction {
-    return new CniAction({ type: 'DISABLE' }, CniAction.remove(options)._action);
+  public static _disableThenRemove(options: RemoveOptions = {}, removeKubeProxy = false): CniAction {
+    const remove = CniAction.remove(options)._action;
+    return new CniAction({ type: 'DISABLE' }, remove,
+      removeKubeProxy ? [{ addon: KUBE_PROXY, action: { type: 'REMOVE', crdPolicy: 'KEEP' } }] : []);
   }
 
-  /** The action's name: ADOPT, REMOVE, DISABLE or INSPECT. */
+  /** The action's name: ADOPT, REMOVE, DISABLE, RESTORE or INSPECT. */
   public readonly actionType: string;
 
   private constructor(
     /** @internal */ public readonly _action: Action,
     /** @internal The action of a second custom resource, made to come after something else (a switch's removal). */
     public readonly _finally?: Action,
+    /** @internal Actions on other add-ons of the cluster, each a custom resource after the second (kube-proxy's removal). */
+    public readonly _alsoFinally: readonly AddonAction[] = [],
+    /** @internal adoptIntoHelm() without a releaseName: the add-on's own default release. */
+    public readonly _defaultReleaseName = false,
   ) {
     this.actionType = _action.type;
   }
@@ -145,7 +190,7 @@ export interface VpcCniOwnershipProps {
   /** What to do with the VPC CNI. */
   readonly action: CniAction;
   /**
-   * When someone other than the EKS bootstrap install owns the VPC CNI (a Helm release, an EKS
+   * When someone other than the EKS bootstrap install owns the add-on (a Helm release, an EKS
    * managed add-on, kubectl, unknown).
    * @default OwnedByOthers.FAIL
    */
@@ -162,11 +207,150 @@ export interface VpcCniOwnershipProps {
   readonly kubernetesAccess?: KubernetesAccess;
 }
 
+/** Properties of PreinstalledAddonOwnership. */
+export interface PreinstalledAddonOwnershipProps extends VpcCniOwnershipProps {
+  /** The preinstalled add-on to handle. */
+  readonly addon: PreinstalledAddon;
+}
+
+/** The action with the add-on's own defaults filled in (adopt's release name). */
+function withDefaults(addon: AddonDefinition, action: CniAction): Action {
+  const own = action._action;
+  return own.type === 'ADOPT' && action._defaultReleaseName ? { ...own, releaseName: addon.defaultReleaseName } : own;
+}
+
+/** Every action a construct runs on its cluster, in order: its own, then its switch's later steps. */
+function stepsOf(addon: AddonDefinition, action: CniAction): AddonAction[] {
+  return [
+    { addon, action: withDefaults(addon, action) },
+    ...action._finally ? [{ addon, action: action._finally }] : [],
+    ...action._alsoFinally,
+  ];
+}
+
+/**
+ * Inspects who owns a preinstalled add-on of an EKS cluster (the VPC CNI, kube-proxy or CoreDNS) at
+ * deploy time, then adopts it into a Helm release, removes it (keeping a recovery copy), disables
+ * it reversibly, or restores it. One per cluster in a stack: its handler's admission policy
+ * describes the one construct's actions.
+ */
+export class PreinstalledAddonOwnership extends Construct {
+  /**
+   * What the handler needs in the cluster for an action on an add-on, to apply yourself with
+   * `KubernetesAccess.manual()`: a ClusterRole and a Role in kube-system (with their bindings to the
+   * group `cdk-vpc-cni-ownership`) granting the action's verbs on the add-on's objects by name, and,
+   * unless turned off, the ValidatingAdmissionPolicies (with bindings) that limit what it may write.
+   * @param addon the add-on
+   * @param action the action the construct runs
+   * @param options whether to include the admission policies (Kubernetes 1.30+)
+   */
+  public static rbacManifestFor(addon: PreinstalledAddon, action: CniAction, options: RbacAccessOptions = {}): any[] {
+    return sequenceAccessManifest(stepsOf(DEFINITIONS[addon], action), options);
+  }
+
+  /**
+   * The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE,
+   * HELM_ADOPTED, HELM_ANNOTATED, KUBECTL, OTHER_APPLIER, UNKNOWN or ABSENT (docs/ownership.md).
+   */
+  public readonly previousOwner: string;
+  /** The previous owner in words, e.g. `Helm release "cilium" in namespace "kube-system"`. */
+  public readonly previousOwnerDescription: string;
+  /** Comma-separated ids of the objects the deployment changed, deleted or re-created. */
+  public readonly changedObjects: string;
+  /**
+   * JSON: the planned writes with their reasons (and, for a dry run, the API server's refusal of any),
+   * notes, and why nothing was done if skipped.
+   */
+  public readonly plan: string;
+  /**
+   * The installed VPC CNI as an aws-vpc-cni chart version, from the aws-node image tag
+   * (`v1.19.2-eksbuild.1` → `1.19.2`); empty when it cannot be told, and for the other add-ons.
+   */
+  public readonly installedVersion: string;
+  /** The IAM role the handler runs as (shared by every ownership construct in the stack). */
+  public readonly handlerRole: iam.IRole;
+
+  /** @internal The second custom resource of a switch (its removal), when the action has one. */
+  public readonly _finalStep?: CustomResource;
+  /** @internal The custom resources of the switch's other add-ons (kube-proxy's removal), after the chart. */
+  public readonly _otherSteps: CustomResource[] = [];
+
+  /** @internal */
+  protected readonly _resource: CustomResource;
+  /** @internal */
+  protected readonly _provider: cr.Provider;
+  /** @internal */
+  protected readonly _clusterName: string;
+
+  constructor(scope: Construct, id: string, props: PreinstalledAddonOwnershipProps) {
+    super(scope, id);
+    const addon = DEFINITIONS[props.addon];
+    if (!addon) throw new Error(`${this.node.path}: addon "${props.addon}" must be one of ${Object.values(PreinstalledAddon).join(', ')}`);
+    validateProps(this, addon, props);
+    const target = props.cluster;
+    const steps = stepsOf(addon, props.action);
+    const stack = Stack.of(this);
+
+    const handler = HandlerSingleton.of(stack, target._network);
+    handler.claim(target.clusterName, this, addon);
+    this.handlerRole = handler.role;
+    for (const step of [...new Set(steps.map((x) => x.addon))]) {
+      grantEksApi(handler.role, target.clusterName, step.eksAddonName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
+    }
+
+    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, steps);
+    this._provider = handler.provider;
+
+    // Each field its own property: a token's value (a parameter, an SSM value) can never reach another field.
+    const propertiesOf = (step: AddonAction): OwnershipResourceProperties => ({
+      ClusterName: target.clusterName,
+      // Resources of the VPC CNI carry no Addon property, as before there were other add-ons.
+      ...step.addon === VPC_CNI ? {} : { Addon: step.addon.name },
+      ...actionProperties(step.action),
+      IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
+      DryRun: String(props.dryRun ?? false),
+    });
+    this._resource = new CustomResource(this, 'Resource', {
+      serviceToken: handler.provider.serviceToken,
+      resourceType: RESOURCE_TYPE,
+      properties: propertiesOf(steps[0]),
+    });
+    for (const dependency of accessResources) this._resource.node.addDependency(dependency);
+
+    if (props.action._finally) {
+      // A sibling, not a child: what depends on this construct (the new CNI's chart) must not wait for it.
+      this._finalStep = new CustomResource(scope, `${id}Finally`, {
+        serviceToken: handler.provider.serviceToken,
+        resourceType: RESOURCE_TYPE,
+        properties: propertiesOf(steps[1]),
+      });
+      this._finalStep.node.addDependency(this._resource);
+    }
+    for (const step of props.action._alsoFinally) {
+      const other = new CustomResource(scope, `${id}${step.addon.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}${step.action.type === 'REMOVE' ? 'Removal' : 'Step'}`, {
+        serviceToken: handler.provider.serviceToken,
+        resourceType: RESOURCE_TYPE,
+        properties: propertiesOf(step),
+      });
+      other.node.addDependency(this._resource);
+      this._otherSteps.push(other);
+    }
+
+    this.previousOwner = this._resource.getAttString(ATTRIBUTE.previousOwner);
+    this.previousOwnerDescription = this._resource.getAttString(ATTRIBUTE.previousOwnerDescription);
+    this.changedObjects = this._resource.getAttString(ATTRIBUTE.changedObjects);
+    this.plan = this._resource.getAttString(ATTRIBUTE.plan);
+    this.installedVersion = this._resource.getAttString(ATTRIBUTE.installedVersion);
+    this._clusterName = target.clusterName;
+  }
+}
+
 /**
  * Inspects who owns the Amazon VPC CNI (`aws-node`) of an EKS cluster at deploy time, then adopts it
- * into a Helm release, removes it, or disables it reversibly.
+ * into a Helm release, removes it, or disables it reversibly. The same as PreinstalledAddonOwnership
+ * with `addon: PreinstalledAddon.VPC_CNI`, plus the chart values of the running install.
  */
-export class VpcCniOwnership extends Construct {
+export class VpcCniOwnership extends PreinstalledAddonOwnership {
   /** The Kubernetes group the handler is mapped to, bound by `rbacManifest()`. */
   public static readonly KUBERNETES_GROUP = KUBERNETES_GROUP;
 
@@ -179,84 +363,11 @@ export class VpcCniOwnership extends Construct {
    * @param options whether to include the admission policies (Kubernetes 1.30+)
    */
   public static rbacManifest(action: CniAction, options: RbacAccessOptions = {}): any[] {
-    return sequenceAccessManifest(action._finally ? [action._action, action._finally] : [action._action], options);
+    return PreinstalledAddonOwnership.rbacManifestFor(PreinstalledAddon.VPC_CNI, action, options);
   }
 
-  /**
-   * The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE,
-   * HELM_ADOPTED, HELM_ANNOTATED, KUBECTL, OTHER_APPLIER, UNKNOWN or ABSENT (docs/ownership.md).
-   */
-  public readonly previousOwner: string;
-  /** The previous owner in words, e.g. `Helm release "cilium" in namespace "kube-system"`. */
-  public readonly previousOwnerDescription: string;
-  /** Comma-separated ids of the objects the deployment changed or deleted. */
-  public readonly changedObjects: string;
-  /**
-   * JSON: the planned writes with their reasons (and, for a dry run, the API server's refusal of any),
-   * notes, and why nothing was done if skipped.
-   */
-  public readonly plan: string;
-  /**
-   * The installed VPC CNI as an aws-vpc-cni chart version, from the aws-node image tag
-   * (`v1.19.2-eksbuild.1` → `1.19.2`); empty when it cannot be told (no aws-node, another image).
-   */
-  public readonly installedVersion: string;
-  /** The IAM role the handler runs as (shared by every VpcCniOwnership in the stack). */
-  public readonly handlerRole: iam.IRole;
-
-  /** @internal The second custom resource of a switch (its removal), when the action has one. */
-  public readonly _finalStep?: CustomResource;
-
-  private readonly resource: CustomResource;
-  private readonly provider: cr.Provider;
-  private readonly clusterName: string;
-
   constructor(scope: Construct, id: string, props: VpcCniOwnershipProps) {
-    super(scope, id);
-    validateProps(this, props);
-    const target = props.cluster;
-    const action = props.action._action;
-    const stack = Stack.of(this);
-
-    const handler = HandlerSingleton.of(stack, target._network);
-    handler.claim(target.clusterName, this);
-    this.handlerRole = handler.role;
-    grantEksApi(handler.role, target.clusterName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
-
-    const actions = props.action._finally ? [action, props.action._finally] : [action];
-    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, actions);
-    this.provider = handler.provider;
-
-    // Each field its own property: a token's value (a parameter, an SSM value) can never reach another field.
-    const properties: OwnershipResourceProperties = {
-      ClusterName: target.clusterName,
-      ...actionProperties(action),
-      IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
-      DryRun: String(props.dryRun ?? false),
-    };
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: handler.provider.serviceToken,
-      resourceType: RESOURCE_TYPE,
-      properties,
-    });
-    for (const dependency of accessResources) this.resource.node.addDependency(dependency);
-
-    if (props.action._finally) {
-      // A sibling, not a child: what depends on this construct (the new CNI's chart) must not wait for it.
-      this._finalStep = new CustomResource(scope, `${id}Finally`, {
-        serviceToken: handler.provider.serviceToken,
-        resourceType: RESOURCE_TYPE,
-        properties: { ...properties, ...actionProperties(props.action._finally) },
-      });
-      this._finalStep.node.addDependency(this.resource);
-    }
-
-    this.previousOwner = this.resource.getAttString(ATTRIBUTE.previousOwner);
-    this.previousOwnerDescription = this.resource.getAttString(ATTRIBUTE.previousOwnerDescription);
-    this.changedObjects = this.resource.getAttString(ATTRIBUTE.changedObjects);
-    this.plan = this.resource.getAttString(ATTRIBUTE.plan);
-    this.installedVersion = this.resource.getAttString(ATTRIBUTE.installedVersion);
-    this.clusterName = target.clusterName;
+    super(scope, id, { ...props, addon: PreinstalledAddon.VPC_CNI });
   }
 
   /**
@@ -267,19 +378,19 @@ export class VpcCniOwnership extends Construct {
    */
   public _chartValues(userValues: Record<string, any>, version?: string): { readonly version: string; readonly valuesJson: string } {
     const common = {
-      ClusterName: this.clusterName,
+      ClusterName: this._clusterName,
       Parts: String(CHART_VALUES_PARTS),
       UserValues: Stack.of(this).toJsonString(userValues),
       ...(version ? { Version: version } : {}),
     };
     const part = (index: number, extra: Record<string, string> = {}) => {
       const resource = new CustomResource(this, `ChartValues${index}`, {
-        serviceToken: this.provider.serviceToken,
+        serviceToken: this._provider.serviceToken,
         resourceType: CHART_VALUES_RESOURCE_TYPE,
         properties: { ...common, Part: String(index), ...extra },
       });
       // Read what the action left (an adoption hands eks's fields to Helm's manager first).
-      resource.node.addDependency(this.resource);
+      resource.node.addDependency(this._resource);
       return resource;
     };
     const summary = part(0);
@@ -293,15 +404,15 @@ export class VpcCniOwnership extends Construct {
 }
 
 /** Synth-time checks; each error names the prop. Tokens are checked by the handler at deploy time. */
-function validateProps(scope: Construct, props: VpcCniOwnershipProps): void {
-  const action = props.action._action;
+function validateProps(scope: Construct, addon: AddonDefinition, props: VpcCniOwnershipProps): void {
+  const action = withDefaults(addon, props.action);
   const problems: string[] = [];
   const check = (value: string, fn: (v: string, prop: string) => string[], prop: string) => {
     if (!Token.isUnresolved(value)) problems.push(...fn(value, prop));
   };
   if (action.type === 'ADOPT') {
     check(action.releaseName, releaseNameProblems, 'releaseName');
-    check(action.releaseNamespace, adoptReleaseNamespaceProblems, 'releaseNamespace');
+    check(action.releaseNamespace, (v, prop) => adoptReleaseNamespaceProblems(addon, v, prop), 'releaseNamespace');
     check(action.fieldManager, adoptFieldManagerProblems, 'fieldManager');
     const handOver = action.handOver ?? [];
     if (!handOver.some((m) => Token.isUnresolved(m)) && !Token.isUnresolved(action.fieldManager)) {
@@ -312,14 +423,15 @@ function validateProps(scope: Construct, props: VpcCniOwnershipProps): void {
   // inspect() never writes: options about writing contradict it.
   if (action.type === 'INSPECT' && props.ifOwnedByOthers !== undefined) problems.push('ifOwnedByOthers has no meaning for action inspect(), which never writes');
   if (action.type === 'INSPECT' && props.dryRun !== undefined) problems.push('dryRun has no meaning for action inspect(), which never writes');
-  if (problems.length > 0) throw new Error(`${scope.node.path}: invalid VpcCniOwnership props:\n- ${problems.join('\n- ')}`);
+  const kind = addon === VPC_CNI ? 'VpcCniOwnership' : 'PreinstalledAddonOwnership';
+  if (problems.length > 0) throw new Error(`${scope.node.path}: invalid ${kind} props:\n- ${problems.join('\n- ')}`);
 }
 
-/** EKS API permissions, scoped to the one cluster and its vpc-cni add-on. */
-function grantEksApi(role: iam.IRole, clusterName: string, deleteAddon: boolean): void {
+/** EKS API permissions, scoped to the one cluster and the add-on's EKS add-on name. */
+function grantEksApi(role: iam.IRole, clusterName: string, eksAddonName: string, deleteAddon: boolean): void {
   const stack = Stack.of(role);
   const clusterArn = stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: clusterName });
-  const addonArn = Arn.format({ service: 'eks', resource: 'addon', resourceName: `${clusterName}/vpc-cni/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+  const addonArn = Arn.format({ service: 'eks', resource: 'addon', resourceName: `${clusterName}/${eksAddonName}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['eks:DescribeCluster'], resources: [clusterArn] }));
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: deleteAddon ? ['eks:DescribeAddon', 'eks:DeleteAddon'] : ['eks:DescribeAddon'],
@@ -361,10 +473,15 @@ class HandlerSingleton extends Construct {
     this.provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
   }
 
-  /** Two constructs on one cluster would undo each other: allow one. */
-  public claim(clusterName: string, owner: Construct): void {
+  /**
+   * One ownership construct per cluster in a stack: two on one add-on would undo each other, and the
+   * handler's one admission policy per cluster describes one construct's actions.
+   */
+  public claim(clusterName: string, owner: Construct, addon: AddonDefinition): void {
     const other = this.clusters.get(clusterName);
-    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has a VpcCniOwnership (${other}); use one per cluster`);
+    const kind = addon === VPC_CNI ? 'a VpcCniOwnership' : 'an ownership construct';
+    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has ${kind} (${other}); use one per cluster and stack `
+      + '(the handler\'s admission policy describes one construct\'s actions; the Cilium preset removes the VPC CNI and kube-proxy with one)');
     this.clusters.set(clusterName, owner.node.path);
   }
 }

@@ -3,23 +3,27 @@
  * handler's identity to exactly the writes its action makes, whatever its RBAC would allow. RBAC
  * cannot say "patch, but only the labels": these can. They match the handler's user or group only.
  *
- * Two policies, each with its binding:
+ * The policies, each with its binding:
  * - `cdk-vpc-cni-ownership`: every request of the handler. Only UPDATE and DELETE of the named
- *   objects the action writes (nothing is ever created); an update may change only the allowed
- *   labels and annotations, managedFields and what the server maintains; nothing outside metadata
- *   changes except the DaemonSet's one nodeSelector key. Written for any kind, so it compares maps
- *   key by key and is not type-checked (it matches every resource).
- * - `cdk-vpc-cni-ownership-daemonset`: updates of DaemonSet aws-node, field by field, each with its
- *   own message. It matches one typed resource, so the API server type-checks every field name
- *   against the DaemonSet schema (status.typeChecking).
+ *   objects the action writes, and CREATE of the named objects it creates (the recovery copy;
+ *   restore's re-creations, whose bindings must grant what EKS's do and whose images must be EKS's);
+ *   an update may change only the allowed labels and annotations, managedFields and what the server
+ *   maintains; nothing outside metadata changes except the workloads' one nodeSelector key and the
+ *   recovery copy's data. Written for any kind, so it compares maps key by key and is not
+ *   type-checked (it matches every resource).
+ * - `cdk-vpc-cni-ownership-daemonset` (and `-deployment` where a Deployment is written): updates of
+ *   the add-ons' workloads, field by field, each with its own message. Each matches one typed
+ *   resource, so the API server type-checks every field name against its schema (status.typeChecking).
  */
 import { ActionAccess } from './model';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
 import { DISABLED_NODE_SELECTOR_KEY } from '../engine/helm';
-import { AWS_NODE_DAEMONSET, CniObject } from '../engine/objects';
+import { AddonObject } from '../engine/objects';
+import { recoveryCopyObject } from '../engine/recovery';
 
 export const POLICY_NAME = KUBERNETES_GROUP;
 export const DAEMONSET_POLICY_NAME = `${KUBERNETES_GROUP}-daemonset`;
+export const DEPLOYMENT_POLICY_NAME = `${KUBERNETES_GROUP}-deployment`;
 
 /**
  * Every field of PodSpec in Kubernetes 1.30 (k8s.io/api v0.30.0 core/v1 types.go), the version
@@ -43,8 +47,21 @@ export const POD_SPEC_FIELDS_1_30 = [
  */
 const UNTYPED_POD_SPEC_FIELDS: readonly string[] = ['nodeSelector', 'overhead'];
 
-/** DaemonSetSpec's fields other than the template (apps/v1; unchanged since 1.16). */
-const DAEMONSET_SPEC_FIELDS = ['selector', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit'] as const;
+/** The spec fields other than the template, per workload kind (apps/v1; unchanged since 1.16). */
+const WORKLOAD_SPEC_FIELDS: Record<string, readonly string[]> = {
+  DaemonSet: ['selector', 'updateStrategy', 'minReadySeconds', 'revisionHistoryLimit'],
+  Deployment: ['replicas', 'selector', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'],
+};
+
+/**
+ * Where EKS's images come from: an ECR registry of an AWS account in any partition
+ * (`<account>.dkr.ecr[-fips].<region>.<domain>`), followed by one of the add-on's repositories.
+ */
+function eksImagePattern(repositories: readonly string[]): string {
+  const escape = (x: string) => x.replace(/\./g, '\\.');
+  return `^[0-9]{12}\\.dkr\\.ecr(-fips)?\\.[a-z0-9-]+\\.(amazonaws\\.com(\\.cn)?|c2s\\.ic\\.gov|sc2s\\.sgov\\.gov|cloud\\.adc-e\\.uk|csp\\.hci\\.ic\\.gov)/`
+    + `(${repositories.map(escape).join('|')}):[A-Za-z0-9._-]+$`;
+}
 
 /** Metadata the API server changes on every write (managedFields is the client's to replace, too). */
 const SERVER_METADATA = ['resourceVersion', 'generation', 'managedFields'];
@@ -67,7 +84,7 @@ function sameField(a: string, b: string, field: string): string {
 }
 
 /** `apps/daemonsets/kube-system/aws-node`: how a request names its object (see the `target` variable). */
-function targetOf(o: CniObject): string {
+function targetOf(o: AddonObject): string {
   const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
   return `${group}/${o.resource}/${o.namespace ?? ''}/${o.name}`;
 }
@@ -107,25 +124,61 @@ function binding(policyName: string): Record<string, any> {
   };
 }
 
+/** What a re-created object must be: bindings grant what EKS's grant; workloads run EKS's images only. */
+function creationRules(access: ActionAccess): string[] {
+  const rules: string[] = [];
+  for (const addon of access.addons) {
+    for (const o of addon.objects.filter((x) => access.create.includes(x))) {
+      const target = `variables.target != ${lit(targetOf(o))}`;
+      if (o.roleRef && o.subjects) {
+        const subject = o.subjects.map((x) => `(s.kind == ${lit(x.kind)} && s.name == ${lit(x.name)}`
+          + ` && (has(s.namespace) ? s.namespace : '') == ${lit(x.namespace ?? '')})`).join(' || ');
+        rules.push(`(${target} || (object.roleRef.kind == ${lit(o.roleRef.kind)} && object.roleRef.name == ${lit(o.roleRef.name)}`
+          + ` && has(object.subjects) && object.subjects.size() == ${o.subjects.length} && object.subjects.all(s, ${subject})))`);
+      }
+      if (o === addon.workload) {
+        const image = lit(eksImagePattern(addon.imageRepositories));
+        const pod = 'object.spec.template.spec';
+        rules.push(`(${target} || (${pod}.containers.all(c, c.image.matches(${image}))`
+          + ` && (!has(${pod}.initContainers) || ${pod}.initContainers.all(c, c.image.matches(${image})))))`);
+      }
+    }
+  }
+  return rules;
+}
+
 function scopePolicy(access: ActionAccess): Record<string, any> {
   const prefix = `cdk-vpc-cni-ownership (${access.name}):`;
   const patchable = access.patch.map(targetOf);
   const deletable = access.delete.map(targetOf);
+  const creatable = access.create.map(targetOf);
+  const copies = access.addons.map((a) => recoveryCopyObject(a)).filter((c) => access.patch.some((o) => o.id === c.id));
   const writes = [
     ...access.patch.length > 0 ? [`patch ${access.patch.map((o) => o.id).join(', ')}`] : [],
     ...access.delete.length > 0 ? [`delete ${access.delete.map((o) => o.id).join(', ')}`] : [],
+    ...access.create.length > 0 ? [`create ${access.create.map((o) => o.id).join(', ')}`] : [],
   ].join('; ');
   const labelKeys = access.labelKeys;
   const annotationKeys = [...access.annotationKeys, TEMPLATE_GENERATION_ANNOTATION];
   const podSpecNow = 'object.spec.template.spec';
   const podSpecBefore = 'oldObject.spec.template.spec';
-  const daemonSetContent = [
+  const workloadContent = [
     sameExcept('object', 'oldObject', ['metadata', 'status', 'spec']),
     sameExcept('object.spec', 'oldObject.spec', ['template']),
     sameExcept('object.spec.template', 'oldObject.spec.template', ['spec']),
     sameExcept(podSpecNow, podSpecBefore, ['nodeSelector']),
     nodeSelectorRule(access, orEmpty(podSpecNow, 'nodeSelector'), orEmpty(podSpecBefore, 'nodeSelector')),
   ].join(' && ');
+  const otherContent = sameExcept('object', 'oldObject', ['metadata', 'status']);
+  const content = copies.length > 0
+    ? `variables.target in ${list(copies.map(targetOf))} ? ${sameExcept('object', 'oldObject', ['metadata', 'data'])} : ${otherContent}`
+    : otherContent;
+  const operations = [
+    `(request.operation == 'UPDATE' && variables.target in ${list(patchable)})`,
+    `(request.operation == 'DELETE' && variables.target in ${list(deletable)})`,
+    ...creatable.length > 0 ? [`(request.operation == 'CREATE' && variables.target in ${list(creatable)})`] : [],
+  ];
+  const creation = creationRules(access);
   return handlerPolicy(POLICY_NAME, {
     matchConstraints: {
       resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['*'] }],
@@ -142,13 +195,11 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
             + "(has(request.namespace) ? request.namespace : '') + '/' + (has(request.name) ? request.name : '')",
       },
       { name: 'subResource', expression: "has(request.subResource) ? request.subResource : ''" },
-      { name: 'isDaemonSet', expression: `variables.target == ${lit(targetOf(AWS_NODE_DAEMONSET))}` },
+      { name: 'isWorkload', expression: `variables.target in ${list(access.workloads.map(targetOf))}` },
     ],
     validations: [
       {
-        expression: 'variables.subResource == \'\' && ('
-            + `(request.operation == 'UPDATE' && variables.target in ${list(patchable)})`
-            + ` || (request.operation == 'DELETE' && variables.target in ${list(deletable)}))`,
+        expression: `variables.subResource == '' && (${operations.join(' || ')})`,
         messageExpression: `${lit(`${prefix} the handler may only ${writes || 'read'}; refused: `)} + request.operation + ' '`
             + " + variables.target + (variables.subResource == '' ? '' : '/' + variables.subResource)",
         reason: 'Forbidden',
@@ -161,35 +212,45 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
         message: `${prefix} an update may change only managedFields`
             + `${labelKeys.length ? `, the labels ${labelKeys.join(', ')}` : ''}`
             + `${access.annotationKeys.length ? `, the annotations ${access.annotationKeys.join(', ')}` : ''}`
-            + ' of the VPC CNI objects (no other label, annotation, owner reference or finalizer)',
+            + ' of the add-on\'s objects (no other label, annotation, owner reference or finalizer)',
         reason: 'Forbidden',
       },
       {
-        expression: `request.operation != 'UPDATE' || (variables.isDaemonSet ? (${daemonSetContent})`
-            + ` : ${sameExcept('object', 'oldObject', ['metadata', 'status'])})`,
+        expression: `request.operation != 'UPDATE' || (variables.isWorkload ? (${workloadContent}) : (${content}))`,
         message: `${prefix} an update may not change anything outside metadata`
-            + `, except the DaemonSet's nodeSelector key ${DISABLED_NODE_SELECTOR_KEY} (${access.disableKey === 'ADD_OR_REMOVE' ? 'added or removed' : 'removed only'})`,
+            + `, except the workload's nodeSelector key ${DISABLED_NODE_SELECTOR_KEY} (${access.disableKey === 'ADD_OR_REMOVE' ? 'added or removed' : 'removed only'})`
+            + `${copies.length > 0 ? ' and the recovery copy\'s data' : ''}`,
         reason: 'Forbidden',
       },
+      ...creation.length > 0 ? [{
+        expression: `request.operation != 'CREATE' || (${creation.join(' && ')})`,
+        message: `${prefix} a re-created binding must grant exactly what EKS's grants (roleRef and subjects), `
+            + 'and a re-created workload may run only EKS\'s images',
+        reason: 'Forbidden',
+      }] : [],
     ],
   });
 }
 
-function daemonSetPolicy(access: ActionAccess): Record<string, any> {
-  const prefix = `cdk-vpc-cni-ownership (${access.name}): DaemonSet ${AWS_NODE_DAEMONSET.name}:`;
+function workloadPolicy(access: ActionAccess, kind: string, policyName: string): Record<string, any> | undefined {
+  const workloads = access.workloads.filter((w) => w.kind === kind);
+  if (workloads.length === 0) return undefined;
+  const first = workloads[0];
+  const prefix = `cdk-vpc-cni-ownership (${access.name}): ${kind} ${workloads.map((w) => w.name).join(', ')}:`;
   const fieldRule = (parent: string, field: string, path: string) => ({
     expression: sameField(`object.${parent}`, `oldObject.${parent}`, field),
     message: `${prefix} ${path} may not change`,
     reason: 'Forbidden',
   });
-  return handlerPolicy(DAEMONSET_POLICY_NAME, {
+  return handlerPolicy(policyName, {
     matchConstraints: {
       resourceRules: [{
-        apiGroups: ['apps'], apiVersions: ['v1'], resources: ['daemonsets'], resourceNames: [AWS_NODE_DAEMONSET.name], operations: ['UPDATE'],
+        apiGroups: [first.apiVersion.split('/')[0]], apiVersions: [first.apiVersion.split('/')[1]], resources: [first.resource],
+        resourceNames: workloads.map((w) => w.name), operations: ['UPDATE'],
       }],
     },
     validations: [
-      ...DAEMONSET_SPEC_FIELDS.map((f) => fieldRule('spec', f, `spec.${f}`)),
+      ...WORKLOAD_SPEC_FIELDS[kind].map((f) => fieldRule('spec', f, `spec.${f}`)),
       fieldRule('spec.template', 'metadata', 'spec.template.metadata'),
       ...POD_SPEC_FIELDS_1_30.filter((f) => !UNTYPED_POD_SPEC_FIELDS.includes(f)).map((f) => fieldRule('spec.template.spec', f, `spec.template.spec.${f}`)),
       {
@@ -209,5 +270,10 @@ function daemonSetPolicy(access: ActionAccess): Record<string, any> {
  * enforces the last object, it enforces all four.
  */
 export function admissionPolicyObjects(access: ActionAccess): Record<string, any>[] {
-  return [daemonSetPolicy(access), binding(DAEMONSET_POLICY_NAME), scopePolicy(access), binding(POLICY_NAME)];
+  const typed = ([['DaemonSet', DAEMONSET_POLICY_NAME], ['Deployment', DEPLOYMENT_POLICY_NAME]] as const)
+    .flatMap(([kind, name]) => {
+      const policy = workloadPolicy(access, kind, name);
+      return policy ? [policy, binding(name)] : [];
+    });
+  return [...typed, scopePolicy(access), binding(POLICY_NAME)];
 }

@@ -3,7 +3,7 @@ import { Construct, IDependable } from 'constructs';
 import { sequenceAccessManifest } from './index';
 import { ClusterAuthenticationMode, ClusterTarget } from '../cluster-target';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
-import type { Action } from '../engine/types';
+import type { AddonAction } from './model';
 import { KubernetesAccess } from '../kubernetes-access';
 
 /** The id of the warning when the default access falls back to cluster-admin (acknowledge it with this id). */
@@ -29,7 +29,7 @@ function knownMinorVersion(target: ClusterTarget): number | undefined {
  * otherwise `clusterAdminPolicy()` with a warning.
  */
 export function grantKubernetesAccess(
-  scope: Construct, target: ClusterTarget, chosen: KubernetesAccess | undefined, role: iam.IRole, actions: readonly Action[],
+  scope: Construct, target: ClusterTarget, chosen: KubernetesAccess | undefined, role: iam.IRole, actions: readonly AddonAction[],
 ): IDependable[] {
   const access = chosen ?? (target._applyManifest ? KubernetesAccess.rbac() : KubernetesAccess.clusterAdminPolicy());
   const path = scope.node.path;
@@ -42,7 +42,7 @@ export function grantKubernetesAccess(
       }
       if (!chosen) {
         Annotations.of(scope).addWarningV2(CLUSTER_ADMIN_FALLBACK_WARNING,
-          'The VPC CNI handler gets cluster-admin (an access entry with AmazonEKSClusterAdminPolicy at cluster scope): '
+          'The add-on ownership handler gets cluster-admin (an access entry with AmazonEKSClusterAdminPolicy at cluster scope): '
           + 'this cluster construct has no kubectl provider to apply narrower RBAC. Narrower: kubernetesAccess: KubernetesAccess.manual() '
           + `and apply VpcCniOwnership.rbacManifest(action) yourself (map handlerRole to the group ${KUBERNETES_GROUP}), `
           + 'or a cluster construct with a kubectl provider (then rbac() is the default). '

@@ -1,7 +1,6 @@
-import { AWS_NODE_RULES } from './aws-node-rules';
 import { ActionAccess } from './model';
 import { KUBERNETES_GROUP } from '../contract';
-import { CNI_OBJECTS, CniObject } from '../engine/objects';
+import { AddonObject } from '../engine/objects';
 
 const RBAC_API = 'rbac.authorization.k8s.io';
 
@@ -10,20 +9,24 @@ export function rbacName(access: ActionAccess): string {
   return `${KUBERNETES_GROUP}-${access.name}`;
 }
 
-function apiGroup(o: CniObject): string {
+function apiGroup(o: AddonObject): string {
   return o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
 }
 
-/** One rule per object, by name, with the verbs the action uses on it. */
-function byName(access: ActionAccess, objects: readonly CniObject[]): Record<string, unknown>[] {
+/**
+ * One rule per object, by name, with the verbs the action uses on it. A server-side apply that
+ * creates an object is authorized as `patch` and as `create` of that name.
+ */
+function byName(access: ActionAccess, objects: readonly AddonObject[]): Record<string, unknown>[] {
   return objects.map((o) => ({
     apiGroups: [apiGroup(o)],
     resources: [o.resource],
     resourceNames: [o.name],
     verbs: [
       'get',
-      ...access.patch.includes(o) ? ['patch'] : [],
+      ...access.patch.includes(o) || access.create.includes(o) ? ['patch'] : [],
       ...access.delete.includes(o) ? ['delete'] : [],
+      ...access.create.includes(o) ? ['create'] : [],
     ],
   }));
 }
@@ -37,11 +40,9 @@ export function rbacObjects(access: ActionAccess): Record<string, any>[] {
   const name = rbacName(access);
   const subjects = [{ kind: 'Group', name: KUBERNETES_GROUP, apiGroup: RBAC_API }];
   const clusterRules = [
-    ...byName(access, CNI_OBJECTS.filter((o) => !o.namespace)),
-    ...access.countCustomResources
-      ? CNI_OBJECTS.filter((o) => o.crd).map((o) => ({ apiGroups: [o.crd!.group], resources: [o.crd!.plural], verbs: ['list'] }))
-      : [],
-    ...access.awsNodeRules ? AWS_NODE_RULES.map((r) => ({ ...r })) : [],
+    ...byName(access, access.get.filter((o) => !o.namespace)),
+    ...access.countCrds.map((o) => ({ apiGroups: [o.crd!.group], resources: [o.crd!.plural], verbs: ['list'] })),
+    ...access.heldRules.map((r) => ({ ...r })),
   ];
   const manifest: Record<string, any>[] = [
     { apiVersion: `${RBAC_API}/v1`, kind: 'ClusterRole', metadata: { name }, rules: clusterRules },
@@ -54,12 +55,12 @@ export function rbacObjects(access: ActionAccess): Record<string, any>[] {
     },
   ];
   const namespaces = [...new Set([
-    ...CNI_OBJECTS.filter((o) => o.namespace).map((o) => o.namespace!),
+    ...access.get.filter((o) => o.namespace).map((o) => o.namespace!),
     ...access.releaseRecordsNamespace ? [access.releaseRecordsNamespace] : [],
   ])];
   for (const namespace of namespaces) {
     const rules = [
-      ...byName(access, CNI_OBJECTS.filter((o) => o.namespace === namespace)),
+      ...byName(access, access.get.filter((o) => o.namespace === namespace)),
       // Helm's release records: Secrets by default, ConfigMaps with HELM_DRIVER=configmap. A list
       // cannot be limited by name; it returns every Secret of the namespace with its data.
       ...access.releaseRecordsNamespace === namespace ? [{ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] }] : [],

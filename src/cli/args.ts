@@ -1,7 +1,8 @@
 import { parseArgs as parseArgv } from 'util';
 import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
+import { ADDON_NAMES, addonNamed, VPC_CNI } from '../addons';
 import {
-  Action, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, EKS_RELEASE_NAME, handOverProblems,
+  Action, AddonDefinition, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems,
   OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
 } from '../engine';
 
@@ -28,6 +29,10 @@ export interface ValuesRequest {
 export interface CommandLine {
   /** `inspect`, `values`, or the action (a `plan <action>` is the action with `dryRun`). */
   readonly command: 'inspect' | 'values' | ActionCommand;
+  /** The add-on (`--addon`, default the VPC CNI). */
+  readonly addon: AddonDefinition;
+  /** `inspect` without `--addon`: every preinstalled add-on. */
+  readonly allAddons: boolean;
   readonly action: Action;
   /** Set for `values`. */
   readonly values?: ValuesRequest;
@@ -44,7 +49,7 @@ export type Parsed = CommandLine | { readonly help: true; readonly command?: str
 
 /** Defaults: the same as the construct's. */
 export const DEFAULTS = {
-  releaseName: EKS_RELEASE_NAME,
+  releaseName: VPC_CNI.defaultReleaseName,
   releaseNamespace: 'kube-system',
   fieldManager: 'helm',
   crdPolicy: 'DELETE_IF_UNUSED' as CrdPolicy,
@@ -64,6 +69,11 @@ export interface OptionSpec {
 
 /** Every option once. Which commands take it: CLUSTER_OPTIONS and OUTPUT_OPTIONS for all, else the command's own list. */
 export const OPTIONS: Record<string, OptionSpec> = {
+  'addon': {
+    type: 'string',
+    placeholder: 'NAME',
+    help: `the preinstalled add-on: ${ADDON_NAMES.join(', ')} (default vpc-cni;\ninspect without it reports all three)`,
+  },
   'kubeconfig': { type: 'string', placeholder: 'FILE', help: 'default: $KUBECONFIG (a \':\'-separated list), else ~/.kube/config' },
   'context': {
     type: 'string',
@@ -74,7 +84,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   },
   'managed-addon': {
     type: 'boolean',
-    help: 'the VPC CNI is an EKS managed add-on. The cluster cannot tell it from the bootstrap\n'
+    help: 'the add-on is an EKS managed add-on. The cluster cannot tell it from the bootstrap\n'
       + 'install: only the EKS API knows. When the kubeconfig\'s credentials come from\n'
       + '"aws eks get-token --cluster-name NAME", this CLI asks it (aws eks describe-addon, with\n'
       + 'that plugin\'s environment); otherwise pass this when it is one',
@@ -123,7 +133,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** How to reach the cluster: every command takes these. */
-const CLUSTER_OPTIONS = ['kubeconfig', 'context', 'managed-addon'];
+const CLUSTER_OPTIONS = ['addon', 'kubeconfig', 'context', 'managed-addon'];
 /** Every command takes these too. */
 const OUTPUT_OPTIONS = ['output', 'help'];
 
@@ -142,7 +152,7 @@ export interface CommandSpec {
   readonly withoutClusterOptions?: readonly string[];
   readonly exitCodes: readonly ExitCode[];
   /** The engine's action from the option values; throws UsageError for a value it cannot take. */
-  readonly action?: (values: OptionValues) => Action;
+  readonly action?: (values: OptionValues, addon: AddonDefinition) => Action;
 }
 
 type OptionValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
@@ -152,11 +162,13 @@ const ALL_EXIT_CODES: readonly ExitCode[] = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EX
 /** The commands, in the order the overview lists them. To add one, add it here (and its options to OPTIONS). */
 export const COMMANDS: Record<string, CommandSpec> = {
   inspect: {
-    summary: 'who owns the VPC CNI, and each object\'s owner and field managers',
-    description: 'Reads the VPC CNI objects and says who owns them (the EKS bootstrap install, an EKS managed\n'
-      + 'add-on, a Helm release, nobody), with each object\'s owner, field managers and problems, and the\n'
-      + 'installed VPC CNI version and image registry. Writes nothing.',
+    summary: 'who owns each preinstalled add-on (or --addon\'s), and each object\'s owner and field managers',
+    description: 'Reads the add-on\'s objects and says who owns them (the EKS bootstrap install, an EKS managed\n'
+      + 'add-on, a Helm release, nobody), with each object\'s owner, field managers and problems, the\n'
+      + 'installed version and image registry, and the recovery copy a removal kept. Without --addon:\n'
+      + 'all three (vpc-cni, kube-proxy, coredns), one line each, then the details. Writes nothing.',
     options: [],
+    outputs: ['table', 'json', 'yaml'],
     exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE],
     action: () => ({ type: 'INSPECT' }),
   },
@@ -191,14 +203,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
       + 'as that release takes the objects over. Nothing else in the objects changes.',
     options: ['release-name', 'release-namespace', 'field-manager', 'hand-over', 'if-owned-by-others', 'dry-run'],
     exitCodes: ALL_EXIT_CODES,
-    action: (values) => {
-      const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
+    action: (values, addon) => {
+      const releaseName = str(values, 'release-name') ?? addon.defaultReleaseName;
       const releaseNamespace = str(values, 'release-namespace') ?? DEFAULTS.releaseNamespace;
       const fieldManager = str(values, 'field-manager') ?? DEFAULTS.fieldManager;
       const handOver = list(values, 'hand-over');
       const problems = [
         ...releaseNameProblems(releaseName, '--release-name'),
-        ...adoptReleaseNamespaceProblems(releaseNamespace, '--release-namespace'),
+        ...adoptReleaseNamespaceProblems(addon, releaseNamespace, '--release-namespace'),
         ...adoptFieldManagerProblems(fieldManager, '--field-manager'),
         ...handOverProblems(handOver, fieldManager, '--hand-over'),
       ];
@@ -207,10 +219,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   remove: {
-    summary: 'delete the VPC CNI objects (DaemonSet first); CRDs by --crd-policy',
-    description: 'Deletes the VPC CNI objects, the DaemonSet first, for a cluster whose pod network is another\n'
-      + 'plugin\'s. The ENIConfig CRD as --crd-policy says: DELETE_IF_UNUSED keeps it while ENIConfigs exist.\n'
-      + 'The PolicyEndpoint CRD stays unless --delete-policy-endpoint-crd.',
+    summary: 'delete the add-on\'s objects (workload first), keeping a recovery copy; CRDs by --crd-policy',
+    description: 'Deletes the add-on\'s objects, the DaemonSet (or Deployment) first: the VPC CNI for a cluster whose\n'
+      + 'pod network is another plugin\'s, kube-proxy for Cilium\'s kube-proxy replacement. Before the first delete,\n'
+      + 'what will be deleted is kept in the ConfigMap cdk-vpc-cni-ownership-recovery-<addon> in kube-system:\n'
+      + 'restore re-creates it from there. The ENIConfig CRD as --crd-policy says: DELETE_IF_UNUSED keeps it while\n'
+      + 'ENIConfigs exist. The PolicyEndpoint CRD stays unless --delete-policy-endpoint-crd.',
     options: ['crd-policy', 'delete-policy-endpoint-crd', 'if-owned-by-others', 'dry-run'],
     exitCodes: ALL_EXIT_CODES,
     action: (values) => ({
@@ -220,18 +234,20 @@ export const COMMANDS: Record<string, CommandSpec> = {
     }),
   },
   disable: {
-    summary: 'add a nodeSelector no node has, so no aws-node pod runs (undo with restore)',
-    description: 'Adds a nodeSelector that no node has to the aws-node DaemonSet, so no aws-node pod runs;\n'
-      + 'nothing is deleted. restore undoes it.',
+    summary: 'add a nodeSelector no node has, so none of the add-on\'s pods runs (undo with restore)',
+    description: 'Adds a nodeSelector that no node has to the add-on\'s DaemonSet (or Deployment), so none of its\n'
+      + 'pods runs; nothing is deleted. restore undoes it.',
     options: ['if-owned-by-others', 'dry-run'],
     exitCodes: ALL_EXIT_CODES,
     action: () => ({ type: 'DISABLE' }),
   },
   restore: {
-    summary: 'remove that nodeSelector key again; the rest of the spec stays as it is',
-    description: 'Removes the nodeSelector key that disable added; the rest of the spec stays as it is.\n'
-      + 'The ownership guard does not apply: the key is this tool\'s own.',
-    // restore only removes our own nodeSelector key, so the guard does not apply to it (as in the construct).
+    summary: 'undo disable, and re-create what remove deleted from its recovery copy',
+    description: 'Removes the nodeSelector key that disable added (the rest of the spec stays as it is), and\n'
+      + 're-creates every object remove deleted, as it was, from the recovery copy remove kept (the ConfigMap\n'
+      + 'cdk-vpc-cni-ownership-recovery-<addon> in kube-system). Says so when there is no copy.\n'
+      + 'The ownership guard does not apply: it writes only the key of this tool\'s own and absent objects.',
+    // restore writes only our own key and absent objects, so the guard does not apply to it.
     options: ['dry-run'],
     exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE],
     action: () => ({ type: 'RESTORE' }),
@@ -394,9 +410,20 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const output = str(values, 'output') ?? outputs[0];
   if (!(outputs as readonly string[]).includes(output)) throw new UsageError(`--output must be ${outputs.join(' or ')}, not "${output}"`);
   const ifOwnedByOthers = oneOf('if-owned-by-others', str(values, 'if-owned-by-others') ?? DEFAULTS.ifOwnedByOthers, OWNED_BY_OTHERS);
+  const addonName = str(values, 'addon');
+  const addon = addonName === undefined ? VPC_CNI : addonNamed(addonName);
+  if (!addon) throw new UsageError(`--addon must be one of ${ADDON_NAMES.join(', ')}, not "${addonName}"`);
+  if (command === 'values' && addon !== VPC_CNI) {
+    throw new UsageError(`values derives chart values for the VPC CNI (the aws-vpc-cni chart) only; there is none for ${addon.name} yet`);
+  }
+  if (addonName === undefined && command === 'inspect' && values['managed-addon'] === true) {
+    throw new UsageError('--managed-addon says one add-on is managed: name it with --addon');
+  }
   return {
     command: command as CommandLine['command'],
-    action: spec.action(values),
+    addon,
+    allAddons: command === 'inspect' && addonName === undefined,
+    action: spec.action(values, addon),
     ...(command === 'values' ? { values: valuesRequest(values) } : {}),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,

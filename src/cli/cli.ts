@@ -6,7 +6,10 @@ import { EXIT } from './exit-codes';
 import { connect, KubeTarget, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
 import { DryRunRefusedError, preflightRefusalText, renderJson, renderTable, Report } from './render';
 import { NoRunningVpcCniError, valuesDocument, valuesYaml } from './values';
-import { KubeClient, observe, OwnedByOthersError, PreflightRefusedError, run, UnexpectedClusterStateError } from '../engine';
+import { stringify } from 'yaml';
+import { ADDONS, VPC_CNI } from '../addons';
+import { AddonDefinition, KubeClient, observe, OwnedByOthersError, PreflightRefusedError, run, UnexpectedClusterStateError } from '../engine';
+import { summaryLine } from './render';
 
 export { EXIT } from './exit-codes';
 
@@ -17,17 +20,17 @@ export interface CliIo {
 }
 
 /** How to delete the add-on and keep its objects, for the cluster when it is known. */
-function deleteAddonCommand(clusterName = 'CLUSTER'): string {
-  return `aws eks delete-addon --cluster-name ${clusterName} --addon-name vpc-cni --preserve`;
+function deleteAddonCommand(clusterName = 'CLUSTER', addon: AddonDefinition = VPC_CNI): string {
+  return `aws eks delete-addon --cluster-name ${clusterName} --addon-name ${addon.eksAddonName} --preserve`;
 }
 
 /** An EKS managed add-on can only be taken over through the EKS API, which this CLI does not write to. */
 export class ManagedAddonRefusal extends Error {
-  constructor(command: string, addon: ManagedAddonCheck) {
+  constructor(command: string, addon: ManagedAddonCheck, definition: AddonDefinition) {
     const byFlag = addon.source === 'flag';
-    super(`Refusing to ${command} the VPC CNI: it is an EKS managed add-on (${byFlag ? '--managed-addon' : 'the EKS API says so'}), `
+    super(`Refusing to ${command} ${definition.title}: it is an EKS managed add-on (${byFlag ? '--managed-addon' : 'the EKS API says so'}), `
       + 'and EKS would keep writing it. Nothing was changed. Delete the add-on first, keeping its objects: '
-      + `${deleteAddonCommand(addon.clusterName)}; then run this again${byFlag ? ' without --managed-addon' : ''}.`);
+      + `${deleteAddonCommand(addon.clusterName, definition)}; then run this again${byFlag ? ' without --managed-addon' : ''}.`);
     this.name = 'ManagedAddonRefusal';
   }
 }
@@ -52,7 +55,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.USAGE;
   }
   if (line.command === 'values') return printValues(line, io);
+  if (line.allAddons) return inspectAll(line, io);
 
+  const report = await execute(line, io);
+  writeReport(report, line.output, io);
+  return report.exitCode!;
+}
+
+/** `inspect` without --addon: every preinstalled add-on, one line each (owner, version), then the details. */
+async function inspectAll(line: CommandLine, io: CliIo): Promise<number> {
+  const reports: Report[] = [];
+  for (const addon of ADDONS) reports.push(await execute({ ...line, addon, allAddons: false }, io));
+  const exitCode = Math.max(...reports.map((r) => r.exitCode!));
+  if (line.output === 'json' || line.output === 'yaml') {
+    const doc = { addons: reports.map((r) => ({ addon: r.line.addon.name, ...renderJson(r) })), exitCode };
+    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : stringify(doc));
+    return exitCode;
+  }
+  io.stdout.write(`${reports.map(summaryLine).join('\n')}\n`);
+  for (const report of reports) {
+    io.stdout.write(`\n== ${report.line.addon.name} ==\n`);
+    writeReport(report, 'table', io);
+  }
+  return exitCode;
+}
+
+/** Runs the command line's action on its add-on; never throws: the report holds the error. */
+async function execute(line: CommandLine, io: CliIo): Promise<Report> {
   let report: Report = { line };
   try {
     const target = targetOf(line, io.env);
@@ -62,12 +91,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const addon = await managedAddonOf(line, target, io.env);
       report = { ...report, addon };
       const managedAddon = addon.managedAddon === true;
-      const options = { action: line.action, facts: { managedAddon }, ifOwnedByOthers: line.ifOwnedByOthers };
+      const options = { addon: line.addon, action: line.action, facts: { managedAddon }, ifOwnedByOthers: line.ifOwnedByOthers };
       // The construct deletes a managed add-on through the EKS API before a TAKE_OVER; this CLI does not,
       // so it plans first and refuses when there is anything to write. restore only removes our own key (no guard).
       const takesOverAddon = managedAddon && line.ifOwnedByOthers === 'TAKE_OVER' && !line.dryRun && line.command !== 'restore';
       if (takesOverAddon && (await run(client, { ...options, dryRun: true })).plan.writes.length > 0) {
-        throw new ManagedAddonRefusal(line.command, addon);
+        throw new ManagedAddonRefusal(line.command, addon, line.addon);
       }
       const result = await run(client, {
         ...options,
@@ -88,9 +117,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (e) {
     report = { ...report, exitCode: exitCodeOf(e), error: e instanceof Error ? e : new Error(String(e)) };
   }
+  return report;
+}
 
-  if (line.output === 'json') {
-    io.stdout.write(`${JSON.stringify(renderJson(report), undefined, 2)}\n`);
+function writeReport(report: Report, output: CommandLine['output'], io: CliIo): void {
+  if (output === 'json' || output === 'yaml') {
+    const doc = renderJson(report);
+    io.stdout.write(output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : stringify(doc));
   } else {
     if (report.result) io.stdout.write(`${renderTable(report)}\n`);
     if (report.error) {
@@ -98,9 +131,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`${errorTitle(report.exitCode!)}: ${message}\n`);
     }
     // The engine's message names the construct's property; say it the CLI's way too.
-    if (report.error instanceof OwnedByOthersError) io.stderr.write(`${ownedByOthersHint(report.error, report.addon)}\n`);
+    if (report.error instanceof OwnedByOthersError) io.stderr.write(`${ownedByOthersHint(report.error, report.addon, report.line.addon)}\n`);
   }
-  return report.exitCode!;
 }
 
 function targetOf(line: CommandLine, env: NodeJS.ProcessEnv): KubeTarget {
@@ -115,12 +147,12 @@ function targetOf(line: CommandLine, env: NodeJS.ProcessEnv): KubeTarget {
 async function managedAddonOf(line: CommandLine, target: KubeTarget, env: NodeJS.ProcessEnv): Promise<ManagedAddonCheck> {
   if (line.managedAddon) return { managedAddon: true, source: 'flag' };
   const plugin = eksTokenPlugin(target, env);
-  return plugin ? describeVpcCniAddon(plugin) : { managedAddon: null, source: 'unknown' };
+  return plugin ? describeVpcCniAddon(plugin, line.addon.eksAddonName) : { managedAddon: null, source: 'unknown' };
 }
 
-function ownedByOthersHint(e: OwnedByOthersError, addon: ManagedAddonCheck | undefined): string {
+function ownedByOthersHint(e: OwnedByOthersError, addon: ManagedAddonCheck | undefined, definition: AddonDefinition): string {
   if (e.owner.kind !== 'EKS_MANAGED_ADDON') return 'With this CLI: --if-owned-by-others TAKE_OVER or SKIP.';
-  return `With this CLI: --if-owned-by-others SKIP leaves it as it is; to take it over, delete the add-on first, keeping its objects (${deleteAddonCommand(addon?.clusterName)}).`;
+  return `With this CLI: --if-owned-by-others SKIP leaves it as it is; to take it over, delete the add-on first, keeping its objects (${deleteAddonCommand(addon?.clusterName, definition)}).`;
 }
 
 /** `values`: reads the cluster (GETs only) and prints the chart values that reproduce what runs. */
@@ -130,7 +162,7 @@ async function printValues(line: CommandLine, io: CliIo): Promise<number> {
     const client = new KubeClient(await connect(targetOf(line, io.env), io.env));
     let doc;
     try {
-      doc = valuesDocument(await observe(client, {}), request);
+      doc = valuesDocument(await observe(client, VPC_CNI, {}), request);
     } finally {
       client.close();
     }

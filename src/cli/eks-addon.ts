@@ -1,4 +1,5 @@
 import { execFile } from 'child_process';
+import { VPC_CNI } from '../addons';
 import * as path from 'path';
 import { execCommandPath, execEnvironment, KubeTarget } from './kubeconfig';
 
@@ -26,7 +27,6 @@ export interface EksTokenPlugin {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const VPC_CNI_ADDON = 'vpc-cni';
 const DESCRIBE_TIMEOUT_MS = 60_000;
 /** The longest part of the AWS CLI's error quoted in the one-line note. */
 const MAX_REASON = 300;
@@ -63,10 +63,10 @@ export function eksTokenPlugin(target: KubeTarget, env: NodeJS.ProcessEnv): EksT
  * Asks the EKS API whether vpc-cni is a managed add-on of the plugin's cluster, as the plugin's own
  * identity (the same `aws` and environment). Never throws: what it cannot tell is `unknown`, with the reason.
  */
-export function describeVpcCniAddon(plugin: EksTokenPlugin): Promise<ManagedAddonCheck> {
+export function describeVpcCniAddon(plugin: EksTokenPlugin, addonName = VPC_CNI.eksAddonName): Promise<ManagedAddonCheck> {
   const args = [
     ...(plugin.profile ? ['--profile', plugin.profile] : []),
-    'eks', 'describe-addon', '--cluster-name', plugin.clusterName, '--addon-name', VPC_CNI_ADDON,
+    'eks', 'describe-addon', '--cluster-name', plugin.clusterName, '--addon-name', addonName,
     ...(plugin.region ? ['--region', plugin.region] : []),
     '--output', 'json',
   ];
@@ -81,9 +81,9 @@ export function describeVpcCniAddon(plugin: EksTokenPlugin): Promise<ManagedAddo
         } catch {
           return resolve(unknown(`aws eks describe-addon for ${where} printed no JSON`));
         }
-        return resolve(answer?.addon?.addonName === VPC_CNI_ADDON
+        return resolve(answer?.addon?.addonName === addonName
           ? { managedAddon: true, source: 'eks-api', clusterName: plugin.clusterName }
-          : unknown(`aws eks describe-addon for ${where} answered without the vpc-cni add-on`));
+          : unknown(`aws eks describe-addon for ${where} answered without the ${addonName} add-on`));
       }
       // The same exception says the cluster is not there: that is no answer about its add-ons.
       if (/ResourceNotFoundException/.test(stderr) && !/no cluster found/i.test(stderr)) {

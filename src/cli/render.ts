@@ -1,7 +1,8 @@
 import { CommandLine } from './args';
 import { ManagedAddonCheck } from './eks-addon';
+import { installedVersionOf, VPC_CNI } from '../addons';
 import {
-  formatObservation, formatPlan, installedVersionOf, OwnedByOthersError, PartialApplyError, PreflightRefusedError, PreflightResult, RunResult,
+  formatObservation, formatPlan, Observation, OwnedByOthersError, PartialApplyError, PreflightRefusedError, PreflightResult, RunResult,
   UnexpectedClusterStateError,
 } from '../engine';
 
@@ -27,27 +28,55 @@ export class DryRunRefusedError extends Error {
   }
 }
 
-const MANAGED_ADDON_NOTE = 'Whether vpc-cni is an EKS managed add-on was not checked: only the EKS API knows '
-  + '(aws eks describe-addon --cluster-name CLUSTER --addon-name vpc-cni). If it is, pass --managed-addon.';
+const managedAddonNote = (name: string) => `Whether ${name} is an EKS managed add-on was not checked: only the EKS API knows `
+  + `(aws eks describe-addon --cluster-name CLUSTER --addon-name ${name}). If it is, pass --managed-addon.`;
 
 /** From the cluster alone, an EKS managed add-on looks exactly like the bootstrap install: say what is known, where it matters. */
 function notes(report: Report): string[] {
   const { addon } = report;
   const owner = report.result?.previousOwner.kind;
   const cluster = addon?.clusterName ? ` of cluster "${addon.clusterName}"` : '';
+  const name = report.line.addon.eksAddonName;
   const out: string[] = [];
-  if (addon?.unknownReason) out.push(`The EKS API could not tell whether vpc-cni is a managed add-on: ${addon.unknownReason}`);
+  if (addon?.unknownReason) out.push(`The EKS API could not tell whether ${name} is a managed add-on: ${addon.unknownReason}`);
   if (addon?.source === 'eks-api' && (owner === 'EKS_BOOTSTRAP' || owner === 'EKS_MANAGED_ADDON')) {
     out.push(addon.managedAddon
-      ? `The EKS API (aws eks describe-addon) says vpc-cni is a managed add-on${cluster}.`
-      : `The EKS API (aws eks describe-addon) has no vpc-cni add-on${cluster}: this is the bootstrap install.`);
+      ? `The EKS API (aws eks describe-addon) says ${name} is a managed add-on${cluster}.`
+      : `The EKS API (aws eks describe-addon) has no ${name} add-on${cluster}: this is the bootstrap install.`);
   }
-  if (!report.line.managedAddon && addon?.source !== 'eks-api' && owner === 'EKS_BOOTSTRAP') out.push(MANAGED_ADDON_NOTE);
+  if (!report.line.managedAddon && addon?.source !== 'eks-api' && owner === 'EKS_BOOTSTRAP') out.push(managedAddonNote(name));
   return out;
 }
 
-/** The installed VPC CNI, as inspect shows it. */
+/**
+ * The installed version and image registry: the VPC CNI's as an aws-vpc-cni chart version, the
+ * others' as their image tag (e.g. `v1.33.3-minimal-eksbuild.2`).
+ */
+export function installedOf(observation: Observation): { readonly version?: string; readonly imageRegistry?: string } {
+  if (observation.addon === VPC_CNI) return installedVersionOf(observation);
+  const workload = observation.objects.find((s) => s.object.id === observation.addon.workload.id)?.live;
+  const image: string | undefined = workload?.spec?.template?.spec?.containers?.[0]?.image;
+  const match = image ? /^(.*?)\/[^:@]+(?::([^@]+))?/.exec(image) : null;
+  return match ? { version: match[2], imageRegistry: match[1] } : {};
+}
+
+/** One line per add-on for `inspect` of all three: name, owner, version, then the owner in words. */
+export function summaryLine(report: Report): string {
+  const name = report.line.addon.name.padEnd(11);
+  if (!report.result) return `${name} ERROR  ${report.error?.message.split('\n')[0] ?? ''}`;
+  const { version } = installedOf(report.result.observation);
+  const owner = report.result.previousOwner;
+  return `${name} ${owner.kind.padEnd(18)} ${(version ?? '-').padEnd(28)} ${owner.description}`;
+}
+
+/** The installed version, as inspect shows it. */
 function installedLines(result: RunResult): string[] {
+  const addon = result.observation.addon;
+  if (addon !== VPC_CNI) {
+    const { version, imageRegistry } = installedOf(result.observation);
+    if (!version && !imageRegistry) return [`Installed ${addon.name}: none (no ${addon.workload.kind} ${addon.workload.name})`];
+    return [`Installed ${addon.name}: ${version ?? 'unknown'}`, `Image registry: ${imageRegistry ?? 'unknown'}`];
+  }
   if (!result.observation.objects.some((s) => s.object.kind === 'DaemonSet' && s.live)) return ['Installed VPC CNI: none (no aws-node DaemonSet)'];
   const { version, imageRegistry } = installedVersionOf(result.observation);
   return [
@@ -106,9 +135,10 @@ function outcomeLine(result: RunResult, command: string): string {
 /** A stable JSON document for scripts; present whatever the exit code. */
 export function renderJson(report: Report): Record<string, unknown> {
   const { line, result, error } = report;
-  const installed = result ? installedVersionOf(result.observation) : {};
+  const installed = result ? installedOf(result.observation) : {};
   return {
     command: line.command,
+    addon: line.addon.name,
     action: line.action,
     dryRun: line.dryRun,
     ifOwnedByOthers: line.ifOwnedByOthers,

@@ -1,6 +1,8 @@
 import { stringify } from 'yaml';
 import { ValuesRequest } from './args';
-import { chartValuesToInstall, HelmValues, Observation } from '../engine';
+import { chartValuesToInstall } from '../addons';
+import { Observation } from '../engine';
+import type { HelmValues } from '../engine/helm-values';
 
 /** No aws-node DaemonSet: there is no running VPC CNI whose values could be derived. */
 export class NoRunningVpcCniError extends Error {

@@ -6,7 +6,7 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
 }
 
-/** The owner, then one row per VPC CNI object: present, owner, field managers. */
+/** The owner, then one row per object of the add-on: present, owner, field managers; then the recovery copy. */
 export function formatObservation(observation: Observation): string {
   const rows = [['OBJECT', 'OWNER', 'FIELD MANAGERS']];
   for (const s of observation.objects) {
@@ -14,10 +14,12 @@ export function formatObservation(observation: Observation): string {
     const owner = s.live?.metadata.deletionTimestamp ? `${s.owner.kind} (being deleted)` : s.owner.kind;
     rows.push([s.object.id, owner, (s.managers.join(', ') || '-') + extra]);
   }
-  const problems = observation.objects.flatMap((s) => s.problems);
+  const copy = observation.recoveryCopy;
+  const problems = [...observation.objects.flatMap((s) => s.problems), ...copy?.problems ?? []];
   return [
     `Owner: ${observation.owner.kind}: ${observation.owner.description}`,
     table(rows),
+    ...copy ? [`Recovery copy: ${copy.id} keeps ${copy.objects.map((o) => o.id).join(', ') || 'nothing'} (restore re-creates what is absent)`] : [],
     ...problems.map((p) => `PROBLEM: ${p}`),
   ].join('\n');
 }

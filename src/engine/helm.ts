@@ -9,12 +9,6 @@ export function releaseRecordSelector(releaseName: string): string {
   return `owner=helm,name=${releaseName}`;
 }
 
-/**
- * The release name EKS renders the aws-vpc-cni chart as: the pods carry it as `app.kubernetes.io/instance`,
- * so a release of another name relabels (restarts) them. The default release to adopt into.
- */
-export const EKS_RELEASE_NAME = 'aws-vpc-cni';
-
 /** The field manager EKS uses for its bootstrap install and for managed add-ons. */
 export const EKS_FIELD_MANAGER = 'eks';
 /** Managers that mark a `kubectl apply` (client-side) install. */

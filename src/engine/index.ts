@@ -1,13 +1,13 @@
-// The ownership engine: observe the VPC CNI objects, plan writes, apply them. Pure of AWS.
+// The ownership engine: observe an add-on's objects (from its definition), plan writes, apply them. Pure of AWS and of any one add-on.
 export * from './types';
 export * from './objects';
 export * from './kube-client';
 export * from './managed-fields';
 export * from './managers';
 export * from './validate';
-export * from './chart-values';
-export { EKS_RELEASE_NAME } from './helm';
-export { observe, CustomResourcesNotServedError } from './observe';
+export { DISABLED_NODE_SELECTOR_KEY, OWN_FIELD_MANAGER, EKS_FIELD_MANAGER } from './helm';
+export { recoveryCopyObject, RECOVERY_COPY_LABELS, asApplied } from './recovery';
+export { observe, CustomResourcesNotServedError, createdByEksOnly } from './observe';
 export type { ObserveOptions } from './observe';
 export { plan, OwnedByOthersError, UnexpectedClusterStateError } from './plan';
 export type { PlanOptions } from './plan';

@@ -176,6 +176,12 @@ export class KubeClient {
     return this.request<T>('PATCH', path, { body, contentType: 'application/merge-patch+json', query });
   }
 
+  /** A server-side apply of a whole object as `fieldManager` (no force: a conflict is an error). */
+  async apply<T = any>(path: string, body: unknown, fieldManager: string, options: WriteOptions = {}): Promise<T> {
+    const query: Record<string, string> = { fieldManager, ...(options.dryRun ? { dryRun: 'All' } : {}) };
+    return this.request<T>('PATCH', path, { body, contentType: 'application/apply-patch+yaml', query });
+  }
+
   /** DELETE; `false` when it was already gone. With `dryRun`, checked by the API server and not deleted. */
   async delete(path: string, body?: unknown, options: WriteOptions = {}): Promise<boolean> {
     // The API server reads DeleteOptions from the body when there is one, and ignores the query then.

@@ -4,7 +4,8 @@ import {
 import { KubeApiError, KubeClient, METADATA_ONLY_LIST } from './kube-client';
 import { describeManagers } from './managed-fields';
 import { ManagerSummary, summarizeManagers } from './managers';
-import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, DAEMONSET_SELECTOR, objectPath, resourcePath } from './objects';
+import { AddonDefinition, AddonObject, objectPath, resourcePath } from './objects';
+import { parseRecoveryCopy, recoveryCopyObject } from './recovery';
 import { ClusterFacts, KubeObject, Observation, ObjectState, Owner } from './types';
 
 export interface ObserveOptions {
@@ -17,18 +18,24 @@ export interface ObserveOptions {
   readonly lookUpReleaseRecords?: boolean;
   /** The field manager an adopt hands the objects to: its server-side applies are the new owner's, not someone else's. */
   readonly newOwner?: string;
+  /** Read the library's recovery copy of the add-on (one GET): remove, restore and inspect need it. */
+  readonly readRecoveryCopy?: boolean;
 }
 
-/** Reads every VPC CNI object (one GET each) and decides who owns them. Writes nothing. */
-export async function observe(client: KubeClient, facts: ClusterFacts, options: ObserveOptions = {}): Promise<Observation> {
-  const lives = await Promise.all(CNI_OBJECTS.map((o) => client.get<KubeObject>(objectPath(o))));
+/** Reads every object of the add-on (one GET each) and decides who owns them. Writes nothing. */
+export async function observe(client: KubeClient, addon: AddonDefinition, facts: ClusterFacts, options: ObserveOptions = {}): Promise<Observation> {
+  const copyPath = objectPath(recoveryCopyObject(addon));
+  const [copy, ...lives] = await Promise.all([
+    options.readRecoveryCopy ? client.get<KubeObject>(copyPath) : Promise.resolve(undefined),
+    ...addon.objects.map((o) => client.get<KubeObject>(objectPath(o))),
+  ]);
 
   // One pair of metadata-only lists (Secrets, ConfigMaps) per release the objects name: is it installed?
   const releases = new Map<string, Promise<boolean>>();
   if (options.lookUpReleaseRecords) {
     for (const live of lives) {
       const release = releaseOf(live);
-      if (release && release.namespace === CNI_NAMESPACE && !releases.has(releaseKey(release))) {
+      if (release && release.namespace === addon.namespace && !releases.has(releaseKey(release))) {
         releases.set(releaseKey(release), releaseRecordExists(client, release));
       }
     }
@@ -36,7 +43,7 @@ export async function observe(client: KubeClient, facts: ClusterFacts, options: 
   const releaseFound = new Map<string, boolean>();
   for (const [key, found] of releases) releaseFound.set(key, await found);
 
-  const objects = await Promise.all(CNI_OBJECTS.map(async (object, i): Promise<ObjectState> => {
+  const objects = await Promise.all(addon.objects.map(async (object, i): Promise<ObjectState> => {
     const live = lives[i];
     const customResources = live && object.crd && options.countCustomResources
       ? await countCustomResources(client, live)
@@ -45,16 +52,22 @@ export async function observe(client: KubeClient, facts: ClusterFacts, options: 
     return {
       object,
       live,
-      owner: objectOwner(object, live, managerRoles, releaseFound, options),
+      owner: objectOwner(addon, object, live, managerRoles, releaseFound, options),
       managers: describeManagers(live?.metadata.managedFields),
       managerRoles,
-      notTheVpcCnis: live && object.crd ? crdNotTheVpcCnis(managerRoles, options.newOwner) : undefined,
+      notTheAddons: live && object.crd ? crdNotTheAddons(managerRoles, options.newOwner) : undefined,
       customResources,
-      problems: live ? problemsOf(object, live) : [],
+      problems: live ? problemsOf(addon, object, live) : [],
     };
   }));
 
-  return { owner: overallOwner(objects, facts), objects, facts };
+  return {
+    addon,
+    owner: overallOwner(addon, objects, facts),
+    objects,
+    facts,
+    ...copy ? { recoveryCopy: parseRecoveryCopy(addon, copy) } : {},
+  };
 }
 
 interface ReleaseRef { readonly name: string; readonly namespace: string }
@@ -140,7 +153,7 @@ function foreignAppliers(roles: ManagerSummary, newOwner?: string): string[] {
  * applier; imperative edits on top are customisations and change nothing here.
  */
 function objectOwner(
-  object: CniObject, live: KubeObject | undefined, roles: ManagerSummary, releaseFound: Map<string, boolean>, options: ObserveOptions,
+  addon: AddonDefinition, object: AddonObject, live: KubeObject | undefined, roles: ManagerSummary, releaseFound: Map<string, boolean>, options: ObserveOptions,
 ): Owner {
   if (!live) return ABSENT_OWNER;
   const others = foreignAppliers(roles, options.newOwner);
@@ -148,9 +161,9 @@ function objectOwner(
   const release = object.crd ? undefined : releaseOf(live);
   if (release) {
     const where = `Helm release "${release.name}" in namespace "${release.namespace}"`;
-    if (!options.lookUpReleaseRecords || release.namespace !== CNI_NAMESPACE) {
-      const why = release.namespace !== CNI_NAMESPACE
-        ? `release records are only looked up in ${CNI_NAMESPACE}, where the VPC CNI lives`
+    if (!options.lookUpReleaseRecords || release.namespace !== addon.namespace) {
+      const why = release.namespace !== addon.namespace
+        ? `release records are only looked up in ${addon.namespace}, where ${addon.title} lives`
         : 'only adopt reads Helm\'s release records';
       return owner('HELM_ANNOTATED', `${where} (as its annotations say; whether it is installed was not checked: ${why})`, release);
     }
@@ -167,6 +180,9 @@ function objectOwner(
   if (roles.appliers.includes(EKS_FIELD_MANAGER)) {
     return owner('EKS_BOOTSTRAP', 'the EKS bootstrap install (field manager "eks" is the only applier, no Helm release)');
   }
+  if (createdByEksOnly(addon, roles)) {
+    return owner('EKS_BOOTSTRAP', 'the EKS bootstrap install (created by field manager "eks", no other writer, no Helm release)');
+  }
   if (object.crd && options.newOwner && roles.appliers.includes(options.newOwner)) {
     // CRDs are never annotated: after an adopt, the new owner's apply entry is what says so.
     return owner('HELM_ADOPTED', `handed over to field manager "${options.newOwner}" (CRDs carry no Helm metadata)`);
@@ -176,11 +192,20 @@ function objectOwner(
 }
 
 /**
- * A CRD is the VPC CNI's to change or delete only when EKS's bootstrap (or the adopt's new owner)
+ * How EKS writes kube-proxy and CoreDNS is not documented: a plain create by `eks` (an Update
+ * entry), with no applier and no other writer, is attributed to EKS as well (docs/ownership.md).
+ */
+export function createdByEksOnly(addon: AddonDefinition, roles: ManagerSummary): boolean {
+  return !addon.eksAppliesServerSide && roles.appliers.length === 0
+    && roles.otherWriters.length === 1 && roles.otherWriters[0] === EKS_FIELD_MANAGER;
+}
+
+/**
+ * A CRD is the add-on's to change or delete only when EKS's bootstrap (or the adopt's new owner)
  * applied it and no other applier or controller writes it: the EKS control plane's network policy
  * controller, for one, owns and recreates the PolicyEndpoint CRD.
  */
-function crdNotTheVpcCnis(roles: ManagerSummary, newOwner?: string): string | undefined {
+function crdNotTheAddons(roles: ManagerSummary, newOwner?: string): string | undefined {
   const others = foreignAppliers(roles, newOwner);
   if (others.length > 0) return `applied by ${quoted(others)}`;
   if (roles.otherWriters.length > 0) return `written by ${quoted(roles.otherWriters)}, another controller`;
@@ -194,9 +219,9 @@ function crdNotTheVpcCnis(roles: ManagerSummary, newOwner?: string): string | un
  * then the first non-CRD object owned by someone other than EKS's bootstrap or an adoption,
  * then those two.
  */
-function overallOwner(objects: readonly ObjectState[], facts: ClusterFacts): Owner {
+function overallOwner(addon: AddonDefinition, objects: readonly ObjectState[], facts: ClusterFacts): Owner {
   if (facts.managedAddon) {
-    return owner('EKS_MANAGED_ADDON', 'the EKS managed add-on "vpc-cni" (the EKS API reports it)');
+    return owner('EKS_MANAGED_ADDON', `the EKS managed add-on "${addon.eksAddonName}" (the EKS API reports it)`);
   }
   const owners = objects.filter((s) => s.live && !s.object.crd).map((s) => s.owner);
   return owners.find((o) => !['EKS_BOOTSTRAP', 'HELM_ADOPTED'].includes(o.kind))
@@ -205,26 +230,26 @@ function overallOwner(objects: readonly ObjectState[], facts: ClusterFacts): Own
     ?? ABSENT_OWNER;
 }
 
-/** What about a live object says it is not the VPC CNI object this library knows. */
-function problemsOf(object: CniObject, live: KubeObject): string[] {
+/** What about a live object says it is not the object of the add-on this library knows. */
+function problemsOf(addon: AddonDefinition, object: AddonObject, live: KubeObject): string[] {
   const problems: string[] = [];
   const where = object.id;
   if (live.apiVersion && live.apiVersion !== object.apiVersion || live.kind && live.kind !== object.kind) {
     problems.push(`${where}: the API returned ${live.apiVersion} ${live.kind}, expected ${object.apiVersion} ${object.kind}`);
   }
-  if (object.kind === 'DaemonSet') {
+  if (object.selector) {
     const selector = live.spec?.selector ?? {};
-    const expected = JSON.stringify({ matchLabels: DAEMONSET_SELECTOR });
-    if (JSON.stringify(selector) !== expected) {
+    const expected = JSON.stringify({ matchLabels: sortedKeys(object.selector) });
+    const actual = JSON.stringify(selector.matchLabels && !selector.matchExpressions ? { matchLabels: sortedKeys(selector.matchLabels) } : selector);
+    if (actual !== expected) {
       problems.push(`${where}: spec.selector is ${JSON.stringify(selector)}, expected ${expected}. `
-        + 'spec.selector is immutable, so the aws-vpc-cni chart (originalMatchLabels=true) cannot take this DaemonSet over; '
-        + 'it is not the DaemonSet EKS installs');
+        + `spec.selector is immutable, so ${addon.selectorReason}`);
     }
   }
-  if (object.kind === 'ClusterRoleBinding') {
+  if (object.roleRef) {
     const ref = live.roleRef ?? {};
-    if (ref.kind !== 'ClusterRole' || ref.name !== 'aws-node') {
-      problems.push(`${where}: roleRef is ${ref.kind}/${ref.name}, expected ClusterRole/aws-node`);
+    if (ref.kind !== object.roleRef.kind || ref.name !== object.roleRef.name) {
+      problems.push(`${where}: roleRef is ${ref.kind}/${ref.name}, expected ${object.roleRef.kind}/${object.roleRef.name}`);
     }
   }
   if (object.crd) {
@@ -238,4 +263,8 @@ function problemsOf(object: CniObject, live: KubeObject): string[] {
     }
   }
   return problems;
+}
+
+function sortedKeys(map: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
 }

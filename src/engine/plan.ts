@@ -2,21 +2,23 @@ import {
   DISABLED_NODE_SELECTOR_KEY, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 } from './helm';
 import { handOver } from './managed-fields';
-import { objectPath } from './objects';
+import { createdByEksOnly } from './observe';
+import { AddonDefinition, objectPath } from './objects';
+import { recoveryCopyContent, recoveryCopyData, recoveryCopyObject, RECOVERY_COPY_LABELS } from './recovery';
 import { Action, Observation, ObjectState, OwnedByOthers, Owner, Plan, Write } from './types';
 
 /** The cluster is not in a state the engine can safely change. Raised before any write. */
 export class UnexpectedClusterStateError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`The VPC CNI objects are not what this library expects; nothing was changed:\n- ${problems.join('\n- ')}`);
+  constructor(readonly problems: readonly string[], title = 'the VPC CNI') {
+    super(`The ${title.replace(/^the /, '')} objects are not what this library expects; nothing was changed:\n- ${problems.join('\n- ')}`);
     this.name = 'UnexpectedClusterStateError';
   }
 }
 
-/** Someone other than EKS's bootstrap install owns the VPC CNI and the guard says stop. Raised before any write. */
+/** Someone other than EKS's bootstrap install owns the add-on and the guard says stop. Raised before any write. */
 export class OwnedByOthersError extends Error {
-  constructor(readonly owner: Owner, readonly action: Action['type']) {
-    super(`Refusing to ${action.toLowerCase()} the VPC CNI: it is owned by ${owner.description}. Nothing was changed. `
+  constructor(readonly owner: Owner, readonly action: Action['type'], title = 'the VPC CNI') {
+    super(`Refusing to ${action.toLowerCase()} ${title}: it is owned by ${owner.description}. Nothing was changed. `
       + 'Set ifOwnedByOthers to TAKE_OVER to proceed anyway, or to SKIP to leave it as it is and succeed.');
     this.name = 'OwnedByOthersError';
   }
@@ -27,8 +29,6 @@ export interface PlanOptions {
   readonly ifOwnedByOthers?: OwnedByOthers;
 }
 
-const DAEMONSET_KIND = 'DaemonSet';
-const POLICY_ENDPOINT_CRD = 'policyendpoints.networking.k8s.aws';
 
 /**
  * The writes that take the observed cluster to the desired action, in order, each with its reason.
@@ -45,12 +45,16 @@ export function plan(observation: Observation, action: Action, options: PlanOpti
 
   // Only objects this action writes may stop it: a stranger CRD does not block a disable.
   const written = new Set(writes.map((w) => w.objectId));
-  const problems = present.filter((s) => written.has(s.object.id)).flatMap((s) => s.problems);
-  if (problems.length > 0) throw new UnexpectedClusterStateError(problems);
+  const copy = observation.recoveryCopy;
+  const problems = [
+    ...present.filter((s) => written.has(s.object.id)).flatMap((s) => s.problems),
+    ...copy && writes.some((w) => w.objectId === copy.id || w.verb === 'APPLY') ? copy.problems : [],
+  ];
+  if (problems.length > 0) throw new UnexpectedClusterStateError(problems, observation.addon.title);
 
   const refusedBy = guardRefusal(observation, action, written);
   const policy = options.ifOwnedByOthers ?? 'FAIL';
-  if (refusedBy && policy === 'FAIL') throw new OwnedByOthersError(refusedBy, action.type);
+  if (refusedBy && policy === 'FAIL') throw new OwnedByOthersError(refusedBy, action.type, observation.addon.title);
   if (refusedBy && policy === 'SKIP') {
     return { ...base, writes: [], skipped: `left as it is: owned by ${refusedBy.description} (ifOwnedByOthers: SKIP)` };
   }
@@ -59,7 +63,7 @@ export function plan(observation: Observation, action: Action, options: PlanOpti
 
 /**
  * The owner that makes this action someone else's business, if any: of the objects it writes (CRDs
- * decide per CRD, see notTheVpcCnis). Restore only removes our own key: no guard.
+ * decide per CRD, see notTheAddons). Restore only removes our own key and re-creates absent objects: no guard.
  */
 function guardRefusal(observation: Observation, action: Action, written: ReadonlySet<string>): Owner | undefined {
   if (action.type === 'RESTORE' || action.type === 'INSPECT') return undefined;
@@ -88,25 +92,32 @@ function acceptableOwner(owner: Owner, action: Action): boolean {
 }
 
 function writesFor(observation: Observation, present: readonly ObjectState[], action: Action, notes: string[]): Write[] {
+  const addon = observation.addon;
   switch (action.type) {
     case 'INSPECT': return [];
     case 'ADOPT': {
-      // Without aws-node there is no VPC CNI whose CRDs these are (EKS Auto Mode uses them too).
-      const daemonSetPresent = present.some((s) => s.object.kind === DAEMONSET_KIND);
-      const crdsLeft = daemonSetPresent ? [] : present.filter((s) => s.object.crd);
-      if (crdsLeft.length > 0) notes.push(`the aws-node DaemonSet is absent: ${crdsLeft.map((s) => s.object.id).join(', ')} left as they are`);
-      return present.filter((s) => !crdsLeft.includes(s)).flatMap((s) => adoptWrites(s, action, notes));
+      // Without its workload there is no add-on whose CRDs these are (EKS Auto Mode uses the VPC CNI's too).
+      const workloadPresent = present.some((s) => isWorkload(addon, s));
+      const crdsLeft = workloadPresent ? [] : present.filter((s) => s.object.crd);
+      if (crdsLeft.length > 0) notes.push(`the ${workloadName(addon)} is absent: ${crdsLeft.map((s) => s.object.id).join(', ')} left as they are`);
+      return present.filter((s) => !crdsLeft.includes(s)).flatMap((s) => adoptWrites(addon, s, action, notes));
     }
     case 'REMOVE': return removeWrites(observation, present, action, notes);
-    case 'DISABLE': return present.flatMap((s) => nodeSelectorWrites(s, true));
-    case 'RESTORE': return present.flatMap((s) => nodeSelectorWrites(s, false));
+    case 'DISABLE': return present.flatMap((s) => nodeSelectorWrites(addon, s, true));
+    case 'RESTORE': return [
+      ...action.recreate === false ? [] : recreateWrites(observation, notes),
+      ...present.flatMap((s) => nodeSelectorWrites(addon, s, false)),
+    ];
   }
 }
 
-function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>, notes: string[]): Write[] {
+const isWorkload = (addon: AddonDefinition, state: ObjectState) => state.object.id === addon.workload.id;
+const workloadName = (addon: AddonDefinition) => `${addon.workload.name} ${addon.workload.kind}`;
+
+function adoptWrites(addon: AddonDefinition, state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>, notes: string[]): Write[] {
   const live = state.live!;
-  if (state.object.crd && state.notTheVpcCnis) {
-    notes.push(`${state.object.id}: left as it is, not the VPC CNI's: ${state.notTheVpcCnis}`);
+  if (state.object.crd && state.notTheAddons) {
+    notes.push(`${state.object.id}: left as it is, not ${addon.title}'s: ${state.notTheAddons}`);
     return [];
   }
   const labels = live.metadata.labels ?? {};
@@ -134,22 +145,24 @@ function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT'
     reasons.push(`annotate ${Object.entries(changedAnnotations).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
   // The installers' fields become the new owner's: every applier but the new owner (EKS's, kubectl's
-  // client-side apply, or whoever TAKE_OVER took it from), and the imperative edits the user named.
+  // client-side apply, or whoever TAKE_OVER took it from), EKS's plain create where that is EKS's
+  // install, and the imperative edits the user named.
   const from = [
     ...state.managerRoles.appliers.filter((m) => m !== action.fieldManager),
+    ...createdByEksOnly(addon, state.managerRoles) ? state.managerRoles.otherWriters : [],
     ...(action.handOver ?? []).filter((m) => m !== action.fieldManager),
   ];
-  const handedOver = managedFields.filter((m) => from.includes(m.manager ?? ''));
+  const handedOver = managedFields.filter((m) => from.includes(m.manager ?? '') && !m.subresource);
   const handsOver = [...new Set(handedOver.map((m) => m.manager!))];
   if (handedOver.length > 0) {
     // A non-apply write may replace managedFields wholesale; a merge patch replaces the list.
     body.metadata.managedFields = handOver(managedFields, handsOver, action.fieldManager);
     reasons.push(`hand ${handedOver.length} managedFields entr${handedOver.length === 1 ? 'y' : 'ies'} of ${handsOver.map((m) => `"${m}"`).join(' and ')} to "${action.fieldManager}"`);
   }
-  // Adopting a disabled VPC CNI gives it back its nodes: the chart never renders our key.
-  if (state.object.kind === DAEMONSET_KIND && disabledKeyOf(state)) {
+  // Adopting a disabled add-on gives it back its nodes: no chart renders our key.
+  if (isWorkload(addon, state) && disabledKeyOf(state)) {
     body.spec = nodeSelectorPatch(null);
-    reasons.push(`restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}, so aws-node runs again`);
+    reasons.push(`restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}, so ${addon.workload.name} runs again`);
   }
   if (reasons.length === 0) return [];
   return [patch(state, body, `adopt into Helm release ${action.releaseNamespace}/${action.releaseName}: ${reasons.join('; ')}`,
@@ -157,32 +170,103 @@ function adoptWrites(state: ObjectState, action: Extract<Action, { type: 'ADOPT'
 }
 
 function removeWrites(observation: Observation, present: readonly ObjectState[], action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
-  const daemonSet = observation.objects.find((s) => s.object.kind === DAEMONSET_KIND);
-  if (!daemonSet?.live) {
-    // EKS Auto Mode has no aws-node but uses these CRDs; a cluster without the DaemonSet runs no VPC CNI to remove.
+  const addon = observation.addon;
+  const workload = observation.objects.find((s) => isWorkload(addon, s));
+  if (!workload?.live) {
+    // EKS Auto Mode has no aws-node but uses the VPC CNI's CRDs; a cluster without the workload runs nothing to remove.
     if (present.length > 0) {
-      notes.push(`the aws-node DaemonSet is absent (EKS Auto Mode, or removed earlier): remove writes nothing; left as they are: ${present.map((s) => s.object.id).join(', ')}`);
+      notes.push(`the ${workloadName(addon)} is absent (EKS Auto Mode, or removed earlier): remove writes nothing; left as they are: ${present.map((s) => s.object.id).join(', ')}`);
     }
     return [];
   }
-  return present.flatMap((s) => removeWrite(s, action, notes));
+  const deletes = present.flatMap((s) => removeWrite(addon, s, action, notes));
+  if (deletes.length === 0) return [];
+  // The recovery copy goes first: no object is deleted before what it was is kept.
+  const deleting = present.filter((s) => deletes.some((d) => d.objectId === s.object.id));
+  return [...recoveryCopyWrites(observation, deleting), ...deletes];
 }
 
-function removeWrite(state: ObjectState, action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
+/** Creates or updates the library's recovery copy with exactly what this removal deletes (and what an earlier one kept). */
+function recoveryCopyWrites(observation: Observation, deleting: readonly ObjectState[]): Write[] {
+  const addon = observation.addon;
+  const copyObject = recoveryCopyObject(addon);
+  const previous = observation.recoveryCopy;
+  const content = recoveryCopyContent(addon, deleting, observation.objects, previous);
+  const data = recoveryCopyData(addon, content);
+  const what = `keep a recovery copy of ${content.map((r) => r.id).join(', ')} before deleting anything (restore re-creates them from it)`;
+  if (!previous) {
+    return [{
+      objectId: copyObject.id,
+      verb: 'APPLY',
+      path: objectPath(copyObject),
+      reason: what,
+      resourceVersion: '',
+      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: copyObject.name, namespace: copyObject.namespace, labels: { ...RECOVERY_COPY_LABELS } }, data },
+      fieldManager: OWN_FIELD_MANAGER,
+    }];
+  }
+  if (JSON.stringify(previous.live.data ?? {}) === JSON.stringify(data)) return [];
+  const resourceVersion = previous.live.metadata.resourceVersion!;
+  return [{
+    objectId: copyObject.id,
+    verb: 'PATCH',
+    path: objectPath(copyObject),
+    reason: what,
+    resourceVersion,
+    body: { metadata: { resourceVersion }, data },
+    fieldManager: OWN_FIELD_MANAGER,
+  }];
+}
+
+/** Restore re-creates, from the recovery copy, each object that is absent: RBAC and configuration first, the workload last. */
+function recreateWrites(observation: Observation, notes: string[]): Write[] {
+  const addon = observation.addon;
+  const copy = observation.recoveryCopy;
+  const absent = observation.objects.filter((s) => !s.live);
+  const workloadAbsent = absent.some((s) => isWorkload(addon, s));
+  const copyName = recoveryCopyObject(addon).id;
+  if (!copy) {
+    if (workloadAbsent) {
+      notes.push(`there is no recovery copy (${copyName}): nothing can be re-created. ${addon.title} was not removed by this library, `
+        + 'or its copy was deleted; install it again (for example as the EKS add-on) instead');
+    }
+    return [];
+  }
+  const writes: Write[] = [];
+  for (const state of [...absent].reverse()) {
+    const kept = copy.objects.find((r) => r.id === state.object.id);
+    if (!kept) continue;
+    writes.push({
+      objectId: state.object.id,
+      verb: 'APPLY',
+      path: objectPath(state.object),
+      reason: `restore: re-create it from the recovery copy ${copy.id}, as it was when it was removed (applied as "${kept.fieldManager}")`,
+      resourceVersion: '',
+      body: kept.object,
+      fieldManager: kept.fieldManager,
+    });
+  }
+  const missing = absent.filter((s) => !s.object.optional && !copy.objects.some((r) => r.id === s.object.id));
+  if (missing.length > 0 && writes.length > 0) {
+    notes.push(`${missing.map((s) => s.object.id).join(', ')}: absent, and not in the recovery copy: not re-created`);
+  }
+  return writes;
+}
+
+function removeWrite(addon: AddonDefinition, state: ObjectState, action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
   const live = state.live!;
   if (live.metadata.deletionTimestamp) {
     notes.push(`${state.object.id}: already being deleted`);
     return [];
   }
-  let reason = 'remove the VPC CNI';
+  let reason = `remove ${addon.title}`;
   if (state.object.crd) {
-    if (state.object.name === POLICY_ENDPOINT_CRD && !action.deletePolicyEndpointCrd) {
-      notes.push(`${state.object.id}: kept: the EKS control plane's network policy controller uses it, and deleting it deletes every PolicyEndpoint `
-        + '(NetworkPolicy enforcement stops until they are rebuilt); ask for it explicitly (deletePolicyEndpointCrd) to apply crdPolicy to it');
+    if (state.object.crd.keptUnlessAsked && !action.deletePolicyEndpointCrd) {
+      notes.push(`${state.object.id}: kept: ${state.object.crd.keptUnlessAsked}`);
       return [];
     }
-    if (state.notTheVpcCnis) {
-      notes.push(`${state.object.id}: kept, not the VPC CNI's: ${state.notTheVpcCnis}`);
+    if (state.notTheAddons) {
+      notes.push(`${state.object.id}: kept, not ${addon.title}'s: ${state.notTheAddons}`);
       return [];
     }
     if (action.crdPolicy === 'KEEP') {
@@ -210,7 +294,7 @@ function removeWrite(state: ObjectState, action: Extract<Action, { type: 'REMOVE
     body: {
       apiVersion: 'v1',
       kind: 'DeleteOptions',
-      // Background: the API server deletes now; the garbage collector removes aws-node pods after.
+      // Background: the API server deletes now; the garbage collector removes the workload's pods after.
       propagationPolicy: 'Background',
       preconditions: { uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion },
     },
@@ -228,11 +312,11 @@ function nodeSelectorPatch(value: string | null) {
 }
 
 /** Disable adds a nodeSelector key no node has; restore removes just that key, so the rest is as it was. */
-function nodeSelectorWrites(state: ObjectState, disable: boolean): Write[] {
-  if (state.object.kind !== DAEMONSET_KIND) return [];
+function nodeSelectorWrites(addon: AddonDefinition, state: ObjectState, disable: boolean): Write[] {
+  if (!isWorkload(addon, state)) return [];
   if (disabledKeyOf(state) === disable) return [];
   const reason = disable
-    ? `disable: nodeSelector ${DISABLED_NODE_SELECTOR_KEY}=true matches no node, so no aws-node pod runs`
+    ? `disable: nodeSelector ${DISABLED_NODE_SELECTOR_KEY}=true matches no node, so no ${addon.workload.name} pod runs`
     : `restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}`;
   return [patch(state, { spec: nodeSelectorPatch(disable ? 'true' : null) }, reason, OWN_FIELD_MANAGER)];
 }

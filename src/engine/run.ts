@@ -1,13 +1,16 @@
 import { KubeApiError, KubeClient } from './kube-client';
-import { CNI_OBJECTS } from './objects';
+import { AddonDefinition } from './objects';
 import { observe } from './observe';
 import { plan as makePlan, PlanOptions } from './plan';
+import { recoveryCopyObject } from './recovery';
 import { Action, ClusterFacts, KubeObject, Observation, Owner, Plan, PreflightResult, Write } from './types';
 
 /** One structured event per step, for logs (never carries credentials). */
 export type EngineLog = (event: { step: string; [key: string]: unknown }) => void;
 
 export interface RunOptions extends PlanOptions {
+  /** The add-on to act on. */
+  readonly addon: AddonDefinition;
   readonly action: Action;
   readonly facts?: ClusterFacts;
   /** Stop after the plan and its preflight: nothing is written. */
@@ -35,8 +38,10 @@ export interface RunResult {
   readonly plan: Plan;
   /** What the API server said of each planned write, sent with `dryRun=All` before any real write. */
   readonly preflight: readonly PreflightResult[];
-  /** Ids of the objects this run changed or deleted. */
+  /** Ids of the add-on's objects this run changed, deleted or re-created. */
   readonly changed: readonly string[];
+  /** The id of the recovery copy this run wrote before deleting, if it wrote one. */
+  readonly recoveryCopy?: string;
   readonly dryRun: boolean;
   /** Plans made: 1, plus one per 409 Conflict. */
   readonly attempts: number;
@@ -86,7 +91,15 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     countCustomResources,
     lookUpReleaseRecords: options.lookUpReleaseRecords ?? action.type === 'ADOPT',
     newOwner: action.type === 'ADOPT' ? action.fieldManager : undefined,
+    readRecoveryCopy: action.type === 'INSPECT' || action.type === 'REMOVE' || (action.type === 'RESTORE' && action.recreate !== false),
   };
+  const addon = options.addon;
+  const inObjectOrder = (ids: readonly string[]) => {
+    const index = (id: string) => addon.objects.findIndex((o) => o.id === id);
+    return ids.filter((id) => index(id) >= 0).sort((a, b) => index(a) - index(b));
+  };
+  const copyId = recoveryCopyObject(addon).id;
+  let recoveryCopy: string | undefined;
   const changed: string[] = [];
   // Objects whose write ended in a conflict: it may be our own write whose answer was lost (a retry
   // after a timeout or reset then meets our own new resourceVersion). If the next plan finds them
@@ -103,7 +116,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
 
   for (let attempt = 1; ; attempt++) {
     checkDeadline('reading the cluster');
-    const observation = await observe(client, facts, observeOptions);
+    const observation = await observe(client, addon, facts, observeOptions);
     previousOwner ??= observation.owner;
     log({
       step: 'observe',
@@ -120,6 +133,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     log({ step: 'plan', action: action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
     const result = (preflight: readonly PreflightResult[] = []): RunResult => ({
       previousOwner: previousOwner!, observation, plan, preflight, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt,
+      ...recoveryCopy ? { recoveryCopy } : {},
     });
     if (plan.writes.length === 0) return result();
 
@@ -147,7 +161,8 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       await options.beforeWrite?.(write);
       const applied = await execute(client, write, false);
       log({ step: 'write', verb: write.verb, object: write.objectId, reason: write.reason, result: applied ? 'done' : 'already gone' });
-      if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
+      if (applied && write.objectId === copyId) recoveryCopy = write.objectId;
+      else if (applied && !changed.includes(write.objectId)) changed.push(write.objectId);
     };
     // Adopt's writes are independent, so they go out together; remove keeps its order (DaemonSet first).
     const failures: { write: Write; error: unknown }[] = [];
@@ -207,21 +222,19 @@ function hintFor(write: Write, e: Error): string {
   }
   if (/ValidatingAdmissionPolicy/.test(text)) return 'Exempt the handler\'s user or group in that policy\'s binding, or change the policy';
   if (/admission webhook/.test(text)) return 'Exempt the handler\'s user or group from that admission webhook, or change its policy';
-  if (e instanceof KubeApiError && e.status === 403) return `Grant the handler "${verb}" on ${write.objectId} (see VpcCniOwnership.rbacManifest())`;
+  if (e instanceof KubeApiError && e.status === 403) return `Grant the handler "${verb}" on ${write.objectId} (see VpcCniOwnership.rbacManifest() or PreinstalledAddonOwnership.rbacManifest())`;
   if (e instanceof KubeApiError && e.status === 409) return 'The object changed meanwhile; running again re-plans';
   if (e instanceof KubeApiError && e.status === 422) return 'The change is not valid for this object';
   return 'See the handler\'s log';
 }
 
-/** Object ids in the order of the one object list, whatever order the writes finished in. */
-function inObjectOrder(ids: readonly string[]): string[] {
-  const index = (id: string) => CNI_OBJECTS.findIndex((o) => o.id === id);
-  return [...ids].sort((a, b) => index(a) - index(b));
-}
-
 /** Applies one write (or, with `dryRun`, has the API server check it); `false` when a DELETE found the object already gone. */
 async function execute(client: KubeClient, write: Write, dryRun: boolean): Promise<boolean> {
   if (write.verb === 'DELETE') return client.delete(write.path, write.body, { dryRun });
+  if (write.verb === 'APPLY') {
+    await client.apply(write.path, write.body, write.fieldManager!, { dryRun });
+    return true;
+  }
   const answer = await client.patch<KubeObject>(write.path, write.body, write.fieldManager!, { dryRun });
   if (write.handsOver) {
     const kept = (answer?.metadata?.managedFields ?? []).map((m) => m.manager ?? '').filter((m) => write.handsOver!.includes(m));

@@ -1,11 +1,11 @@
 import { ManagerSummary } from './managers';
-import { CniObject } from './objects';
+import { AddonDefinition, AddonObject } from './objects';
 
-/** Who owns the VPC CNI, decided from the signals a cluster offers (docs/ownership.md). */
+/** Who owns an add-on, decided from the signals a cluster offers (docs/ownership.md). */
 export type OwnerKind =
   /** EKS installed it at cluster creation: field manager `eks`, no Helm release. */
   | 'EKS_BOOTSTRAP'
-  /** The EKS API reports `vpc-cni` as a managed add-on (which also writes as manager `eks`). */
+  /** The EKS API reports the add-on (e.g. `vpc-cni`) as a managed add-on (which also writes as manager `eks`). */
   | 'EKS_MANAGED_ADDON'
   /** A Helm release (its release record exists) owns it. */
   | 'HELM_RELEASE'
@@ -35,12 +35,12 @@ export interface Owner {
 
 /** Facts from outside the cluster (the EKS API). */
 export interface ClusterFacts {
-  /** The EKS API's `DescribeAddon(vpc-cni)` succeeded. */
+  /** The EKS API's `DescribeAddon` of the add-on's EKS name succeeded. */
   readonly managedAddon?: boolean;
 }
 
 export interface ObjectState {
-  readonly object: CniObject;
+  readonly object: AddonObject;
   /** The live object; `undefined` when absent. */
   readonly live?: KubeObject;
   /** This object's owner. CRDs carry no Helm metadata: they are EKS_BOOTSTRAP or UNKNOWN. */
@@ -50,10 +50,10 @@ export interface ObjectState {
   /** The managers by role: appliers, imperative edits (customisations), other writers. */
   readonly managerRoles: ManagerSummary;
   /**
-   * For CRDs: why the CRD is not the VPC CNI's to change (another controller or applier owns
+   * For CRDs: why the CRD is not the add-on's to change (another controller or applier owns
    * fields of it, or EKS's bootstrap never applied it); `undefined` when it is.
    */
-  readonly notTheVpcCnis?: string;
+  readonly notTheAddons?: string;
   /** For CRDs, when counted: how many custom resources of it exist. */
   readonly customResources?: number;
   /** What makes this object unsafe to change (unexpected shape); empty when fine. */
@@ -61,9 +61,31 @@ export interface ObjectState {
 }
 
 export interface Observation {
+  /** The add-on observed. */
+  readonly addon: AddonDefinition;
   readonly owner: Owner;
   readonly objects: readonly ObjectState[];
   readonly facts: ClusterFacts;
+  /** The library's recovery copy of what a removal deleted, when there is one. */
+  readonly recoveryCopy?: RecoveryCopy;
+}
+
+/** One object as a removal found it, kept to re-create it. */
+export interface RecoveredObject {
+  readonly id: string;
+  /** The field manager a restore applies it as: `eks` when EKS's bootstrap had written it, ours otherwise. */
+  readonly fieldManager: string;
+  /** The object as applied: no status, uid, resourceVersion, managedFields or timestamps. */
+  readonly object: KubeObject;
+}
+
+export interface RecoveryCopy {
+  /** `ConfigMap/<namespace>/<name>` of the copy. */
+  readonly id: string;
+  readonly live: KubeObject;
+  readonly objects: readonly RecoveredObject[];
+  /** What makes the copy unusable (not the library's, unreadable); empty when fine. */
+  readonly problems: readonly string[];
 }
 
 export type CrdPolicy = 'KEEP' | 'DELETE_IF_UNUSED' | 'DELETE';
@@ -86,16 +108,28 @@ export type Action =
     readonly deletePolicyEndpointCrd?: boolean;
   }
   | { readonly type: 'DISABLE' }
-  | { readonly type: 'RESTORE' };
+  | {
+    /** Undo a disable, and re-create what a removal deleted from the recovery copy. */
+    readonly type: 'RESTORE';
+    /**
+     * Re-create absent objects from the recovery copy. Default true; false only undoes a disable
+     * (what deleting a disable's custom resource does: it never brings a removed add-on back).
+     */
+    readonly recreate?: boolean;
+  };
 
-/** One write of a plan. Every write carries the resourceVersion it was planned against. */
+/** One write of a plan. Every write of an existing object carries the resourceVersion it was planned against (creations: empty). */
 export interface Write {
   readonly objectId: string;
-  readonly verb: 'PATCH' | 'DELETE';
+  /**
+   * PATCH: a JSON merge patch; DELETE; APPLY: a server-side apply of the whole `body` that creates
+   * it (the recovery copy, restore's re-creations), failing on any conflict.
+   */
+  readonly verb: 'PATCH' | 'DELETE' | 'APPLY';
   readonly path: string;
   readonly reason: string;
   readonly resourceVersion: string;
-  /** PATCH: a JSON merge patch; DELETE: DeleteOptions. */
+  /** PATCH: a JSON merge patch; DELETE: DeleteOptions; APPLY: the object. */
   readonly body: unknown;
   readonly fieldManager?: string;
   /** Managers whose managedFields entries this write hands over: none of them may be left after it. */

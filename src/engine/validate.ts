@@ -1,5 +1,5 @@
 import { UNCONVERGING_FIELD_MANAGERS } from './managers';
-import { CNI_NAMESPACE } from './objects';
+import { AddonDefinition } from './objects';
 import { Action } from './types';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -24,16 +24,12 @@ export function namespaceProblems(value: string, prop = 'releaseNamespace'): str
 }
 
 /**
- * The VPC CNI's Helm release must live where its objects live. The aws-vpc-cni chart renders the
- * DaemonSet, ServiceAccount, ConfigMap and the ClusterRoleBinding's subject in the release's
- * namespace: a release elsewhere would start a second aws-node DaemonSet and point the aws-node
- * binding at a new ServiceAccount, taking the running aws-node's permissions away.
+ * An add-on's Helm release must live where its objects live: a chart renders the namespaced objects
+ * and the bindings' subjects in the release's namespace (each definition says what breaks otherwise).
  */
-export function adoptReleaseNamespaceProblems(value: string, prop = 'releaseNamespace'): string[] {
-  if (value === CNI_NAMESPACE) return [];
-  return [`${prop} "${value}" must be "${CNI_NAMESPACE}", where the VPC CNI's objects live: the aws-vpc-cni chart renders the DaemonSet, `
-    + 'ServiceAccount, ConfigMap and the aws-node ClusterRoleBinding\'s subject in the release\'s namespace, so a release in another '
-    + 'namespace would start a second aws-node DaemonSet and point the binding away from the running one'];
+export function adoptReleaseNamespaceProblems(addon: AddonDefinition, value: string, prop = 'releaseNamespace'): string[] {
+  if (value === addon.namespace) return [];
+  return [`${prop} "${value}" must be "${addon.namespace}", where ${addon.title}'s objects live: ${addon.releaseNamespaceReason}`];
 }
 
 export function fieldManagerProblems(value: string, prop = 'fieldManager'): string[] {
@@ -75,8 +71,8 @@ const ACTION_FIELDS: Record<string, string[]> = {
   REMOVE: ['crdPolicy'],
 };
 
-/** Every problem with an action (as parsed from JSON, so of any shape); empty when it can run. */
-export function actionProblems(value: unknown): string[] {
+/** Every problem with an action on `addon` (as parsed from JSON, so of any shape); empty when it can run. */
+export function actionProblems(addon: AddonDefinition, value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`action must be an object, not ${JSON.stringify(value)}`];
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !(type in ACTION_FIELDS)) {
@@ -93,7 +89,7 @@ export function actionProblems(value: unknown): string[] {
         : ['handOver must be a list of field manager names'];
       return [
         ...releaseNameProblems(action.releaseName),
-        ...adoptReleaseNamespaceProblems(action.releaseNamespace),
+        ...adoptReleaseNamespaceProblems(addon, action.releaseNamespace),
         ...adoptFieldManagerProblems(action.fieldManager),
         ...handOverShape,
       ];
@@ -105,6 +101,10 @@ export function actionProblems(value: unknown): string[] {
       const policyEndpoints: unknown = action.deletePolicyEndpointCrd;
       if (policyEndpoints !== undefined && typeof policyEndpoints !== 'boolean') problems.push('deletePolicyEndpointCrd must be true or false');
       return problems;
+    }
+    case 'RESTORE': {
+      const recreate: unknown = action.recreate;
+      return recreate !== undefined && typeof recreate !== 'boolean' ? ['recreate must be true or false'] : [];
     }
     default:
       return [];

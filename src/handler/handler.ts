@@ -9,10 +9,12 @@ import { boundedMessage, cutToSerialized, DATA_BUDGET, serializedBytes, splitFor
 import {
   ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE, ChartValuesResourceProperties, OwnershipResourceProperties,
 } from '../contract';
+import { addonNamed, ADDON_NAMES, chartValuesToInstall, installedVersionOf, VPC_CNI } from '../addons';
 import {
-  Action, actionProblems, chartValuesToInstall, CNI_NAMESPACE, EKS_RELEASE_NAME, installedVersionOf, KubeClient, KubeNetworkError, mergeValues,
+  Action, actionProblems, AddonDefinition, KubeClient, KubeNetworkError,
   observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult,
 } from '../engine';
+import { mergeValues } from '../engine/helm-values';
 
 /** The cluster's API server could not be reached (after the client's retries). */
 export class ClusterUnreachableError extends Error {
@@ -28,8 +30,6 @@ function unreachable(e: unknown): e is Error {
   return e instanceof KubeNetworkError || (e instanceof PartialApplyError && e.cause instanceof KubeNetworkError);
 }
 
-/** The name of the VPC CNI in the EKS add-on API. */
-const VPC_CNI_ADDON = 'vpc-cni';
 /** The most a chart values part may carry (serialized), next to its digest. */
 export const CHART_VALUES_PART_BUDGET = DATA_BUDGET - 200;
 
@@ -54,6 +54,7 @@ export interface HandlerResponse {
 
 interface ParsedProperties {
   readonly clusterName: string;
+  readonly addon: AddonDefinition;
   readonly action: Action;
   readonly ifOwnedByOthers: OwnedByOthers;
   readonly dryRun: boolean;
@@ -68,12 +69,14 @@ type RawProperties = Partial<Record<keyof OwnershipResourceProperties, unknown>>
 export function parseProperties(raw: RawProperties | undefined): ParsedProperties {
   const props = raw ?? {};
   if (typeof props.ClusterName !== 'string' || !props.ClusterName) throw new Error('Property ClusterName is required');
+  const addon = addonNamed(typeof props.Addon === 'string' ? props.Addon : VPC_CNI.name);
+  if (!addon) throw new Error(`Invalid properties: Addon "${String(props.Addon)}" must be one of ${ADDON_NAMES.join(', ')}`);
   const action = actionOf(props);
-  const problems = actionProblems(action).map((p) => `Action: ${p}`);
+  const problems = actionProblems(addon, action).map((p) => `Action: ${p}`);
   const ifOwnedByOthers = (props.IfOwnedByOthers ?? 'FAIL') as OwnedByOthers;
   if (!OWNED_BY_OTHERS.includes(ifOwnedByOthers)) problems.push(`IfOwnedByOthers "${ifOwnedByOthers}" must be one of ${OWNED_BY_OTHERS.join(', ')}`);
   if (problems.length > 0) throw new Error(`Invalid properties: ${problems.join('; ')}`);
-  return { clusterName: props.ClusterName, action, ifOwnedByOthers, dryRun: props.DryRun === 'true' };
+  return { clusterName: props.ClusterName, addon, action, ifOwnedByOthers, dryRun: props.DryRun === 'true' };
 }
 
 function actionOf(props: RawProperties): Action {
@@ -98,14 +101,15 @@ function actionOf(props: RawProperties): Action {
 
 /**
  * The custom resources' onEvent. The ownership resource: Create and Update run the action; Delete
- * restores a disabled VPC CNI and leaves adopted or removed ones as they are (see the README). The
+ * restores a disabled add-on and leaves adopted, removed or restored ones as they are: it never
+ * re-creates a removed add-on (see the README). The
  * chart values resource: reads the running install and answers with the values, in parts.
  */
 export async function onEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
   if (event.ResourceType === CHART_VALUES_RESOURCE_TYPE) return onChartValuesEvent(event, deps);
   const props = parseProperties(event.ResourceProperties as RawProperties);
-  const physicalResourceId = `${props.clusterName}/vpc-cni-ownership`;
-  deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, action: props.action.type, dryRun: props.dryRun });
+  const physicalResourceId = `${props.clusterName}/${props.addon.name}-ownership`;
+  deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, addon: props.addon.name, action: props.action.type, dryRun: props.dryRun });
 
   if (event.RequestType === 'Delete') {
     await onDelete(deps, props);
@@ -119,11 +123,11 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
   // every node seconds before); adopt restores in its own plan; inspect gets its DaemonSet back first.
   if (event.RequestType === 'Update' && !props.dryRun && props.action.type === 'INSPECT') {
     const old = parseProperties(event.OldResourceProperties as RawProperties);
-    if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && !old.dryRun) await restore(deps, props, cluster);
+    if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && old.addon === props.addon && !old.dryRun) await restore(deps, props, cluster);
   }
 
   const result = await runAction(deps, props, cluster, props.action, props.dryRun);
-  const { version } = installedVersionOf(result.observation);
+  const { version } = props.addon === VPC_CNI ? installedVersionOf(result.observation) : { version: undefined };
   return {
     PhysicalResourceId: physicalResourceId,
     Data: ownershipData(result, version),
@@ -155,9 +159,9 @@ async function onDelete(deps: HandlerDependencies, props: ParsedProperties): Pro
     await restore(deps, props, cluster);
   } catch (e) {
     if (!(e instanceof ClusterUnreachableError)) throw e;
-    throw new Error(`${e.message} The VPC CNI of cluster "${props.clusterName}" (${cluster.status}) stays disabled until it is restored, `
+    throw new Error(`${e.message} ${props.addon.title} of cluster "${props.clusterName}" (${cluster.status}) stays disabled until it is restored, `
       + 'so this delete fails rather than leave it so: make the API server reachable and retry, or restore it yourself '
-      + '(cdk-vpc-cni-ownership restore) and retry.');
+      + `(cdk-vpc-cni-ownership restore --addon ${props.addon.name}) and retry.`);
   }
 }
 
@@ -200,11 +204,12 @@ export function planAttribute(result: Pick<RunResult, 'plan' | 'preflight'>, max
 }
 
 /**
- * Removes our nodeSelector key. It is ours whoever owns the DaemonSet now, so the guard does not
- * apply, and an EKS managed add-on is never deleted for it.
+ * Removes our nodeSelector key, and nothing else: it never re-creates from the recovery copy (a
+ * removal that followed the disable stays removed). The key is ours whoever owns the workload now,
+ * so the guard does not apply, and an EKS managed add-on is never deleted for it.
  */
 async function restore(deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess): Promise<RunResult> {
-  return runAction(deps, { ...props, ifOwnedByOthers: 'TAKE_OVER' }, cluster, { type: 'RESTORE' }, false, { releaseAddon: false });
+  return runAction(deps, { ...props, ifOwnedByOthers: 'TAKE_OVER' }, cluster, { type: 'RESTORE', recreate: false }, false, { releaseAddon: false });
 }
 
 interface ClusterAccess {
@@ -228,9 +233,9 @@ async function describeCluster(deps: HandlerDependencies, name: string): Promise
   }
 }
 
-async function isManagedAddon(deps: HandlerDependencies, clusterName: string): Promise<boolean> {
+async function isManagedAddon(deps: HandlerDependencies, clusterName: string, definition: AddonDefinition): Promise<boolean> {
   try {
-    const { addon } = await deps.eks.send(new DescribeAddonCommand({ clusterName, addonName: VPC_CNI_ADDON }));
+    const { addon } = await deps.eks.send(new DescribeAddonCommand({ clusterName, addonName: definition.eksAddonName }));
     return !!addon;
   } catch (e) {
     if (e instanceof ResourceNotFoundException) return false;
@@ -242,13 +247,14 @@ async function isManagedAddon(deps: HandlerDependencies, clusterName: string): P
  * Taking over an EKS managed add-on: its objects are always kept (preserve), so the action's own
  * crdPolicy decides about the CRDs (deleting the add-on without preserve deletes them too).
  */
-async function releaseManagedAddon(deps: HandlerDependencies, clusterName: string): Promise<void> {
-  if (Date.now() > deps.deadline) throw new Error(`Out of time before deleting the EKS add-on ${VPC_CNI_ADDON}; nothing was changed`);
-  deps.log({ step: 'deleteAddon', addon: VPC_CNI_ADDON, preserve: true });
-  await deps.eks.send(new DeleteAddonCommand({ clusterName, addonName: VPC_CNI_ADDON, preserve: true }));
+async function releaseManagedAddon(deps: HandlerDependencies, clusterName: string, definition: AddonDefinition): Promise<void> {
+  const name = definition.eksAddonName;
+  if (Date.now() > deps.deadline) throw new Error(`Out of time before deleting the EKS add-on ${name}; nothing was changed`);
+  deps.log({ step: 'deleteAddon', addon: name, preserve: true });
+  await deps.eks.send(new DeleteAddonCommand({ clusterName, addonName: name, preserve: true }));
   const pollMs = 5000;
-  while (await isManagedAddon(deps, clusterName)) {
-    if (Date.now() + pollMs > deps.deadline) throw new Error(`The EKS add-on ${VPC_CNI_ADDON} was still being deleted when time ran out`);
+  while (await isManagedAddon(deps, clusterName, definition)) {
+    if (Date.now() + pollMs > deps.deadline) throw new Error(`The EKS add-on ${name} was still being deleted when time ran out`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
@@ -267,18 +273,18 @@ async function runAction(
   deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess, action: Action, dryRun: boolean,
   options: { releaseAddon: boolean } = { releaseAddon: true },
 ): Promise<RunResult> {
-  let managedAddon = await isManagedAddon(deps, props.clusterName);
-  deps.log({ step: 'describeAddon', addon: VPC_CNI_ADDON, managed: managedAddon });
+  let managedAddon = await isManagedAddon(deps, props.clusterName, props.addon);
+  deps.log({ step: 'describeAddon', addon: props.addon.eksAddonName, managed: managedAddon });
   const client = await kubeClient(deps, props.clusterName, cluster);
   try {
-    const runOptions = { action, ifOwnedByOthers: props.ifOwnedByOthers, deadline: deps.deadline, log: deps.log };
+    const runOptions = { addon: props.addon, action, ifOwnedByOthers: props.ifOwnedByOthers, deadline: deps.deadline, log: deps.log };
     if (managedAddon && options.releaseAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
       // Everything that can stop the action is checked before the add-on goes: the cluster answers,
       // the objects are as expected, and the API server accepts every planned write.
       const checked = await run(client, { ...runOptions, facts: { managedAddon }, dryRun: true });
       const refusals = checked.preflight.filter((p) => !p.accepted);
       if (refusals.length > 0) throw new PreflightRefusedError(refusals, checked.plan.writes.length);
-      await releaseManagedAddon(deps, props.clusterName);
+      await releaseManagedAddon(deps, props.clusterName, props.addon);
       managedAddon = false;
     }
     const result = await run(client, { ...runOptions, dryRun, facts: { managedAddon } });
@@ -329,7 +335,7 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   const client = await kubeClient(deps, props.clusterName, cluster);
   let observation;
   try {
-    observation = await observe(client, {});
+    observation = await observe(client, VPC_CNI, {});
   } catch (e) {
     if (unreachable(e)) throw new ClusterUnreachableError(props.clusterName, cluster.endpoint, e);
     throw e;
@@ -337,9 +343,9 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
     client.close();
   }
   // helmManagedVpcCni() installs the release EKS rendered the chart as.
-  const derived = chartValuesToInstall(observation, { releaseName: EKS_RELEASE_NAME, chartVersion: props.version });
+  const derived = chartValuesToInstall(observation, { releaseName: VPC_CNI.defaultReleaseName, chartVersion: props.version });
   if (!derived.running) {
-    throw new Error(`Cluster "${props.clusterName}" has no aws-node DaemonSet in ${CNI_NAMESPACE}: there is no running VPC CNI whose values could be derived`);
+    throw new Error(`Cluster "${props.clusterName}" has no aws-node DaemonSet in ${VPC_CNI.namespace}: there is no running VPC CNI whose values could be derived`);
   }
   const version = derived.chartVersion;
   if (!version) throw new Error(`${derived.notes.join('; ')}: give the chart version to install (version)`);

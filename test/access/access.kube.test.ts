@@ -10,13 +10,12 @@ import * as path from 'path';
 import { CniAction, CrdPolicy, VpcCniOwnership } from '../../src';
 import { actionAccess, combinedAccess, DAEMONSET_POLICY_NAME, POLICY_NAME } from '../../src/access';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
-import {
-  Action, CNI_NAMESPACE, CniObject, KubeApiError, KubeClient, KubeObject, objectPath, resourcePath, run,
-} from '../../src/engine';
+import { Action, AddonObject, KubeApiError, KubeClient, KubeObject, objectPath, resourcePath, run } from '../../src/engine';
 import { DISABLED_NODE_SELECTOR_KEY } from '../../src/engine/helm';
 import { Cli, connection, DS, find, Fixtures, getLive, resetCluster, snapshot, waitUntil } from '../support/cluster';
 import { certificateIdentity, CertificateIdentity } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const CONTROLPLANE = path.resolve(__dirname, '..', 'controlplane', 'controlplane.sh');
 const PROBE_MANAGER = 'access-test';
@@ -80,29 +79,29 @@ async function applyAccess(action: CniAction): Promise<void> {
       .then(() => undefined, (e) => e);
     // The policies' names are the same for every action: wait for this action's (its messages name it).
     return error instanceof KubeApiError && error.message.includes(`ValidatingAdmissionPolicy '${POLICY_NAME}'`)
-      && error.message.includes(`cdk-vpc-cni-ownership (${combinedAccess([action._action, ...action._finally ? [action._finally] : []]).name}):`);
+      && error.message.includes(`cdk-vpc-cni-ownership (${combinedAccess([action._action, ...action._finally ? [action._finally] : []].map((a) => ({ addon: VPC_CNI, action: a }))).name}):`);
   });
 }
 
 /** Objects an action must never touch, in kube-system as on EKS. */
 async function bystanders(): Promise<void> {
   cli.kubectl(['apply', '-f', '-'], docs([
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: CNI_NAMESPACE }, data: { Corefile: '.:53 {}' } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: CNI_NAMESPACE } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: VPC_CNI.namespace }, data: { Corefile: '.:53 {}' } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: VPC_CNI.namespace } },
     {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'bystander', namespace: CNI_NAMESPACE },
+      metadata: { name: 'bystander', namespace: VPC_CNI.namespace },
       spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.example/app:1' }] },
     },
   ]));
 }
 
 function runAs(client: KubeClient, action: Action) {
-  return run(client, { action, ifOwnedByOthers: 'FAIL' });
+  return run(client, { addon: VPC_CNI, action, ifOwnedByOthers: 'FAIL' });
 }
 
-const objectOf = (id: string): CniObject => find(id);
+const objectOf = (id: string): AddonObject => find(id);
 
 /** A request the handler must not get through: refused with 403, by RBAC or by the admission policy. */
 async function refusal(request: Promise<unknown>): Promise<KubeApiError> {
@@ -116,7 +115,7 @@ const BY_POLICY = /ValidatingAdmissionPolicy/;
 const BY_RBAC = /is forbidden: User "cdk-vpc-cni-ownership-handler" cannot/;
 
 describe.each(ACTIONS)('$label: the handler with exactly its access', ({ action }) => {
-  const access = actionAccess(action._action);
+  const access = actionAccess(VPC_CNI, action._action);
   const patches = (id: string) => access.patch.includes(objectOf(id));
   const deletes = (id: string) => access.delete.includes(objectOf(id));
   /** Which layer refuses a write of the named object: the policy when RBAC grants the verb. */
@@ -222,8 +221,8 @@ describe.each(ACTIONS)('$label: the handler with exactly its access', ({ action 
   });
 
   test('objects not named are refused: ConfigMap coredns, ServiceAccount default', async () => {
-    const coredns = resourcePath('v1', 'configmaps', CNI_NAMESPACE, 'coredns');
-    const defaultSa = resourcePath('v1', 'serviceaccounts', CNI_NAMESPACE, 'default');
+    const coredns = resourcePath('v1', 'configmaps', VPC_CNI.namespace, 'coredns');
+    const defaultSa = resourcePath('v1', 'serviceaccounts', VPC_CNI.namespace, 'default');
     for (const request of [
       () => handler.patch(coredns, { data: { Corefile: 'evil' } }, PROBE_MANAGER),
       () => handler.delete(coredns),
@@ -235,7 +234,7 @@ describe.each(ACTIONS)('$label: the handler with exactly its access', ({ action 
   });
 
   test('creating anything is refused', async () => {
-    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'created', namespace: CNI_NAMESPACE } };
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'created', namespace: VPC_CNI.namespace } };
     const binding = {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -243,26 +242,26 @@ describe.each(ACTIONS)('$label: the handler with exactly its access', ({ action 
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'aws-node' },
       subjects: [{ kind: 'Group', name: KUBERNETES_GROUP, apiGroup: 'rbac.authorization.k8s.io' }],
     };
-    expect((await refusal(handler.request('POST', resourcePath('v1', 'configmaps', CNI_NAMESPACE), { body: configMap }))).message).toMatch(BY_RBAC);
+    expect((await refusal(handler.request('POST', resourcePath('v1', 'configmaps', VPC_CNI.namespace), { body: configMap }))).message).toMatch(BY_RBAC);
     expect((await refusal(handler.request('POST', resourcePath('rbac.authorization.k8s.io/v1', 'clusterrolebindings'), { body: binding }))).message)
       .toMatch(/forbidden/);
     // aws-node's rules let adopt create events: RBAC allows it, the policy does not.
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: 'created', namespace: CNI_NAMESPACE },
-      involvedObject: { kind: 'Pod', name: 'bystander', namespace: CNI_NAMESPACE },
+      metadata: { name: 'created', namespace: VPC_CNI.namespace },
+      involvedObject: { kind: 'Pod', name: 'bystander', namespace: VPC_CNI.namespace },
       reason: 'Test',
       message: 'test',
     };
-    expect((await refusal(handler.request('POST', resourcePath('v1', 'events', CNI_NAMESPACE), { body: event }))).message)
-      .toMatch(access.awsNodeRules ? BY_POLICY : BY_RBAC);
+    expect((await refusal(handler.request('POST', resourcePath('v1', 'events', VPC_CNI.namespace), { body: event }))).message)
+      .toMatch(access.heldRules.length > 0 ? BY_POLICY : BY_RBAC);
   });
 
   test('patching a pod\'s image is refused (adopt holds aws-node\'s pods patch)', async () => {
-    const pod = resourcePath('v1', 'pods', CNI_NAMESPACE, 'bystander');
+    const pod = resourcePath('v1', 'pods', VPC_CNI.namespace, 'bystander');
     const error = await refusal(handler.patch(pod, { spec: { containers: [{ name: 'app', image: 'attacker.example/app:1' }] } }, PROBE_MANAGER));
-    expect(error.message).toMatch(access.awsNodeRules ? BY_POLICY : BY_RBAC);
+    expect(error.message).toMatch(access.heldRules.length > 0 ? BY_POLICY : BY_RBAC);
   });
 
   test('deleting is refused unless the action deletes that object', async () => {
@@ -289,9 +288,9 @@ describe.each(ACTIONS)('$label: the handler with exactly its access', ({ action 
     expect(canI('escalate', 'clusterroles/aws-node')).toBe('no');
     expect(canI('bind', 'clusterroles/aws-node')).toBe('no');
     expect(canI('create', 'clusterrolebindings')).toBe('no');
-    expect(canI('list', 'secrets', '-n', CNI_NAMESPACE)).toBe(access.releaseRecordsNamespace ? 'yes' : 'no');
+    expect(canI('list', 'secrets', '-n', VPC_CNI.namespace)).toBe(access.releaseRecordsNamespace ? 'yes' : 'no');
     expect(canI('list', 'secrets', '-n', 'default')).toBe('no');
-    expect(canI('patch', 'daemonsets/aws-node', '-n', CNI_NAMESPACE)).toBe('yes');
+    expect(canI('patch', 'daemonsets/aws-node', '-n', VPC_CNI.namespace)).toBe('yes');
   });
 
   test('nothing was changed by any refused request', async () => {
@@ -307,7 +306,7 @@ describe('each action succeeds as the handler with exactly its access', () => {
     await resetCluster(admin);
     fixtures.newEksCluster();
     if (disabled) {
-      cli.kubectl(['patch', 'daemonset/aws-node', '-n', CNI_NAMESPACE, '--type', 'merge', '-p',
+      cli.kubectl(['patch', 'daemonset/aws-node', '-n', VPC_CNI.namespace, '--type', 'merge', '-p',
         JSON.stringify({ spec: { template: { spec: { nodeSelector: { [DISABLED_NODE_SELECTOR_KEY]: 'true' } } } } })]);
     }
     await applyAccess(action);
@@ -328,7 +327,7 @@ describe('each action succeeds as the handler with exactly its access', () => {
     ['adopt', CniAction.adoptIntoHelm()],
   ])('leaving disable for %s: the restore (removing the disable key) is allowed', async (_name, action) => {
     await prepare(action, true);
-    const restored = await runAs(handler, { type: 'RESTORE' });
+    const restored = await runAs(handler, { type: 'RESTORE', recreate: false });
     expect(restored.changed).toEqual([DS]);
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector ?? {}).not.toHaveProperty(DISABLED_NODE_SELECTOR_KEY);
   });
@@ -338,7 +337,7 @@ describe('each action succeeds as the handler with exactly its access', () => {
     const before = (await getLive(admin, DS))!.spec;
     expect((await runAs(handler, CniAction.disable()._action)).changed).toEqual([DS]);
     expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toMatchObject({ [DISABLED_NODE_SELECTOR_KEY]: 'true' });
-    expect((await runAs(handler, { type: 'RESTORE' })).changed).toEqual([DS]);
+    expect((await runAs(handler, { type: 'RESTORE', recreate: false })).changed).toEqual([DS]);
     expect((await getLive(admin, DS))!.spec).toEqual(before);
   });
 
@@ -348,7 +347,7 @@ describe('each action succeeds as the handler with exactly its access', () => {
     const before = (await getLive(admin, DS))!.spec;
     expect((await runAs(handler, { type: 'DISABLE' })).changed).toEqual([DS]);
     // A rollback (the chart failed) restores; deploying again disables.
-    expect((await runAs(handler, { type: 'RESTORE' })).changed).toEqual([DS]);
+    expect((await runAs(handler, { type: 'RESTORE', recreate: false })).changed).toEqual([DS]);
     expect((await getLive(admin, DS))!.spec).toEqual(before);
     await runAs(handler, { type: 'DISABLE' });
     const removed = await runAs(handler, sequence._finally!);

@@ -10,12 +10,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
-import { Action, CNI_NAMESPACE, CNI_OBJECTS, deriveChartValues, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
+import { Action, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
 import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
 import { EksStandin } from '../support/eks-standin';
 import { scratchUntilExit } from '../support/scratch';
 import { TokenWebhook } from '../support/token-webhook';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CONTROLPLANE = path.join(ROOT, 'test', 'controlplane', 'controlplane.sh');
@@ -123,9 +124,9 @@ class Bench {
    * minutes. No custom resources exist here, so after a few seconds its finalizer is cleared.
    */
   private async reset(): Promise<void> {
-    await this.admin.request('DELETE', resourcePath('v1', 'secrets', CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
-    for (const o of CNI_OBJECTS) await this.admin.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
-    for (const o of CNI_OBJECTS) {
+    await this.admin.request('DELETE', resourcePath('v1', 'secrets', VPC_CNI.namespace), { query: { labelSelector: 'owner=helm' } });
+    for (const o of VPC_CNI.objects) await this.admin.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
+    for (const o of VPC_CNI.objects) {
       const gone = async () => !(await this.admin.get(objectPath(o)));
       try {
         await waitUntil(`${o.id} deleted`, gone, o.crd ? 5_000 : 30_000);
@@ -148,7 +149,7 @@ class Bench {
     let preflightMs = 0;
     const client = new KubeClient(connection('token', STATE));
     try {
-      const result = await run(client, {
+      const result = await run(client, { addon: VPC_CNI, 
         action,
         log: (e) => {
           if (e.step === 'plan') readMs = performance.now() - start;
@@ -175,7 +176,7 @@ class Bench {
 
   /** Every non-CRD object carries the release annotation: the adoption really happened. */
   async checkAdopted(how: string): Promise<void> {
-    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) {
+    for (const o of VPC_CNI.objects.filter((x) => !x.crd)) {
       const live = await this.admin.get(objectPath(o));
       if (live?.metadata.annotations?.['meta.helm.sh/release-name'] !== RELEASE) throw new Error(`${how}: ${o.id} was not adopted`);
     }
@@ -183,7 +184,7 @@ class Bench {
 
   /** Every object is gone or being deleted, but those `kept`. */
   async checkRemoved(how: string, kept: readonly string[] = []): Promise<void> {
-    for (const o of CNI_OBJECTS.filter((x) => !kept.includes(x.id))) {
+    for (const o of VPC_CNI.objects.filter((x) => !kept.includes(x.id))) {
       const live = await this.admin.get(objectPath(o));
       if (live && !live.metadata.deletionTimestamp) throw new Error(`${how}: ${o.id} is still there`);
     }
@@ -295,10 +296,10 @@ if (process.env.BENCH_BUNDLED) {
     t.kubeconfig = performance.now();
     const action = JSON.parse(process.env.BENCH_ACTION);
     const log = (e) => { if (e.step === 'plan' || e.step === 'preflight') t[e.step === 'plan' ? 'read' : 'preflight'] = performance.now(); };
-    const result = await engine.run(client, { action, log });
+    const result = await engine.run(client, { addon: VPC_CNI, action, log });
     t.writes = performance.now();
     client.close();
-    report({ code: result.changed.length === ${CNI_OBJECTS.length} ? 0 : 1 });
+    report({ code: result.changed.length === ${VPC_CNI.objects.length} ? 0 : 1 });
   })();
 }
 `;
@@ -334,7 +335,7 @@ async function requestCounts(b: Bench): Promise<{ engine: RequestRow[]; manual: 
   const engine: RequestRow[] = [];
   const count = async (label: string, action: Action) => {
     const { requests } = await b.engine(action);
-    engine.push({ action: label, requests, objects: CNI_OBJECTS.length });
+    engine.push({ action: label, requests, objects: VPC_CNI.objects.length });
   };
   const actions: [string, Action][] = [
     ['inspect', { type: 'INSPECT' }],
@@ -359,7 +360,7 @@ async function requestCounts(b: Bench): Promise<{ engine: RequestRow[]; manual: 
     const verbs = [...result.stderr.matchAll(/"Response" verb="([A-Z]+)"/g)].map((m) => m[1]);
     const requests: Record<string, number> = {};
     for (const verb of verbs) requests[verb] = (requests[verb] ?? 0) + 1;
-    manual.push({ action: label, requests, objects: CNI_OBJECTS.length });
+    manual.push({ action: label, requests, objects: VPC_CNI.objects.length });
   }
   return { engine, manual };
 }
@@ -387,8 +388,8 @@ async function takeoverRestarts(b: Bench): Promise<TakeoverRow[]> {
       await b.newEksCluster();
       fixtures.userSetEnv('USER_ADDED', 'kept');
       fixtures.userSetEnv('WARM_ENI_TARGET', '2');
-      const before = await b.admin.get(objectPath(CNI_OBJECTS[0]));
-      const derived = deriveChartValues(await observe(b.admin, {}), { releaseName: RELEASE });
+      const before = await b.admin.get(objectPath(VPC_CNI.objects[0]));
+      const derived = deriveChartValues(await observe(b.admin, VPC_CNI, {}), { releaseName: RELEASE });
       await b.engine(ADOPT);
       const values = path.join(STATE, 'takeover-values.json');
       fs.writeFileSync(values, JSON.stringify(derived.values));
@@ -397,7 +398,7 @@ async function takeoverRestarts(b: Bench): Promise<TakeoverRow[]> {
       } catch (e: any) {
         return { changes: 0, failed: String(e.stderr ?? e).split('\n').find((l: string) => /Error/.test(l)) ?? 'failed', image: '' };
       }
-      const after = await b.admin.get(objectPath(CNI_OBJECTS[0]));
+      const after = await b.admin.get(objectPath(VPC_CNI.objects[0]));
       return { changes: after.metadata.generation - before.metadata.generation, image: after.spec.template.spec.containers[0].image };
     };
     const withValues = await once(true);
@@ -492,7 +493,7 @@ async function coldStart(b: Bench): Promise<ColdStart> {
     const line = value.split('\n').find((l) => l.startsWith('BENCH '));
     if (!line) throw new Error(`the handler did not finish: ${value.split('\n').filter((l) => l.startsWith('BENCH_ERROR')).join('\n') || value.slice(-2000)}`);
     const parsed = JSON.parse(line.slice('BENCH '.length));
-    if (parsed.changed.split(',').length !== CNI_OBJECTS.length || parsed.warmChanged !== '') {
+    if (parsed.changed.split(',').length !== VPC_CNI.objects.length || parsed.warmChanged !== '') {
       throw new Error(`unexpected handler result: changed "${parsed.changed}", warm "${parsed.warmChanged}"`);
     }
     const empty = await time(() => runNode(['-e', '0'], { PATH: process.env.PATH }));
@@ -575,9 +576,9 @@ function cliSection(r: Results): string[] {
     `| Node.js start, until the first line runs | ${formatMs(u.nodeStart)} | ${formatMs(r.cliParts.bundled.nodeStart)} |`,
     `| loading the CLI's modules (the engine, \`yaml\`, Node's \`https\`) | ${formatMs(u.load)} | ${formatMs(r.cliParts.bundled.load)} |`,
     `| the kubeconfig: read, parsed, credentials | ${formatMs(u.kubeconfig)} | ${formatMs(r.cliParts.bundled.rest)} for these four parts together |`,
-    `| reading the ${CNI_OBJECTS.length} objects (the first TLS connections) and planning | ${formatMs(u.read)} | |`,
-    `| the preflight: ${CNI_OBJECTS.length} PATCHes with dryRun=All | ${formatMs(u.preflight)} | |`,
-    `| the ${CNI_OBJECTS.length} PATCHes | ${formatMs(u.writes)} | |`,
+    `| reading the ${VPC_CNI.objects.length} objects (the first TLS connections) and planning | ${formatMs(u.read)} | |`,
+    `| the preflight: ${VPC_CNI.objects.length} PATCHes with dryRun=All | ${formatMs(u.preflight)} | |`,
+    `| the ${VPC_CNI.objects.length} PATCHes | ${formatMs(u.writes)} | |`,
     '',
     `Bundling saves what loading many files costs: ${median(u.load)} becomes ${median(r.cliParts.bundled.load)}. A bundled CLI process adopts `
       + `in ${formatMs(r.adopt.cliBundled)}, ${formatRatio(bundledRatio)} faster than the manual procedure (the CLI as shipped: `
@@ -636,9 +637,9 @@ function render(r: Results): string {
     '',
     '## Where the adopt time goes',
     '',
-    `The engine: ${formatMs(r.adoptRead)} to read the ${CNI_OBJECTS.length} objects (new TLS connections included) and plan, then the preflight: `
-      + `the ${CNI_OBJECTS.length} PATCHes sent together with dryRun=All, checked by the API server without being stored (about `
-      + `${Math.round(r.adoptPreflight.median - r.adoptRead.median)} ms at the medians), then the ${CNI_OBJECTS.length} PATCHes sent together (about `
+    `The engine: ${formatMs(r.adoptRead)} to read the ${VPC_CNI.objects.length} objects (new TLS connections included) and plan, then the preflight: `
+      + `the ${VPC_CNI.objects.length} PATCHes sent together with dryRun=All, checked by the API server without being stored (about `
+      + `${Math.round(r.adoptPreflight.median - r.adoptRead.median)} ms at the medians), then the ${VPC_CNI.objects.length} PATCHes sent together (about `
       + `${Math.round(r.adopt.engine.median - r.adoptPreflight.median)} ms). `
       + `The manual procedure runs ${MANUAL_ADOPT_COMMANDS} commands (\`kubectl annotate\` and \`kubectl label\` for each of five objects, `
       + `\`helm template\`, \`kubectl apply\`): ${Math.round(r.adopt.manual.median / MANUAL_ADOPT_COMMANDS)} ms each on average. `
@@ -657,7 +658,7 @@ function render(r: Results): string {
     ...cliSection(r),
     '## API requests per object',
     '',
-    `On a new EKS cluster (all ${CNI_OBJECTS.length} VPC CNI objects present); counted by the engine's client. The manual procedures' requests are counted from \`kubectl -v=6\` `
+    `On a new EKS cluster (all ${VPC_CNI.objects.length} VPC CNI objects present); counted by the engine's client. The manual procedures' requests are counted from \`kubectl -v=6\` `
       + '(discovery cached, as on a machine that has used kubectl before).',
     '',
     '| action | requests | per object | per object without the preflight | at most 2 without it |',
@@ -688,7 +689,7 @@ function render(r: Results): string {
     '|---|---|',
     `| Node.js start, until the runner's first line | ${formatMs(r.cold.nodeStart)} |`,
     `| loading the bundled handler (\`require\`) | ${formatMs(r.cold.load)} |`,
-    `| the first event: DescribeCluster, DescribeAddon, the EKS token, observe, plan, ${CNI_OBJECTS.length} patches | ${formatMs(r.cold.firstEvent)} |`,
+    `| the first event: DescribeCluster, DescribeAddon, the EKS token, observe, plan, ${VPC_CNI.objects.length} patches | ${formatMs(r.cold.firstEvent)} |`,
     `| a second event in the same process (warm; nothing to do) | ${formatMs(r.cold.warmEvent)} |`,
     `| the whole process, spawn to exit | ${formatMs(r.cold.process)} |`,
     '',

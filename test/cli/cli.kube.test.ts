@@ -145,7 +145,7 @@ describe('usage', () => {
       '--if-owned-by-others', '--dry-run'], ['--release-name', '--field-manager', '--hand-over']],
     ['disable', ['--if-owned-by-others', '--dry-run', 'restore undoes it'], ['--crd-policy', '--release-name']],
     ['restore', ['--dry-run', '\n  4  '], ['--if-owned-by-others', '--crd-policy', '\n  3  ']],
-    ['inspect', ['Writes nothing', 'installed VPC CNI version and image registry'], ['--dry-run', '--if-owned-by-others', '\n  3  ', '\n  4  ', 'would refuse']],
+    ['inspect', ['Writes nothing', 'installed version and image registry', 'Without --addon'], ['--dry-run', '--if-owned-by-others', '\n  3  ', '\n  4  ', 'would refuse']],
   ])('%s --help: that command\'s options with their defaults, the cluster options and its exit codes; exit 0', async (command, has, hasNot) => {
     const out = await cli([command, '--help']);
     expect(out.code).toBe(EXIT.OK);
@@ -198,7 +198,8 @@ describe('usage', () => {
     [['adopt', '--if-owned-by-others', 'take_over'], /--if-owned-by-others must be one of FAIL, SKIP, TAKE_OVER/],
     [['adopt', '--release-name', 'Not_A_Release'], /--release-name "Not_A_Release" must be a DNS label/],
     [['adopt', '--field-manager='], /--field-manager needs a value/],
-    [['inspect', '-o', 'yaml'], /--output must be table or json, not "yaml"/],
+    [['remove', '-o', 'yaml'], /--output must be table or json, not "yaml"/],
+    [['inspect', '--addon', 'calico'], /--addon must be one of vpc-cni, kube-proxy, coredns, not "calico"/],
     [['inspect', '--context', 'a', '--context', 'b'], /--context is given twice/],
     [['disable', '--dry-run=yes'], /--dry-run takes no value/],
     [['inspect', '--kubeconfig', '--context', 'x'], /--kubeconfig needs a value/],
@@ -231,7 +232,7 @@ describe('usage', () => {
   });
 
   test('a context the kubeconfig does not have: exit 2, naming the contexts it has', async () => {
-    const out = await cli(['inspect', '--kubeconfig', files.kubeconfig, '--context', 'prod']);
+    const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', files.kubeconfig, '--context', 'prod']);
     expect(out.code).toBe(EXIT.USAGE);
     expect(out.stderr).toMatch(/Context "prod" is not in the kubeconfig .*; it has: local, local-cert/);
   });
@@ -241,13 +242,13 @@ describe('kubeconfig and credentials', () => {
   beforeEach(() => fixtures.newEksCluster());
 
   test('the generated kubeconfig as $KUBECONFIG: its current context, a bearer token', async () => {
-    const { code, json } = await cliJson(['inspect'], { KUBECONFIG: files.kubeconfig });
+    const { code, json } = await cliJson(['inspect', '--addon', 'vpc-cni'], { KUBECONFIG: files.kubeconfig });
     expect(code).toBe(EXIT.OK);
     expect(json).toMatchObject({ context: 'local', server: files.endpoint, owner: { kind: 'EKS_BOOTSTRAP' } });
   });
 
   test('--context local-cert: the client certificate and key files', async () => {
-    const { code, json } = await cliJson(['inspect', '--kubeconfig', files.kubeconfig, '--context', 'local-cert']);
+    const { code, json } = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', files.kubeconfig, '--context', 'local-cert']);
     expect(code).toBe(EXIT.OK);
     expect(json.context).toBe('local-cert');
     expect(json.owner.kind).toBe('EKS_BOOTSTRAP');
@@ -255,7 +256,7 @@ describe('kubeconfig and credentials', () => {
 
   test('client-certificate-data and client-key-data', async () => {
     const file = kubeconfig('cert-data', { 'client-certificate-data': b64(files.clientCertFile), 'client-key-data': b64(files.clientKeyFile) });
-    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file])).code).toBe(EXIT.OK);
   });
 
   test('relative certificate-authority, client-certificate and key paths are relative to the kubeconfig, not the working directory', async () => {
@@ -264,13 +265,13 @@ describe('kubeconfig and credentials', () => {
     const file = path.join(sub, 'config');
     fs.renameSync(kubeconfig('relative', { 'client-certificate': path.basename(files.clientCertFile), 'client-key': path.basename(files.clientKeyFile) },
       { 'certificate-authority-data': undefined, 'certificate-authority': path.basename(files.caFile) }), file);
-    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file])).code).toBe(EXIT.OK);
   });
 
   test('tokenFile', async () => {
     const tokenFile = path.join(dir, 'token');
     fs.writeFileSync(tokenFile, `${files.token}\n`);
-    expect((await cli(['inspect', '--kubeconfig', kubeconfig('token-file', { tokenFile })])).code).toBe(EXIT.OK);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', kubeconfig('token-file', { tokenFile })])).code).toBe(EXIT.OK);
   });
 
   test('$KUBECONFIG with several files: merged as kubectl does (missing files skipped, first definition wins)', async () => {
@@ -279,13 +280,13 @@ describe('kubeconfig and credentials', () => {
     const shadow = path.join(dir, 'shadow.yaml');
     fs.writeFileSync(shadow, stringify({ users: [{ name: 'admin-cert', user: { token: 'not-the-token' } }] }));
     const list = [path.join(dir, 'missing.yaml'), contexts, files.kubeconfig, shadow].join(path.delimiter);
-    const { code, json } = await cliJson(['inspect'], { KUBECONFIG: list });
+    const { code, json } = await cliJson(['inspect', '--addon', 'vpc-cni'], { KUBECONFIG: list });
     expect(code).toBe(EXIT.OK);
     expect(json.context).toBe('merged');
 
     // The other order: the shadowing user comes first and wins, and the API server rejects its token.
     const reordered = [contexts, shadow, files.kubeconfig].join(path.delimiter);
-    const rejected = await cli(['inspect'], { KUBECONFIG: reordered });
+    const rejected = await cli(['inspect', '--addon', 'vpc-cni'], { KUBECONFIG: reordered });
     expect(rejected.code).toBe(EXIT.ERROR);
     expect(rejected.stderr).toMatch(/401/);
   });
@@ -320,7 +321,7 @@ describe('kubeconfig and credentials', () => {
         env: [{ name: 'CERT_FILE', value: files.clientCertFile }, { name: 'KEY_FILE', value: files.clientKeyFile }],
       },
     });
-    expect((await cli(['inspect', '--kubeconfig', file])).code).toBe(EXIT.OK);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file])).code).toBe(EXIT.OK);
   });
 
   test.each([
@@ -332,7 +333,7 @@ describe('kubeconfig and credentials', () => {
     ['a plugin that needs a terminal', { command: 'true', interactiveMode: 'Always' }, /needs a terminal/],
   ])('%s: exit 1', async (_, exec, message) => {
     const file = kubeconfig('exec-bad', { exec: { apiVersion: 'client.authentication.k8s.io/v1', ...exec } });
-    const out = await cli(['inspect', '--kubeconfig', file]);
+    const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file]);
     expect(out.code).toBe(EXIT.ERROR);
     expect(out.stderr).toMatch(message);
   });
@@ -349,7 +350,7 @@ describe('kubeconfig and credentials', () => {
     ['nothing listening at the server', () => kubeconfig('closed', { token: files.token }, { server: 'https://127.0.0.1:1' }), /ECONNREFUSED/],
   ])('%s: exit 1 with the reason', async (_, kubeconfigFile, message) => {
     const file = typeof kubeconfigFile === 'function' ? kubeconfigFile() : kubeconfigFile;
-    const out = await cli(['inspect', ...(file ? ['--kubeconfig', file] : [])]);
+    const out = await cli(['inspect', '--addon', 'vpc-cni', ...(file ? ['--kubeconfig', file] : [])]);
     expect(out.code).toBe(EXIT.ERROR);
     expect(out.stderr).toMatch(/^Error: /);
     expect(out.stderr).toMatch(message);
@@ -375,7 +376,7 @@ describe('proxies and CAs, as kubectl has them', () => {
     ['HTTPS_PROXY, with NO_PROXY for other hosts', (url: string) => ({ HTTPS_PROXY: url, NO_PROXY: 'localhost,10.0.0.0/8,.example.com' })],
   ])('%s: the requests go through the proxy\'s tunnel, TLS verified end to end', async (_name, env) => {
     const file = kubeconfig('via-env-proxy', { token: files.token }, { server: byName });
-    const { code, json } = await cliJson(['inspect', '--kubeconfig', file], env(proxy.url));
+    const { code, json } = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], env(proxy.url));
     expect(code).toBe(EXIT.OK);
     expect(json).toMatchObject({ server: byName, owner: { kind: 'ABSENT' } });
     expect(proxy.opened).toBeGreaterThanOrEqual(1);
@@ -388,14 +389,14 @@ describe('proxies and CAs, as kubectl has them', () => {
     ['NO_PROXY *', { NO_PROXY: '*' }],
   ])('%s: the server is exempt and reached directly (where its name does not resolve)', async (_name, noProxy) => {
     const file = kubeconfig('no-proxy', { token: files.token }, { server: byName });
-    const out = await cli(['inspect', '--kubeconfig', file], { HTTPS_PROXY: proxy.url, ...noProxy });
+    const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], { HTTPS_PROXY: proxy.url, ...noProxy });
     expect(out.code).toBe(EXIT.ERROR);
     expect(out.stderr).toMatch(/getaddrinfo ENOTFOUND apiserver\.cni-ownership\.test/);
     expect(proxy.tunnels).toEqual([]);
   });
 
   test('a loopback server is never reached through HTTPS_PROXY (as kubectl)', async () => {
-    expect((await cli(['inspect', '--kubeconfig', files.kubeconfig], { HTTPS_PROXY: proxy.url })).code).toBe(EXIT.OK);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', files.kubeconfig], { HTTPS_PROXY: proxy.url })).code).toBe(EXIT.OK);
     expect(proxy.tunnels).toEqual([]);
   });
 
@@ -417,7 +418,7 @@ describe('proxies and CAs, as kubectl has them', () => {
     ['a proxy nobody listens on', () => kubeconfig('proxy-down', { token: files.token }, { server: byName }), 'closed',
       /^Error: GET .*: proxy 127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m],
   ])('%s: exit 1 naming it (and no secret)', async (_name, file, env, message) => {
-    const out = await cli(['inspect', '--kubeconfig', file()], env === 'closed' ? { HTTPS_PROXY: await closedHttpUrl() } : env as NodeJS.ProcessEnv);
+    const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file()], env === 'closed' ? { HTTPS_PROXY: await closedHttpUrl() } : env as NodeJS.ProcessEnv);
     expect(out.code).toBe(EXIT.ERROR);
     expect(out.stderr).toMatch(message);
     expect(out.stderr).not.toContain('secret');
@@ -426,10 +427,10 @@ describe('proxies and CAs, as kubectl has them', () => {
   test('no CA in the kubeconfig: the system\'s CAs, which lack the test CA (exit 1); with NODE_EXTRA_CA_CERTS naming it, a CLI process succeeds', () => {
     const file = kubeconfig('system-cas', { token: files.token }, { 'certificate-authority-data': undefined });
     expect(fs.readFileSync(file, 'utf8')).not.toContain('certificate-authority');
-    const without = runMain(['inspect', '--kubeconfig', file]);
+    const without = runMain(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file]);
     expect(without.status).toBe(EXIT.ERROR);
     expect(without.stderr).toMatch(/^Error: GET .*: unable to verify the first certificate$/m);
-    const withTestCa = runMain(['inspect', '--kubeconfig', file, '-o', 'json'], { NODE_EXTRA_CA_CERTS: files.caFile });
+    const withTestCa = runMain(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file, '-o', 'json'], { NODE_EXTRA_CA_CERTS: files.caFile });
     expect(withTestCa.stderr).toBe('');
     expect([withTestCa.status, JSON.parse(withTestCa.stdout).owner.kind]).toEqual([EXIT.OK, 'ABSENT']);
   });
@@ -441,7 +442,7 @@ describe('commands', () => {
   test('inspect (table): the owner, one row per object with its field managers, the managed add-on caveat; writes nothing', async () => {
     fixtures.newEksCluster();
     const before = await snapshot(admin);
-    const out = await cli(['inspect', ...K]);
+    const out = await cli(['inspect', '--addon', 'vpc-cni', ...K]);
     expect(out.code).toBe(EXIT.OK);
     expect(out.stdout).toMatch(/^Context local \(https:\/\/127\.0\.0\.1:\d+\)\n/);
     expect(out.stdout).toContain('Owner: EKS_BOOTSTRAP: the EKS bootstrap install');
@@ -449,11 +450,63 @@ describe('commands', () => {
     expect(out.stdout).toMatch(/^CustomResourceDefinition\/eniconfigs.crd.k8s.amazonaws.com\s+EKS_BOOTSTRAP\s+eks\/Apply, kube-apiserver\/Update\(status\) \(0 custom resources\)$/m);
     expect(out.stdout).toContain('only the EKS API knows');
     expect(out.stdout).toMatch(/^Installed VPC CNI: 1\.20\.4\nImage registry: 602401143452\.dkr\.ecr\.eu-west-3\.amazonaws\.com$/m);
-    expect(out.stdout).toMatch(/^9 API requests \(GET 9\)$/m);
+    // The 7 objects, the recovery copy (absent) and the two CRDs' custom resources.
+    expect(out.stdout).toMatch(/^10 API requests \(GET 10\)$/m);
     expect(out.stderr).toBe('');
-    const { json } = await cliJson(['inspect', ...K]);
+    const { json } = await cliJson(['inspect', '--addon', 'vpc-cni', ...K]);
     expect(json).toMatchObject({ installedVersion: '1.20.4', imageRegistry: `${EKS_REGION.account}.dkr.ecr.${EKS_REGION.region}.amazonaws.com` });
     expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('inspect without --addon: the three preinstalled add-ons, one line each (owner, version), then each one\'s details; JSON and YAML too', async () => {
+    fixtures.newEksCluster();
+    const out = await cli(['inspect', ...K]);
+    expect(out.code).toBe(EXIT.OK);
+    const [vpcCni, kubeProxy, coredns] = out.stdout.split('\n');
+    expect(vpcCni).toMatch(/^vpc-cni\s+EKS_BOOTSTRAP\s+1\.20\.4\s+the EKS bootstrap install/);
+    expect(kubeProxy).toMatch(/^kube-proxy\s+ABSENT\s+-\s+absent$/);
+    expect(coredns).toMatch(/^coredns\s+ABSENT\s+-\s+absent$/);
+    expect(out.stdout).toContain('== kube-proxy ==');
+    expect(out.stdout).toMatch(/^DaemonSet\/kube-system\/kube-proxy\s+ABSENT/m);
+    const { json } = await cliJson(['inspect', ...K]);
+    expect(json.addons.map((a: any) => [a.addon, a.owner.kind])).toEqual([['vpc-cni', 'EKS_BOOTSTRAP'], ['kube-proxy', 'ABSENT'], ['coredns', 'ABSENT']]);
+    const yaml = await cli(['inspect', ...K, '-o', 'yaml']);
+    expect(yaml.code).toBe(EXIT.OK);
+    expect(yaml.stdout).toMatch(/^addons:\n {2}- addon: vpc-cni$/m);
+  });
+
+  test('remove --addon kube-proxy on a user\'s Helm release of kube-proxy: exit 3, nothing changed, the override named', async () => {
+    const chart = path.resolve(__dirname, '..', 'fixtures', 'chart', 'kube-proxy');
+    kube.helm(['install', 'kube-proxy', chart, '--namespace', 'kube-system']);
+    try {
+      const before = kube.kubectl(['get', 'daemonset/kube-proxy', '-n', 'kube-system', '-o', 'jsonpath={.metadata.resourceVersion}']);
+      const out = await cli(['remove', '--addon', 'kube-proxy', ...K]);
+      expect(out.code).toBe(EXIT.REFUSED);
+      expect(out.stderr).toMatch(/Refusing to remove kube-proxy: it is owned by Helm release "kube-proxy"/);
+      expect(out.stderr).toContain('--if-owned-by-others TAKE_OVER');
+      expect(kube.kubectl(['get', 'daemonset/kube-proxy', '-n', 'kube-system', '-o', 'jsonpath={.metadata.resourceVersion}'])).toBe(before);
+    } finally {
+      kube.helm(['uninstall', 'kube-proxy', '--namespace', 'kube-system']);
+    }
+  });
+
+  test('remove --addon kube-proxy, then restore --addon kube-proxy: the same objects back; restore again writes nothing', async () => {
+    const chart = path.resolve(__dirname, '..', 'fixtures', 'chart', 'kube-proxy');
+    kube.kubectl(['apply', '--server-side', '--field-manager', 'eks', '-f', '-'],
+      kube.helm(['template', 'kube-proxy', chart, '--namespace', 'kube-system']));
+    const spec = () => kube.kubectl(['get', 'daemonset/kube-proxy', 'configmap/kube-proxy-config', '-n', 'kube-system', '-o', 'jsonpath={.items[0].spec.template}{.items[1].data}']);
+    const before = spec();
+    const removed = await cliJson(['remove', '--addon', 'kube-proxy', ...K]);
+    expect(removed.code).toBe(EXIT.OK);
+    expect(removed.json.changed).toHaveLength(5);
+    const restored = await cli(['restore', '--addon', 'kube-proxy', ...K]);
+    expect(restored.code).toBe(EXIT.OK);
+    expect(restored.stdout).toContain('re-create it from the recovery copy');
+    expect(spec()).toBe(before);
+    expect((await cliJson(['restore', '--addon', 'kube-proxy', ...K])).json.plan.writes).toEqual([]);
+    kube.kubectl(['delete', '-n', 'kube-system', 'daemonset/kube-proxy', 'configmap/kube-proxy', 'configmap/kube-proxy-config',
+      'serviceaccount/kube-proxy', 'configmap/cdk-vpc-cni-ownership-recovery-kube-proxy']);
+    kube.kubectl(['delete', 'clusterrolebinding/eks:kube-proxy']);
   });
 
   test('plan adopt (JSON): seven writes with reasons, nothing written; adopt --dry-run says the same', async () => {
@@ -524,7 +577,7 @@ describe('commands', () => {
 
   test('nothing installed: every action exits 0 and writes nothing', async () => {
     for (const command of ['inspect', 'adopt', 'remove', 'disable', 'restore']) {
-      const { code, json } = await cliJson([command, ...K]);
+      const { code, json } = await cliJson([command, '--addon', 'vpc-cni', ...K]);
       expect([command, code, json.owner.kind, json.changed, json.installedVersion, json.imageRegistry]).toEqual([command, EXIT.OK, 'ABSENT', [], null, null]);
     }
   });
@@ -559,7 +612,7 @@ describe('commands', () => {
     test('--managed-addon: the guard refuses (3); TAKE_OVER is refused too, since only the EKS API can release the add-on; inspect and plan still work', async () => {
       fixtures.newEksCluster();
       const before = await snapshot(admin);
-      const inspect = await cliJson(['inspect', ...K, '--managed-addon']);
+      const inspect = await cliJson(['inspect', '--addon', 'vpc-cni', ...K, '--managed-addon']);
       expect(inspect.json).toMatchObject({ managedAddon: true, owner: { kind: 'EKS_MANAGED_ADDON' }, notes: [] });
 
       const refused = await cli(['adopt', ...K, '--managed-addon']);
@@ -602,7 +655,7 @@ describe('commands', () => {
     const json = await cliJson(['remove', ...K]);
     expect(json.code).toBe(EXIT.UNEXPECTED_STATE);
     expect(json.json.error.problems).toEqual([expect.stringMatching(/^DaemonSet\/kube-system\/aws-node: spec.selector is /)]);
-    const inspect = await cli(['inspect', ...K]);
+    const inspect = await cli(['inspect', '--addon', 'vpc-cni', ...K]);
     expect(inspect.code).toBe(EXIT.OK);
     expect(inspect.stdout).toMatch(/^PROBLEM: DaemonSet\/kube-system\/aws-node: spec.selector/m);
     expect(await snapshot(admin)).toEqual(before);
@@ -704,7 +757,7 @@ describe('values: the chart values that reproduce the running install', () => {
     const json = await cliJson(['values', ...K]);
     expect(json.code).toBe(EXIT.UNEXPECTED_STATE);
     expect(json.json).toEqual({ error: { kind: 'NoRunningVpcCni', message: expect.stringContaining('no aws-node DaemonSet') } });
-    expect((await cli(['inspect', ...K])).stdout).toMatch(/^Installed VPC CNI: none \(no aws-node DaemonSet\)$/m);
+    expect((await cli(['inspect', '--addon', 'vpc-cni', ...K])).stdout).toMatch(/^Installed VPC CNI: none \(no aws-node DaemonSet\)$/m);
   });
 });
 
@@ -832,7 +885,7 @@ describe('managed add-on: asked of the EKS API when the kubeconfig uses aws eks 
   test('found: managedAddon true from the EKS API, asked as the exec plugin (same aws, cluster, region, env); remove refuses (3), TAKE_OVER too', async () => {
     const file = eksKubeconfig('found');
     const before = await snapshot(admin);
-    const inspect = await cliJson(['inspect', '--kubeconfig', file], withFakeAws());
+    const inspect = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], withFakeAws());
     expect(inspect.code).toBe(EXIT.OK);
     expect(inspect.json).toMatchObject({ managedAddon: true, managedAddonSource: 'eks-api', owner: { kind: 'EKS_MANAGED_ADDON' } });
     expect(inspect.json.notes).toEqual([`The EKS API (aws eks describe-addon) says vpc-cni is a managed add-on of cluster "${CLUSTER}".`]);
@@ -872,7 +925,7 @@ describe('managed add-on: asked of the EKS API when the kubeconfig uses aws eks 
     ['no such cluster in that region', 'no-cluster' as const, /failed: An error occurred \(ResourceNotFoundException\) when calling the DescribeAddon operation: No cluster found for name: prod-cluster\./],
   ])('%s: it cannot tell; one line says so and why, the --managed-addon note stays', async (_name, addon, reason) => {
     const file = eksKubeconfig(addon);
-    const table = await cli(['inspect', '--kubeconfig', file], withFakeAws());
+    const table = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], withFakeAws());
     expect(table.code).toBe(EXIT.OK);
     const line = table.stdout.split('\n').find((l) => l.startsWith('The EKS API could not tell'))!;
     expect(line).toMatch(new RegExp(`^The EKS API could not tell whether vpc-cni is a managed add-on: aws eks describe-addon for cluster "${CLUSTER}" in ${EKS_REGION.region} `));
@@ -884,13 +937,13 @@ describe('managed add-on: asked of the EKS API when the kubeconfig uses aws eks 
   });
 
   test('--managed-addon: the EKS API is not asked; --cluster-name=, --profile and no --region are passed on as given', async () => {
-    const flagged = await cliJson(['inspect', '--kubeconfig', eksKubeconfig('not-found'), '--managed-addon'], withFakeAws());
+    const flagged = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', eksKubeconfig('not-found'), '--managed-addon'], withFakeAws());
     expect(flagged.json).toMatchObject({ managedAddon: true, managedAddonSource: 'flag', owner: { kind: 'EKS_MANAGED_ADDON' } });
     expect(calls().map((c) => c.args[c.args.indexOf('eks') + 1])).toEqual(['get-token']);
 
     fs.rmSync(log);
     const file = eksKubeconfig('found', ['--profile', 'other', 'eks', 'get-token', `--cluster-name=${CLUSTER}`]);
-    expect((await cliJson(['inspect', '--kubeconfig', file], withFakeAws())).json.managedAddonSource).toBe('eks-api');
+    expect((await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], withFakeAws())).json.managedAddonSource).toBe('eks-api');
     expect(calls()[1].args).toEqual(['--profile', 'other', 'eks', 'describe-addon', '--cluster-name', CLUSTER, '--addon-name', 'vpc-cni', '--output', 'json']);
   });
 });
@@ -906,9 +959,9 @@ describe('as a process', () => {
 
   test('main.ts sets the exit code and writes stdout and stderr', () => {
     const main = (args: string[]) => runMain(args, { KUBECONFIG: files.kubeconfig });
-    const inspect = main(['inspect', '-o', 'json']);
+    const inspect = main(['inspect', '--addon', 'vpc-cni', '-o', 'json']);
     expect([inspect.status, JSON.parse(inspect.stdout).exitCode]).toEqual([EXIT.OK, EXIT.OK]);
-    const usage = main(['inspect', '--nope']);
+    const usage = main(['inspect', '--addon', 'vpc-cni', '--nope']);
     expect([usage.status, usage.stderr.split('\n')[0]]).toEqual([EXIT.USAGE, 'Unknown option --nope']);
   });
 });

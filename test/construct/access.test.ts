@@ -2,9 +2,9 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { App, Stack, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
-import { accessManifest, AWS_NODE_RULES, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
+import { accessManifest, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
 import { CLUSTER_ADMIN_FALLBACK_WARNING } from '../../src/access/grant';
-import { CNI_OBJECTS } from '../../src/engine';
+import { AWS_NODE_RULES, VPC_CNI } from '../../src/addons';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -83,14 +83,16 @@ describe('each action synthesizes its own access', () => {
     const manifest = VpcCniOwnership.rbacManifest(action);
     expect(verbsOn(manifest, 'secrets')).toEqual([]);
     expect(verbsOn(manifest, 'configmaps')).not.toContain('list');
-    expect(rulesOf(manifest).filter((r) => r.resources?.includes('configmaps')).map((r) => r.resourceNames)).toEqual([['amazon-vpc-cni']]);
+    // The VPC CNI's ConfigMap, and the recovery copy where the action reads or writes it.
+    const copy = action.actionType === 'DISABLE' ? [] : [['cdk-vpc-cni-ownership-recovery-vpc-cni']];
+    expect(rulesOf(manifest).filter((r) => r.resources?.includes('configmaps')).map((r) => r.resourceNames)).toEqual([['amazon-vpc-cni'], ...copy]);
     expect(verbsOn(manifest, 'pods')).toEqual([]);
     expect(rulesOf(manifest).filter((r) => r.nonResourceURLs)).toEqual([]);
   });
 
   test('the verbs on each VPC CNI object follow the action', () => {
     const verbs = (action: CniAction, id: string) => {
-      const o = CNI_OBJECTS.find((x) => x.id === id)!;
+      const o = VPC_CNI.objects.find((x) => x.id === id)!;
       return verbsOn(VpcCniOwnership.rbacManifest(action), o.resource, o.name);
     };
     const ds = 'DaemonSet/kube-system/aws-node';
@@ -105,9 +107,9 @@ describe('each action synthesizes its own access', () => {
     expect(verbs(CniAction.remove(), crd)).toEqual(['get', 'delete']);
     expect(verbs(CniAction.remove({ crdPolicy: CrdPolicy.KEEP }), crd)).toEqual(['get']);
     // The PolicyEndpoint CRD is deleted only when asked for (the EKS control plane uses it).
-    const policyEndpoints = CNI_OBJECTS.find((o) => o.crd?.kind === 'PolicyEndpoint')!;
+    const policyEndpoints = VPC_CNI.objects.find((o) => o.crd?.kind === 'PolicyEndpoint')!;
     const removeVerbs = (deletePolicyEndpointCrd: boolean) => verbsOn(
-      accessManifest({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd }), policyEndpoints.resource, policyEndpoints.name);
+      accessManifest(VPC_CNI, { type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd }), policyEndpoints.resource, policyEndpoints.name);
     expect(removeVerbs(false)).toEqual(['get']);
     expect(removeVerbs(true)).toEqual(['get', 'delete']);
     expect(verbs(CniAction.adoptIntoHelm(), role)).toEqual(['get', 'patch']);

@@ -97,6 +97,13 @@ function actionOf(resource: any): any {
 }
 
 /** The action the one ownership custom resource asks for (adopt). */
+/** The one ownership resource of kube-proxy (the switch's removal of it). */
+function kubeProxyRemoval(template: Template): [string, any] {
+  const found = Object.entries(template.findResources(OWNERSHIP)).filter(([, r]) => r.Properties.Addon === 'kube-proxy');
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
 function ownershipAction(template: Template): any {
   return actionOf(only(template, OWNERSHIP)[1]);
 }
@@ -106,7 +113,8 @@ function ownershipAction(template: Template): any {
  * removes it (with its action), the only two.
  */
 function switchSteps(template: Template): { disableId: string; removalId: string; removal: any } {
-  const steps = Object.entries(template.findResources(OWNERSHIP));
+  // The VPC CNI's steps: resources of the other add-ons carry an Addon property.
+  const steps = Object.entries(template.findResources(OWNERSHIP)).filter(([, r]) => r.Properties.Addon === undefined);
   expect(steps).toHaveLength(2);
   const [disableId] = steps.find(([, r]) => actionOf(r).type === 'DISABLE')!;
   const [removalId, removal] = steps.find(([, r]) => actionOf(r).type === 'REMOVE')!;
@@ -169,19 +177,21 @@ describe('EksClusterWithNetwork', () => {
     expect(cluster.defaultNodegroup).toBeInstanceOf(eksv2.Nodegroup);
   });
 
-  test('cilium({ kubeProxyReplacement }): kube-proxy is disabled after the VPC CNI and before the chart; Cilium reaches the API server by the endpoint host', () => {
+  test('cilium({ kubeProxyReplacement }): kube-proxy is removed through the engine only after Cilium\'s chart and the node groups; Cilium reaches the API server by the endpoint host', () => {
     const stack = newStack();
-    clusterWithNetwork(stack, ClusterNetwork.cilium({ kubeProxyReplacement: true }));
+    const cluster = clusterWithNetwork(stack, ClusterNetwork.cilium({ kubeProxyReplacement: true }));
+    cluster.addNodegroupCapacity('More', { minSize: 1 });
     const template = Template.fromStack(stack);
-    const [patchId, patch] = only(template, KUBERNETES_PATCH);
-    expect(patch.Properties).toMatchObject({ ResourceName: 'daemonset/kube-proxy', ResourceNamespace: 'kube-system', PatchType: 'merge' });
-    expect(JSON.parse(patch.Properties.ApplyPatchJson)).toEqual({ spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': 'true' } } } } });
-    // A JSON merge patch removes a key set to null: the DaemonSet gets back exactly its spec.
-    expect(JSON.parse(patch.Properties.RestorePatchJson)).toEqual({ spec: { template: { spec: { nodeSelector: { 'cdk-vpc-cni-ownership/disabled': null } } } } });
+    expect(template.findResources(KUBERNETES_PATCH)).toEqual({});
+    const [removalId, removal] = kubeProxyRemoval(template);
+    expect(removal.Properties).toMatchObject({ Addon: 'kube-proxy', ActionType: 'REMOVE' });
 
     const [chartId, chart] = only(template, HELM_CHART);
-    expect(waitsFor(template, patchId, switchSteps(template).disableId)).toBe(true);
-    expect(directDependencies(template, chartId)).toContain(patchId);
+    // The chart (Cilium with the replacement) first: a failed install leaves kube-proxy in place.
+    expect(waitsFor(template, removalId, chartId)).toBe(true);
+    expect(waitsFor(template, chartId, removalId)).toBe(false);
+    const [nodegroupId] = Object.entries(template.findResources('AWS::EKS::Nodegroup')).find(([id]) => id.includes('More'))!;
+    expect(waitsFor(template, removalId, nodegroupId)).toBe(true);
     expectSwitchOrder(template, chartId);
     const [clusterId] = only(template, 'AWS::EKS::Cluster');
     expect(chartValues(chart)).toMatchObject({
@@ -300,7 +310,7 @@ describe('EksClusterWithNetwork', () => {
     expect(versions.sort()).toEqual(['crd.projectcalico.org.v1@v3.32.0', 'tigera-operator@v3.32.0']);
   });
 
-  test('customChart(): your chart and values; kube-proxy disabled before it if asked', () => {
+  test('customChart(): your chart and values; kube-proxy removed after it if asked', () => {
     const stack = newStack();
     clusterWithNetwork(stack, ClusterNetwork.customChart({
       chart: 'oci://registry.example.com/charts/my-cni', version: '2.0.1', releaseNamespace: 'my-cni', values: { mtu: 9001 }, disableKubeProxy: true,
@@ -310,9 +320,8 @@ describe('EksClusterWithNetwork', () => {
     expect(chart.Properties).toMatchObject({ Chart: 'oci://registry.example.com/charts/my-cni', Version: '2.0.1', Release: 'my-cni', Namespace: 'my-cni' });
     expect(chart.Properties.Repository).toBeUndefined();
     expect(chartValues(chart)).toEqual({ mtu: 9001 });
-    const [patchId] = only(template, KUBERNETES_PATCH);
-    expect(directDependencies(template, chartId)).toContain(patchId);
-    expect(waitsFor(template, patchId, switchSteps(template).disableId)).toBe(true);
+    const [removalId] = kubeProxyRemoval(template);
+    expect(waitsFor(template, removalId, chartId)).toBe(true);
     expectSwitchOrder(template, chartId);
   });
 
@@ -465,10 +474,10 @@ describe('ClusterNetworkSetup on a cluster that already exists', () => {
     const [chartId, chart] = only(template, HELM_CHART);
     expect(chart.Properties).toMatchObject({ ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:kubectl-provider', ClusterName: 'existing' });
     expect(chartValues(chart).k8sServiceHost).toBe('ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com');
-    const [patchId] = only(template, KUBERNETES_PATCH);
-    expect(waitsFor(template, patchId, disableId)).toBe(true);
-    expect(waitsFor(template, chartId, patchId)).toBe(true);
+    const [removalId] = kubeProxyRemoval(template);
+    expect(waitsFor(template, removalId, chartId)).toBe(true);
     const [nodegroupId, nodegroup] = only(template, 'AWS::EKS::Nodegroup');
+    expect(waitsFor(template, removalId, nodegroupId)).toBe(true);
     expect(nodegroup.Properties).toMatchObject({ ClusterName: 'existing', Subnets: ['subnet-0a', 'subnet-0b'], ScalingConfig: { MinSize: 2 } });
     expectSwitchOrder(template, chartId, [nodegroupId]);
     expect(stack.resolve((nodes.node.defaultChild as any).ref)).toEqual({ Ref: nodegroupId });

@@ -9,11 +9,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { Action, deriveChartValues, HelmValues, KubeClient, KubeObject, observe, run } from '../../src/engine';
+import { Action, KubeClient, KubeObject, observe, run } from '../../src/engine';
 import {
   awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, EksRegion, Fixtures, getLive, RELEASE, resetCluster,
 } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { HelmValues, VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 afterAll(() => admin.close());
@@ -21,7 +22,7 @@ afterAll(() => admin.close());
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 
 async function derive(options = {}) {
-  return deriveChartValues(await observe(admin, {}), options);
+  return deriveChartValues(await observe(admin, VPC_CNI, {}), options);
 }
 
 /** Writes values to a file helm can read (JSON is YAML). */
@@ -159,7 +160,7 @@ describe('derived values reproduce the running install (helm template + server-s
 
   test('a disabled DaemonSet: the values leave the disable key out and say so', async () => {
     fixtures.newEksCluster();
-    await run(admin, { action: { type: 'DISABLE' } });
+    await run(admin, { addon: VPC_CNI, action: { type: 'DISABLE' } });
     const derived = await derive();
     expect(derived.values.nodeSelector).toBeUndefined();
     expect(derived.notes.join('\n')).toMatch(/the DaemonSet is disabled/);
@@ -190,7 +191,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('take over without a restart, with
     const before = await getLive(admin, DS);
     const derived = await derive();
 
-    await run(admin, { action: ADOPT });
+    await run(admin, { addon: VPC_CNI, action: ADOPT });
     install(derived.values);
 
     const after = await getLive(admin, DS);
@@ -204,7 +205,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('take over without a restart, with
   test('the same install without the derived values changes what runs (images back to the chart\'s defaults)', async () => {
     fixtures.newEksCluster();
     const before = await getLive(admin, DS);
-    await run(admin, { action: ADOPT });
+    await run(admin, { addon: VPC_CNI, action: ADOPT });
     install();
     const after = await getLive(admin, DS);
     expect(after!.metadata.generation).toBeGreaterThan(before!.metadata.generation!);

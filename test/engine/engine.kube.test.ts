@@ -2,13 +2,12 @@
  * The ownership engine against a REAL kube-apiserver + etcd (test/controlplane) with the REAL
  * kubectl and helm binaries of the CDK kubectl layers: Helm 4 (server-side apply) and Helm 3.
  */
-import {
-  Action, CNI_OBJECTS, KubeClient, objectPath, OwnedByOthersError, PartialApplyError, run, RunOptions, UnexpectedClusterStateError,
-} from '../../src/engine';
+import { Action, KubeClient, objectPath, OwnedByOthersError, PartialApplyError, run, RunOptions, UnexpectedClusterStateError } from '../../src/engine';
 import {
   adoptedWithoutEngine, awsNodeEnv, CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil,
 } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const HELM_OWNERSHIP_ERROR = /exists and cannot be imported into the current release: invalid ownership metadata/;
@@ -20,7 +19,7 @@ const requestTable: string[] = [];
 async function engine(action: Action, options: Partial<RunOptions> = {}, label?: string) {
   const client = new KubeClient(connection());
   try {
-    const result = await run(client, { action, ...options });
+    const result = await run(client, { addon: VPC_CNI, action, ...options });
     const present = result.observation.objects.filter((s) => s.live).length;
     requestTable.push(`${(label ?? action.type).padEnd(44)} requests ${JSON.stringify(client.requests).padEnd(40)} objects present ${present}`);
     return { result, requests: client.requests, writes: (client.requests.PATCH ?? 0) + (client.requests.DELETE ?? 0) };
@@ -63,15 +62,15 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
 
     const adopted = await engine(ADOPT, {}, `ADOPT (${tools.label})`);
     expect(adopted.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
-    expect(adopted.result.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
-    for (const o of CNI_OBJECTS) {
+    expect(adopted.result.changed).toEqual(VPC_CNI.objects.map((o) => o.id));
+    for (const o of VPC_CNI.objects) {
       const live = await admin.get(objectPath(o));
       expect(live.metadata.managedFields.map((m: any) => m.manager)).not.toContain('eks');
     }
 
     // No --force-conflicts, no --take-ownership.
     cli.helm(INSTALL);
-    for (const o of CNI_OBJECTS) {
+    for (const o of VPC_CNI.objects) {
       const live = await admin.get(objectPath(o));
       expect({ id: o.id, managers: live.metadata.managedFields.map((m: any) => m.manager) })
         .toEqual({ id: o.id, managers: expect.not.arrayContaining(['eks']) });
@@ -96,7 +95,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
     const before = await snapshot(admin);
     await engine(ADOPT);
     const after = await snapshot(admin);
-    for (const o of CNI_OBJECTS) {
+    for (const o of VPC_CNI.objects) {
       const [b, a] = [before[o.id]!, after[o.id]!];
       const { metadata: bm, ...bRest } = b;
       const { metadata: am, ...aRest } = a;
@@ -116,7 +115,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
     expect(writes).toBe(0);
     expect(result.dryRun).toBe(true);
     expect(result.changed).toEqual([]);
-    expect(result.plan.writes.map((w) => w.objectId)).toEqual(CNI_OBJECTS.map((o) => o.id));
+    expect(result.plan.writes.map((w) => w.objectId)).toEqual(VPC_CNI.objects.map((o) => o.id));
     expect(result.plan.writes[0].reason).toMatch(/annotate meta.helm.sh\/release-name=aws-vpc-cni.*hand 1 managedFields entry of "eks" to "helm"/);
     expect(await snapshot(admin)).toEqual(before);
   });
@@ -147,7 +146,7 @@ describe('remove', () => {
 
     const removed = await engine({ type: 'REMOVE', crdPolicy, deletePolicyEndpointCrd: true }, {}, `REMOVE ${crdPolicy}`);
     expect(removed.result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
-    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
+    for (const o of VPC_CNI.objects.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
     const crd = async (name: string) => {
       const live = await admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
       return !!live && !live.metadata.deletionTimestamp;
@@ -244,8 +243,8 @@ describe('the guard', () => {
     fixtures.userHelmRelease('users-cni');
     const before = await snapshot(admin);
     const client = new KubeClient(connection());
-    await expect(run(client, { action })).rejects.toThrow(OwnedByOthersError);
-    await expect(run(client, { action })).rejects.toThrow(/Helm release "users-cni" in namespace "kube-system".*TAKE_OVER/s);
+    await expect(run(client, { addon: VPC_CNI, action })).rejects.toThrow(OwnedByOthersError);
+    await expect(run(client, { addon: VPC_CNI, action })).rejects.toThrow(/Helm release "users-cni" in namespace "kube-system".*TAKE_OVER/s);
     expect(client.requests.PATCH ?? 0).toBe(0);
     expect(client.requests.DELETE ?? 0).toBe(0);
     client.close();
@@ -319,7 +318,7 @@ describe('other starting points', () => {
   test('a client certificate works as well as a token', async () => {
     fixtures.newEksCluster();
     const client = new KubeClient(connection('certificate'));
-    const { previousOwner } = await run(client, { action: { type: 'INSPECT' } });
+    const { previousOwner } = await run(client, { addon: VPC_CNI, action: { type: 'INSPECT' } });
     client.close();
     expect(previousOwner.kind).toBe('EKS_BOOTSTRAP');
   });

@@ -3,18 +3,19 @@
  * server. Each run converges with bounded retries, or fails before its deadline naming what was
  * done and what was not; a re-run converges; nothing the user had is lost.
  */
-import { Action, CNI_OBJECTS, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
+import { Action, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
 import { Cli, connection, DS, Fixtures, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
 import { unrelatedCa } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const SA = 'ServiceAccount/kube-system/aws-node';
 const CR = 'ClusterRole/aws-node';
-const PATCH_OF = (id: string) => new RegExp(`^${objectPath(CNI_OBJECTS.find((o) => o.id === id)!)}(\\?|$)`);
+const PATCH_OF = (id: string) => new RegExp(`^${objectPath(VPC_CNI.objects.find((o) => o.id === id)!)}(\\?|$)`);
 /** The real write only, not its preflight (the same request with dryRun=All). */
-const REAL_PATCH_OF = (id: string) => new RegExp(`^${objectPath(CNI_OBJECTS.find((o) => o.id === id)!)}\\?(?!.*dryRun)`);
+const REAL_PATCH_OF = (id: string) => new RegExp(`^${objectPath(VPC_CNI.objects.find((o) => o.id === id)!)}\\?(?!.*dryRun)`);
 
 const admin = new KubeClient(connection());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
@@ -43,7 +44,7 @@ function through(conn: Partial<KubeConnection> = {}, options: KubeClientOptions 
 async function runThrough(options: Partial<RunOptions> = {}, conn: Partial<KubeConnection> = {}, clientOptions: KubeClientOptions = {}) {
   const client = through(conn, clientOptions);
   try {
-    return await run(client, { action: ADOPT, ...options });
+    return await run(client, { addon: VPC_CNI, action: ADOPT, ...options });
   } finally {
     client.close();
   }
@@ -85,9 +86,9 @@ test.each<[string, () => void]>([
   const result = await runThrough({}, { requestTimeoutMs: 1000 });
   expect(proxy.requests.some((r) => r.fault)).toBe(true);
   expect(await adoptedState()).toEqual(cleanAdopt);
-  expect(result.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
+  expect(result.changed).toEqual(VPC_CNI.objects.map((o) => o.id));
   // Bounded: a read, a preflight and a write per object, twice at most (one re-plan), plus the retried request.
-  expect(proxy.requests.length).toBeLessThanOrEqual(2 * (CNI_OBJECTS.length * 3) + 3);
+  expect(proxy.requests.length).toBeLessThanOrEqual(2 * (VPC_CNI.objects.length * 3) + 3);
 });
 
 test('a write that keeps failing in the preflight: refused before anything is changed, the reason named', async () => {
@@ -98,7 +99,7 @@ test('a write that keeps failing in the preflight: refused before anything is ch
 });
 
 test('a PATCH answer that still holds an entry of the handed-over manager (a webhook rewriting managedFields) is refused in the preflight', async () => {
-  const ds = await admin.get(objectPath(CNI_OBJECTS.find((o) => o.id === DS)!));
+  const ds = await admin.get(objectPath(VPC_CNI.objects.find((o) => o.id === DS)!));
   // What a mutating webhook that puts managedFields back would answer: the object, eks's entry still in it.
   proxy.addRule({
     method: 'PATCH',
@@ -167,16 +168,16 @@ test('429 with a Retry-After longer than the client honours waits at most 10 s; 
 test('an endpoint nobody listens on, and one that accepts but never answers: KubeNetworkError, bounded in time', async () => {
   const refused = new KubeClient({ ...connection(), endpoint: await closedPort() }, { backoffMs: 50 });
   const started = Date.now();
-  const failure = run(refused, { action: ADOPT });
+  const failure = run(refused, { addon: VPC_CNI, action: ADOPT });
   await expect(failure).rejects.toThrow(KubeNetworkError);
   await expect(failure).rejects.toThrow(/ECONNREFUSED/);
   // The reads go out together; each is tried at most four times.
-  expect(refused.requestCount).toBeLessThanOrEqual(4 * CNI_OBJECTS.length);
+  expect(refused.requestCount).toBeLessThanOrEqual(4 * VPC_CNI.objects.length);
   refused.close();
 
   const hole = await blackHole();
   const silent = new KubeClient({ ...connection(), endpoint: hole.endpoint, requestTimeoutMs: 300 }, { backoffMs: 50, maxAttempts: 2 });
-  await expect(run(silent, { action: ADOPT })).rejects.toThrow(/no answer within 300 ms/);
+  await expect(run(silent, { addon: VPC_CNI, action: ADOPT })).rejects.toThrow(/no answer within 300 ms/);
   silent.close();
   await hole.close();
   expect(Date.now() - started).toBeLessThan(10_000);
@@ -184,7 +185,7 @@ test('an endpoint nobody listens on, and one that accepts but never answers: Kub
 
 test('TLS is verified with the cluster CA: another CA fails at once, without retries', async () => {
   const client = through({ caData: unrelatedCa().pem });
-  await expect(run(client, { action: { type: 'INSPECT' } })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+  await expect(run(client, { addon: VPC_CNI, action: { type: 'INSPECT' } })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
   expect(proxy.requests).toHaveLength(0);
   client.close();
 });
@@ -193,7 +194,7 @@ test('two runs at the same time on one cluster end in one consistent, adopted st
   const [a, b] = await Promise.all([runThrough(), runThrough()]);
   expect(await adoptedState()).toEqual(cleanAdopt);
   // Each object was adopted by one run or the other (a 409 made the loser re-plan and find it done).
-  expect(new Set([...a.changed, ...b.changed])).toEqual(new Set(CNI_OBJECTS.map((o) => o.id)));
+  expect(new Set([...a.changed, ...b.changed])).toEqual(new Set(VPC_CNI.objects.map((o) => o.id)));
   const again = await runThrough();
   expect(again.changed).toEqual([]);
 });

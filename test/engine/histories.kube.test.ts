@@ -3,17 +3,18 @@
  * the REAL kubectl and helm against the REAL API server, with the owner the engine must find and
  * what adopt, remove and disable do and leave. Each action starts from a fresh copy of the history.
  */
-import { Action, CNI_OBJECTS, KubeClient, OwnedByOthersError, OwnerKind, run, RunResult } from '../../src/engine';
+import { Action, KubeClient, OwnedByOthersError, OwnerKind, run, RunResult } from '../../src/engine';
 import { adoptedWithoutEngine, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 afterAll(() => admin.close());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
 const fixtures = new Fixtures(cli);
 
-const ALL = CNI_OBJECTS.map((o) => o.id);
-const NON_CRD = CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id);
+const ALL = VPC_CNI.objects.map((o) => o.id);
+const NON_CRD = VPC_CNI.objects.filter((o) => !o.crd).map((o) => o.id);
 const ENI_CRD = 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com';
 const PE_CRD = 'CustomResourceDefinition/policyendpoints.networking.k8s.aws';
 
@@ -152,7 +153,7 @@ describe.each(histories.map((h) => [h.name, h]))('%s', (_name, history) => {
   });
 
   test('owner', async () => {
-    const { previousOwner } = await run(admin, { action: ACTIONS.adopt, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
+    const { previousOwner } = await run(admin, { addon: VPC_CNI, action: ACTIONS.adopt, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
     expect(previousOwner.kind).toBe(history.owner);
     if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
   });
@@ -162,16 +163,16 @@ describe.each(histories.map((h) => [h.name, h]))('%s', (_name, history) => {
     const action = ACTIONS[name as keyof typeof ACTIONS];
     if (outcome === 'REFUSED') {
       const before = await snapshot(admin);
-      await expect(run(admin, { action })).rejects.toThrow(OwnedByOthersError);
+      await expect(run(admin, { addon: VPC_CNI, action })).rejects.toThrow(OwnedByOthersError);
       expect(await snapshot(admin)).toEqual(before);
       return;
     }
-    const result: RunResult = await run(admin, { action });
+    const result: RunResult = await run(admin, { addon: VPC_CNI, action });
     expect(result.changed).toEqual(outcome.changed);
     if (outcome.notes) expect(result.plan.notes.join('\n')).toMatch(outcome.notes);
     await outcome.leaves?.();
     // Converged: the same action again writes nothing.
-    expect((await run(admin, { action })).plan.writes).toEqual([]);
+    expect((await run(admin, { addon: VPC_CNI, action })).plan.writes).toEqual([]);
   });
 });
 
@@ -182,7 +183,7 @@ describe('the adopt action\'s own field manager is the new owner, not someone el
     fixtures.newEksCluster();
     fixtures.serverSideApplyAs('argocd-controller');
     const forArgo: Action = { ...ACTIONS.adopt, fieldManager: 'argocd-controller' } as Action;
-    const result = await run(admin, { action: forArgo });
+    const result = await run(admin, { addon: VPC_CNI, action: forArgo });
     expect(result.previousOwner.kind).toBe('EKS_BOOTSTRAP');
     expect(result.changed).toEqual(ALL);
     for (const id of ALL) expect(await managersOf(id)).not.toContain('eks');
@@ -191,7 +192,7 @@ describe('the adopt action\'s own field manager is the new owner, not someone el
   test('handOver gives a kubectl set env customisation to the new owner too; a later helm upgrade then owns it', async () => {
     fixtures.newEksCluster();
     fixtures.userSetEnv('USER_ADDED', 'kept');
-    await run(admin, { action: { ...ACTIONS.adopt, handOver: ['kubectl-set'] } as Action });
+    await run(admin, { addon: VPC_CNI, action: { ...ACTIONS.adopt, handOver: ['kubectl-set'] } as Action });
     expect(await managersOf(DS)).not.toContain('kubectl-set');
   });
 });

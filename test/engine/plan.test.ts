@@ -1,4 +1,5 @@
-import { Action, CNI_OBJECTS, KubeObject, Observation, ObjectState, Owner, OwnedByOthersError, plan, UnexpectedClusterStateError } from '../../src/engine';
+import { Action, KubeObject, Observation, ObjectState, Owner, OwnedByOthersError, plan, UnexpectedClusterStateError } from '../../src/engine';
+import { VPC_CNI } from '../../src/addons';
 
 const EKS: Owner = { kind: 'EKS_BOOTSTRAP', description: 'EKS' };
 const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };
@@ -16,7 +17,7 @@ function live(name: string, extra: Partial<KubeObject['metadata']> = {}): KubeOb
 }
 
 function observation(options: { owner?: Owner; customResources?: number; problems?: string[]; managedAddon?: boolean } = {}): Observation {
-  const objects: ObjectState[] = CNI_OBJECTS.map((object) => ({
+  const objects: ObjectState[] = VPC_CNI.objects.map((object) => ({
     object,
     live: live(object.name),
     owner: object.crd ? { kind: 'UNKNOWN', description: 'CRD' } : options.owner ?? EKS,
@@ -26,12 +27,12 @@ function observation(options: { owner?: Owner; customResources?: number; problem
     problems: object.kind === 'DaemonSet' ? options.problems ?? [] : [],
   }));
   const overall: Owner = options.managedAddon ? { kind: 'EKS_MANAGED_ADDON', description: 'the EKS managed add-on "vpc-cni"' } : options.owner ?? EKS;
-  return { owner: overall, objects, facts: { managedAddon: options.managedAddon } };
+  return { addon: VPC_CNI, owner: overall, objects, facts: { managedAddon: options.managedAddon } };
 }
 
 test('adopt: one merge patch per object, with the resourceVersion precondition and its reason', () => {
   const p = plan(observation(), ADOPT);
-  expect(p.writes).toHaveLength(CNI_OBJECTS.length);
+  expect(p.writes).toHaveLength(VPC_CNI.objects.length);
   const ds = p.writes[0];
   expect(ds).toMatchObject({ verb: 'PATCH', path: '/apis/apps/v1/namespaces/kube-system/daemonsets/aws-node', resourceVersion: '42', fieldManager: 'helm' });
   expect(ds.body).toEqual({
@@ -43,14 +44,20 @@ test('adopt: one merge patch per object, with the resourceVersion precondition a
     },
   });
   // CRDs get the hand-over only: Helm never adopts crds/.
-  const crd = p.writes[CNI_OBJECTS.length - 1];
+  const crd = p.writes[VPC_CNI.objects.length - 1];
   expect(Object.keys((crd.body as any).metadata).sort()).toEqual(['managedFields', 'resourceVersion']);
 });
 
+const RECOVERY_COPY = 'ConfigMap/kube-system/cdk-vpc-cni-ownership-recovery-vpc-cni';
+
 test('remove: DaemonSet first, DeleteOptions with uid and resourceVersion preconditions; CRDs by policy', () => {
   const keep = plan(observation({ customResources: 1 }), { type: 'REMOVE', crdPolicy: 'KEEP' });
-  expect(keep.writes.map((w) => w.objectId)).toEqual(CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id));
-  expect(keep.writes[0].body).toEqual({
+  // The recovery copy first: nothing is deleted before what it is has been kept.
+  expect(keep.writes.map((w) => w.objectId)).toEqual([RECOVERY_COPY, ...VPC_CNI.objects.filter((o) => !o.crd).map((o) => o.id)]);
+  expect(keep.writes[0]).toMatchObject({ verb: 'APPLY', fieldManager: 'cdk-vpc-cni-ownership' });
+  const kept = JSON.parse((keep.writes[0].body as any).data['objects.json']);
+  expect(kept.map((o: any) => o.id)).toEqual(VPC_CNI.objects.filter((o) => !o.crd).map((o) => o.id));
+  expect(keep.writes[1].body).toEqual({
     apiVersion: 'v1',
     kind: 'DeleteOptions',
     propagationPolicy: 'Background',
@@ -67,7 +74,7 @@ test('remove: DaemonSet first, DeleteOptions with uid and resourceVersion precon
   expect(none.writes.map((w) => w.objectId)).not.toContain('CustomResourceDefinition/policyendpoints.networking.k8s.aws');
   expect(none.notes.join('\n')).toMatch(/policyendpoints.networking.k8s.aws: kept: the EKS control plane's network policy controller uses it/);
   const asked = plan(observation({ customResources: 0 }), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED', deletePolicyEndpointCrd: true });
-  expect(asked.writes).toHaveLength(CNI_OBJECTS.length);
+  expect(asked.writes).toHaveLength(1 + VPC_CNI.objects.length);
 
   expect(() => plan(observation(), { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' })).toThrow(/custom resources were not counted/);
 });
@@ -120,14 +127,14 @@ test('an adoption (or a Helm release) passes the guard only for adopt into that 
 });
 
 test('remove writes nothing when the aws-node DaemonSet is absent (EKS Auto Mode), and says what it left', () => {
-  const autoMode = edited(CNI_OBJECTS.filter((o) => !o.crd).map((o) => o.id), () => ({ live: undefined }), { customResources: 0 });
+  const autoMode = edited(VPC_CNI.objects.filter((o) => !o.crd).map((o) => o.id), () => ({ live: undefined }), { customResources: 0 });
   const p = plan(autoMode, { type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true });
   expect(p.writes).toEqual([]);
   expect(p.notes.join('\n')).toMatch(/aws-node DaemonSet is absent .*left as they are: CustomResourceDefinition\/eniconfigs/);
 });
 
 test('a CRD another controller writes is not the VPC CNI\'s: remove keeps it, adopt leaves it, each with a note', () => {
-  const obs = edited([ENI_CRD], () => ({ notTheVpcCnis: 'written by "controller", another controller' }), { customResources: 0 });
+  const obs = edited([ENI_CRD], () => ({ notTheAddons: 'written by "controller", another controller' }), { customResources: 0 });
   const removed = plan(obs, { type: 'REMOVE', crdPolicy: 'DELETE' });
   expect(removed.writes.map((w) => w.objectId)).not.toContain(ENI_CRD);
   expect(removed.notes.join('\n')).toMatch(/eniconfigs.crd.k8s.amazonaws.com: kept, not the VPC CNI's: written by "controller"/);
@@ -139,7 +146,7 @@ test('a CRD another controller writes is not the VPC CNI\'s: remove keeps it, ad
 test('a problem on an object the action does not write does not block it', () => {
   const obs = edited([ENI_CRD], () => ({ problems: ['eniconfigs: serves versions [v1beta1]'] }));
   expect(plan(obs, { type: 'DISABLE' }).writes.map((w) => w.objectId)).toEqual([DS_ID]);
-  expect(plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' }).writes.length).toBe(5);
+  expect(plan(obs, { type: 'REMOVE', crdPolicy: 'KEEP' }).writes.length).toBe(1 + 5);
   expect(() => plan(obs, { type: 'REMOVE', crdPolicy: 'DELETE' })).toThrow(/serves versions \[v1beta1\]/);
   expect(() => plan(obs, ADOPT)).toThrow(UnexpectedClusterStateError);
 });

@@ -4,10 +4,11 @@
  * action with every object exactly as it was. Identities are real users of the test control plane
  * (client certificates its CA signed), with real RBAC and a real ValidatingAdmissionPolicy.
  */
-import { Action, CNI_OBJECTS, KubeClient, objectPath, PreflightRefusedError, run } from '../../src/engine';
+import { Action, KubeClient, objectPath, PreflightRefusedError, run } from '../../src/engine';
 import { Cli, connection, Fixtures, RELEASE, resetCluster, waitUntil } from '../support/cluster';
 import { certificateIdentity } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
@@ -19,7 +20,7 @@ const CONFIG_MAP = 'ConfigMap/kube-system/amazon-vpc-cni';
 /** Every VPC CNI object's resourceVersion (absent: undefined): equal before and after means nothing changed. */
 async function resourceVersions(): Promise<Record<string, string | undefined>> {
   const out: Record<string, string | undefined> = {};
-  for (const o of CNI_OBJECTS) out[o.id] = (await admin.get(objectPath(o)))?.metadata.resourceVersion;
+  for (const o of VPC_CNI.objects) out[o.id] = (await admin.get(objectPath(o)))?.metadata.resourceVersion;
   return out;
 }
 
@@ -79,7 +80,7 @@ describe('a ValidatingAdmissionPolicy refuses the patch of one object for the ac
     const client = asUser();
     await waitUntil('the policy refuses', async () => {
       try {
-        await client.patch(objectPath(CNI_OBJECTS.find((o) => o.id === CONFIG_MAP)!), { metadata: { labels: { probe: 'x' } } }, 'probe', { dryRun: true });
+        await client.patch(objectPath(VPC_CNI.objects.find((o) => o.id === CONFIG_MAP)!), { metadata: { labels: { probe: 'x' } } }, 'probe', { dryRun: true });
         return false;
       } catch (e) {
         return /the test policy keeps amazon-vpc-cni/.test(String(e));
@@ -93,14 +94,14 @@ describe('a ValidatingAdmissionPolicy refuses the patch of one object for the ac
     const before = await resourceVersions();
     const client = asUser();
     try {
-      const failure = run(client, { action: ADOPT });
+      const failure = run(client, { addon: VPC_CNI, action: ADOPT });
       await expect(failure).rejects.toThrow(PreflightRefusedError);
       await expect(failure).rejects.toThrow(
         /refused 1 of 7 planned writes in a dry run; nothing was changed:\n- PATCH ConfigMap\/kube-system\/amazon-vpc-cni: 422 Invalid: .*ValidatingAdmissionPolicy .preflight-test-deny-configmap. .*the test policy keeps amazon-vpc-cni as it is.*Exempt the handler's user or group in that policy's binding/s);
       expect(await resourceVersions()).toEqual(before);
       expect(client.requests.PATCH ?? 0).toBe(0);
 
-      const planned = await run(client, { action: ADOPT, dryRun: true });
+      const planned = await run(client, { addon: VPC_CNI, action: ADOPT, dryRun: true });
       expect(planned.preflight.filter((p) => !p.accepted)).toEqual([
         { objectId: CONFIG_MAP, verb: 'PATCH', accepted: false, refusal: expect.stringMatching(/the test policy keeps amazon-vpc-cni/) },
       ]);
@@ -119,14 +120,14 @@ describe('a ValidatingAdmissionPolicy refuses the patch of one object for the ac
       let result: Awaited<ReturnType<typeof run>> | undefined;
       await waitUntil('the policy is gone', async () => {
         try {
-          result = await run(client, { action: ADOPT });
+          result = await run(client, { addon: VPC_CNI, action: ADOPT });
           return true;
         } catch (e) {
           if (e instanceof PreflightRefusedError) return false;
           throw e;
         }
       });
-      expect(result!.changed).toEqual(CNI_OBJECTS.map((o) => o.id));
+      expect(result!.changed).toEqual(VPC_CNI.objects.map((o) => o.id));
     } finally {
       client.close();
     }
@@ -136,7 +137,7 @@ describe('a ValidatingAdmissionPolicy refuses the patch of one object for the ac
 describe('RBAC without delete on one object', () => {
   beforeAll(() => {
     deleteAsAdmin('clusterrolebinding/preflight-test-admin');
-    const named = CNI_OBJECTS.filter((o) => o.id !== CONFIG_MAP);
+    const named = VPC_CNI.objects.filter((o) => o.id !== CONFIG_MAP);
     const group = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
     applyAsAdmin([
       {
@@ -146,6 +147,8 @@ describe('RBAC without delete on one object', () => {
         rules: [
           ...named.map((o) => ({ apiGroups: [group(o.apiVersion)], resources: [o.resource], resourceNames: [o.name], verbs: ['get', 'delete'] })),
           { apiGroups: [''], resources: ['configmaps'], resourceNames: ['amazon-vpc-cni'], verbs: ['get'] },
+          // The recovery copy remove keeps before its first delete.
+          { apiGroups: [''], resources: ['configmaps'], resourceNames: ['cdk-vpc-cni-ownership-recovery-vpc-cni'], verbs: ['get', 'patch', 'create'] },
           { apiGroups: ['crd.k8s.amazonaws.com', 'networking.k8s.aws'], resources: ['eniconfigs', 'policyendpoints'], verbs: ['list'] },
         ],
       },
@@ -170,7 +173,7 @@ describe('RBAC without delete on one object', () => {
       let failure: unknown;
       await waitUntil('the RBAC is in force', async () => {
         try {
-          await run(client, { action: { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' } });
+          await run(client, { addon: VPC_CNI, action: { type: 'REMOVE', crdPolicy: 'DELETE_IF_UNUSED' } });
         } catch (e) {
           failure = e;
           return e instanceof PreflightRefusedError;
@@ -199,7 +202,7 @@ describe('the preflight never changes anything', () => {
     fixtures.newEksCluster();
     fixtures.userSetEnv('USER_ADDED', 'kept');
     const before = await resourceVersions();
-    const result = await run(admin, { action, dryRun: true });
+    const result = await run(admin, { addon: VPC_CNI, action, dryRun: true });
     expect(result.plan.writes.length).toBeGreaterThan(0);
     expect(result.preflight.map((p) => p.accepted)).toEqual(result.plan.writes.map(() => true));
     expect(await resourceVersions()).toEqual(before);
@@ -207,9 +210,9 @@ describe('the preflight never changes anything', () => {
 
   test('a dry run of restore after disable: accepted, unchanged', async () => {
     fixtures.newEksCluster();
-    await run(admin, { action: { type: 'DISABLE' } });
+    await run(admin, { addon: VPC_CNI, action: { type: 'DISABLE' } });
     const before = await resourceVersions();
-    const result = await run(admin, { action: { type: 'RESTORE' }, dryRun: true });
+    const result = await run(admin, { addon: VPC_CNI, action: { type: 'RESTORE' }, dryRun: true });
     expect(result.preflight).toEqual([{ objectId: 'DaemonSet/kube-system/aws-node', verb: 'PATCH', accepted: true }]);
     expect(await resourceVersions()).toEqual(before);
   });

@@ -8,10 +8,11 @@ import {
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { actionProperties, ATTRIBUTE } from '../../src/contract';
-import { Action, CNI_OBJECTS, KubeClient, objectPath } from '../../src/engine';
+import { Action, KubeClient, objectPath } from '../../src/engine';
 import { HandlerDependencies, onEvent, parseProperties, planAttribute } from '../../src/handler/handler';
 import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI } from '../../src/addons';
 
 const CLUSTER = 'handler-test-cluster';
 const REGION = 'eu-west-1';
@@ -21,7 +22,7 @@ const DISABLED_KEY = 'cdk-vpc-cni-ownership/disabled';
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'KEEP' };
 const DISABLE: Action = { type: 'DISABLE' };
-const ALL_IDS = CNI_OBJECTS.map((o) => o.id);
+const ALL_IDS = VPC_CNI.objects.map((o) => o.id);
 
 const eksMock = mockClient(EKSClient);
 const admin = new KubeClient(connection());
@@ -138,9 +139,9 @@ describe('parseProperties', () => {
   const adoptProps = actionProperties(ADOPT);
   test('reads valid properties, one per action field; IfOwnedByOthers defaults to FAIL, DryRun is only "true"', () => {
     expect(parseProperties({ ClusterName: 'c', ...adoptProps, IfOwnedByOthers: 'TAKE_OVER', DryRun: 'true' }))
-      .toEqual({ clusterName: 'c', action: ADOPT, ifOwnedByOthers: 'TAKE_OVER', dryRun: true });
+      .toEqual({ clusterName: 'c', addon: VPC_CNI, action: ADOPT, ifOwnedByOthers: 'TAKE_OVER', dryRun: true });
     expect(parseProperties({ ClusterName: 'c', ActionType: 'DISABLE' }))
-      .toEqual({ clusterName: 'c', action: DISABLE, ifOwnedByOthers: 'FAIL', dryRun: false });
+      .toEqual({ clusterName: 'c', addon: VPC_CNI, action: DISABLE, ifOwnedByOthers: 'FAIL', dryRun: false });
     expect(parseProperties({ ClusterName: 'c', ...actionProperties({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true }) }).action)
       .toEqual({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true });
     expect(parseProperties({ ClusterName: 'c', ...actionProperties({ ...ADOPT, handOver: ['kubectl-set'] } as Action) }).action)
@@ -222,7 +223,7 @@ describe('Create', () => {
     expect(eksMock.commandCalls(DescribeAddonCommand).map((c) => c.args[0].input)).toEqual([{ clusterName: CLUSTER, addonName: 'vpc-cni' }]);
     expect(eksMock.commandCalls(DeleteAddonCommand)).toHaveLength(0);
 
-    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) {
+    for (const o of VPC_CNI.objects.filter((x) => !x.crd)) {
       const live = await admin.get(objectPath(o));
       expect(live.metadata.annotations['meta.helm.sh/release-name']).toBe(RELEASE);
       expect(live.metadata.managedFields.map((m: any) => m.manager)).not.toContain('eks');
@@ -440,9 +441,9 @@ describe('an EKS managed add-on', () => {
     expect(steps.indexOf('preflight')).toBeLessThan(steps.indexOf('deleteAddon'));
     expect(steps.indexOf('deleteAddon')).toBeLessThan(steps.indexOf('write'));
     expect(response.Data[ATTRIBUTE.previousOwner]).toBe('EKS_BOOTSTRAP');
-    for (const o of CNI_OBJECTS.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
+    for (const o of VPC_CNI.objects.filter((x) => !x.crd)) expect(await admin.get(objectPath(o))).toBeUndefined();
     // crdPolicy KEEP: both CRDs stay.
-    for (const o of CNI_OBJECTS.filter((x) => x.crd)) expect(await admin.get(objectPath(o))).toBeDefined();
+    for (const o of VPC_CNI.objects.filter((x) => x.crd)) expect(await admin.get(objectPath(o))).toBeDefined();
   });
 
   test('TAKE_OVER on an unexpected state: the error before DeleteAddon, which is never called; nothing written', async () => {
@@ -552,7 +553,7 @@ describe('a network switch, as CloudFormation sends its events (ClusterNetworkSe
     // (the new CNI's chart fails here; CloudFormation rolls back what it created, in reverse order)
     await onEvent(del({ action: DISABLE }), deps());
     const after = await snapshot(admin);
-    for (const o of CNI_OBJECTS) {
+    for (const o of VPC_CNI.objects) {
       expect(after[o.id]?.spec).toEqual(before[o.id]?.spec);
       expect(after[o.id]?.metadata.labels).toEqual(before[o.id]?.metadata.labels);
     }
@@ -565,7 +566,7 @@ describe('a network switch, as CloudFormation sends its events (ClusterNetworkSe
     const removed = await onEvent(removal({ action: REMOVE }), deps());
     expect(removed.Data[ATTRIBUTE.changedObjects].split(',')).toContain(DS);
     expect(logs.filter((e) => e.step === 'write').map((e) => `${e.verb} ${e.object}`)).toEqual([
-      `PATCH ${DS}`, ...CNI_OBJECTS.filter((o) => !o.crd).map((o) => `DELETE ${o.id}`),
+      `PATCH ${DS}`, ...VPC_CNI.objects.filter((o) => !o.crd).map((o) => `DELETE ${o.id}`),
     ]);
     logs = [];
     // Stack delete: the removal's Delete undoes nothing, the disable's finds no DaemonSet to restore.

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubeTools } from './tools';
-import { CNI_NAMESPACE, CNI_OBJECTS, CniObject, KubeClient, KubeConnection, KubeObject, objectPath, resourcePath } from '../../src/engine';
+import { AddonObject, KubeClient, KubeConnection, KubeObject, objectPath, recoveryCopyObject, resourcePath } from '../../src/engine';
+import { VPC_CNI } from '../../src/addons';
 
 export const CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'aws-vpc-cni');
 export const RELEASE = 'aws-vpc-cni';
@@ -69,7 +70,7 @@ export class Cli {
 
   /** `helm template` of the test chart, the way EKS renders the aws-vpc-cni chart. */
   render(...extra: string[]): string {
-    return this.helm(['template', RELEASE, CHART, '--include-crds', '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true', ...extra]);
+    return this.helm(['template', RELEASE, CHART, '--include-crds', '--namespace', VPC_CNI.namespace, '--set', 'originalMatchLabels=true', ...extra]);
   }
 
   private exec(binary: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): string {
@@ -81,17 +82,19 @@ export class Cli {
 export async function resetCluster(client: KubeClient): Promise<void> {
   // Helm's release records, in either storage driver.
   for (const records of ['secrets', 'configmaps']) {
-    await client.request('DELETE', resourcePath('v1', records, CNI_NAMESPACE), { query: { labelSelector: 'owner=helm' } });
+    await client.request('DELETE', resourcePath('v1', records, VPC_CNI.namespace), { query: { labelSelector: 'owner=helm' } });
   }
   // Custom resources first: then nothing is left for a CRD's finalizer to clean up.
-  for (const o of CNI_OBJECTS.filter((x) => x.crd)) {
+  for (const o of VPC_CNI.objects.filter((x) => x.crd)) {
     const crd = await client.get(objectPath(o));
     if (!crd || crd.metadata.deletionTimestamp) continue;
     const version = `${o.crd!.group}/${o.crd!.version}`;
     await client.request('DELETE', resourcePath(version, o.crd!.plural)).catch(() => undefined);
   }
-  for (const o of CNI_OBJECTS) await client.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
-  for (const o of CNI_OBJECTS) {
+  // The recovery copy an earlier removal kept: a new history has none.
+  await client.delete(objectPath(recoveryCopyObject(VPC_CNI)));
+  for (const o of VPC_CNI.objects) await client.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
+  for (const o of VPC_CNI.objects) {
     try {
       await waitUntil(`${o.id} deleted`, async () => !(await client.get(objectPath(o))), o.crd ? 5_000 : 30_000);
     } catch (e) {
@@ -113,8 +116,8 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
-export function find(id: string): CniObject {
-  const o = CNI_OBJECTS.find((x) => x.id === id);
+export function find(id: string): AddonObject {
+  const o = VPC_CNI.objects.find((x) => x.id === id);
   if (!o) throw new Error(`no VPC CNI object ${id}`);
   return o;
 }
@@ -126,7 +129,7 @@ export async function getLive(client: KubeClient, id: string): Promise<KubeObjec
 /** Everything about every VPC CNI object, to compare before/after a run that must not write. */
 export async function snapshot(client: KubeClient): Promise<Record<string, KubeObject | undefined>> {
   const out: Record<string, KubeObject | undefined> = {};
-  for (const o of CNI_OBJECTS) out[o.id] = await client.get<KubeObject>(objectPath(o));
+  for (const o of VPC_CNI.objects) out[o.id] = await client.get<KubeObject>(objectPath(o));
   return out;
 }
 
@@ -181,7 +184,7 @@ export class Fixtures {
 
   /** An administrator's real Helm release of the chart; `driver` is Helm's storage (HELM_DRIVER: secret or configmap). */
   userHelmRelease(release = RELEASE, driver: 'secret' | 'configmap' = 'secret'): void {
-    this.cli.helm(['install', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true'], { HELM_DRIVER: driver });
+    this.cli.helm(['install', release, CHART, '--namespace', VPC_CNI.namespace, '--set', 'originalMatchLabels=true'], { HELM_DRIVER: driver });
   }
 
   /** A GitOps tool applies the same manifests server-side after the bootstrap, with its own tracking annotation. */
@@ -223,13 +226,13 @@ export class Fixtures {
 
   /** A user added an env var: a second field manager (kubectl-set) owns one field of the DaemonSet. */
   userSetEnv(name: string, value: string): void {
-    this.cli.kubectl(['set', 'env', 'daemonset/aws-node', '-n', CNI_NAMESPACE, '-c', 'aws-node', `${name}=${value}`]);
+    this.cli.kubectl(['set', 'env', 'daemonset/aws-node', '-n', VPC_CNI.namespace, '-c', 'aws-node', `${name}=${value}`]);
   }
 
   /** Someone deleted part of it by hand. */
   partlyRemoved(): void {
     this.newEksCluster();
-    this.cli.kubectl(['delete', '-n', CNI_NAMESPACE, 'daemonset/aws-node', 'configmap/amazon-vpc-cni']);
+    this.cli.kubectl(['delete', '-n', VPC_CNI.namespace, 'daemonset/aws-node', 'configmap/amazon-vpc-cni']);
   }
 
   /** ENIConfigs for custom networking: deleting the CRD would delete them. */
@@ -247,9 +250,9 @@ export class Fixtures {
 
 /** Fixture: already adopted into a Helm release whose chart is not installed yet, made without the engine. */
 export function adoptedWithoutEngine(cli: Cli, release = RELEASE): void {
-  const manifests = cli.helm(['template', release, CHART, '--namespace', CNI_NAMESPACE, '--set', 'originalMatchLabels=true']);
+  const manifests = cli.helm(['template', release, CHART, '--namespace', VPC_CNI.namespace, '--set', 'originalMatchLabels=true']);
   const annotated = cli.kubectl(['annotate', '--local', '-f', '-', '-o', 'yaml',
-    `meta.helm.sh/release-name=${release}`, `meta.helm.sh/release-namespace=${CNI_NAMESPACE}`], manifests);
+    `meta.helm.sh/release-name=${release}`, `meta.helm.sh/release-namespace=${VPC_CNI.namespace}`], manifests);
   cli.kubectl(['apply', '--server-side', '--field-manager', 'helm', '-f', '-'], annotated);
   cli.kubectl(['apply', '--server-side', '--field-manager', 'helm', '-f', '-'], cli.helm(['show', 'crds', CHART]));
 }

@@ -21,11 +21,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { parseAllDocuments } from 'yaml';
-import { Action, deepEqual, deriveChartValues, KubeClient, observe, run } from '../../src/engine';
+import { Action, deepEqual, KubeClient, observe, run } from '../../src/engine';
 import { Charts, Unreachable } from '../support/chart-repos';
 import { Cli, connection, resetCluster } from '../support/cluster';
 import { scratchUntilExit } from '../support/scratch';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
+import { VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const REPOSITORY = 'https://aws.github.io/eks-charts';
 const CHART = 'aws-vpc-cni';
@@ -72,7 +73,7 @@ async function checkVersion(chartDir: string, version: string, failures: string[
         cli.kubectl(['set', 'env', 'daemonset/aws-node', '-n', 'kube-system', '-c', 'aws-node', 'USER_ADDED=kept']);
         cli.kubectl(['set', 'env', 'daemonset/aws-node', '-n', 'kube-system', '-c', 'aws-node', 'WARM_ENI_TARGET=2']);
         const before = await admin.get(DS_PATH);
-        const derived = deriveChartValues(await observe(admin, {}), { releaseName: CHART });
+        const derived = deriveChartValues(await observe(admin, VPC_CNI, {}), { releaseName: CHART });
         const valuesFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'takeover-check-')), 'values.json');
         fs.writeFileSync(valuesFile, JSON.stringify(derived.values));
         if (withValues) {
@@ -85,7 +86,7 @@ async function checkVersion(chartDir: string, version: string, failures: string[
           report('round trip: rendered with the derived values, the pod template is the running one',
             deepEqual(applied.spec.template, before.spec.template) && applied.metadata.generation === before.metadata.generation);
         }
-        await run(admin, { action: ADOPT });
+        await run(admin, { addon: VPC_CNI, action: ADOPT });
         const install = ['install', CHART, chartDir, '--namespace', 'kube-system', ...(withValues ? ['-f', valuesFile] : ['--set', 'originalMatchLabels=true'])];
         let failed: string | undefined;
         try {

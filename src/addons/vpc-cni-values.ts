@@ -8,14 +8,14 @@
  * (docs/takeover.md lists the versions checked). Only what somebody applied counts: the parts of the
  * live objects their managedFields cover, not the defaults the API server filled in.
  */
-import { DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from './helm';
-import { HelmValues, isPlainMap } from './helm-values';
-import { deepEqual, FieldSet, fieldKey, fieldSetOf, namedItemKey, ownsPath, project } from './managed-fields';
-import { managerRole } from './managers';
-import { KubeObject, Observation } from './types';
+import { DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from '../engine/helm';
+import { HelmValues, isPlainMap } from '../engine/helm-values';
+import { deepEqual, FieldSet, fieldKey, fieldSetOf, namedItemKey, ownsPath, project } from '../engine/managed-fields';
+import { managerRole } from '../engine/managers';
+import { KubeObject, Observation } from '../engine/types';
 
-export { mergeValues } from './helm-values';
-export type { HelmValues } from './helm-values';
+export { mergeValues } from '../engine/helm-values';
+export type { HelmValues } from '../engine/helm-values';
 
 /** The derived values, and what they cannot reproduce. */
 export interface DerivedChartValues {
