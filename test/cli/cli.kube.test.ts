@@ -842,10 +842,12 @@ describe('checked plans: the API server\'s answer for each write', () => {
     fixtures.newEksCluster();
     const removal = await cliJson(['plan', 'remove', '--kubeconfig', files.kubeconfig, '--crd-policy', 'KEEP']);
     expect(removal.code).toBe(EXIT.OK);
-    expect(removal.json.plan.writes.map((w: any) => [w.verb, w.preflight.accepted])).toEqual(Array(5).fill(['DELETE', true]));
+    // The recovery copy first, then the five deletes.
+    expect(removal.json.plan.writes.map((w: any) => [w.verb, w.preflight.accepted])).toEqual([['APPLY', true], ...Array(5).fill(['DELETE', true])]);
     expect(removal.json.requests['DELETE(dryRun)']).toBe(5);
     const restore = await cliJson(['plan', 'restore', '--kubeconfig', files.kubeconfig]);
-    expect([restore.code, restore.json.plan.writes, restore.json.requests]).toEqual([EXIT.OK, [], { GET: 7 }]);
+    // The seven objects and the recovery copy (absent).
+    expect([restore.code, restore.json.plan.writes, restore.json.requests]).toEqual([EXIT.OK, [], { GET: 8 }]);
   });
 });
 
