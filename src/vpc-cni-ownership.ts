@@ -5,13 +5,13 @@ import {
 import { Construct } from 'constructs';
 import { sequenceAccessManifest } from './access';
 import { grantKubernetesAccess } from './access/grant';
+import type { AddonAction } from './access/model';
+import * as definitions from './addons';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
 import {
   actionProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, KUBERNETES_GROUP,
   OwnershipResourceProperties, RESOURCE_TYPE,
 } from './contract';
-import { KUBE_PROXY, COREDNS, VPC_CNI } from './addons';
-import type { AddonAction } from './access/model';
 import type { AddonDefinition } from './engine/objects';
 import type { Action } from './engine/types';
 import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
@@ -29,9 +29,9 @@ export enum PreinstalledAddon {
 }
 
 const DEFINITIONS: Record<PreinstalledAddon, AddonDefinition> = {
-  [PreinstalledAddon.VPC_CNI]: VPC_CNI,
-  [PreinstalledAddon.KUBE_PROXY]: KUBE_PROXY,
-  [PreinstalledAddon.COREDNS]: COREDNS,
+  [PreinstalledAddon.VPC_CNI]: definitions.VPC_CNI,
+  [PreinstalledAddon.KUBE_PROXY]: definitions.KUBE_PROXY,
+  [PreinstalledAddon.COREDNS]: definitions.COREDNS,
 };
 
 /** What happens to the CustomResourceDefinitions of the VPC CNI on removal. */
@@ -117,7 +117,7 @@ export class CniAction {
     return new CniAction({
       type: 'ADOPT',
       // Unless given: the add-on's default release (aws-vpc-cni, kube-proxy, coredns), filled in by the construct.
-      releaseName: options.releaseName ?? VPC_CNI.defaultReleaseName,
+      releaseName: options.releaseName ?? definitions.VPC_CNI.defaultReleaseName,
       releaseNamespace: options.releaseNamespace ?? 'kube-system',
       fieldManager: options.fieldManager ?? 'helm',
       ...(options.handOver && options.handOver.length > 0 ? { handOver: [...options.handOver] } : {}),
@@ -164,7 +164,7 @@ export class CniAction {
   public static _disableThenRemove(options: RemoveOptions = {}, removeKubeProxy = false): CniAction {
     const remove = CniAction.remove(options)._action;
     return new CniAction({ type: 'DISABLE' }, remove,
-      removeKubeProxy ? [{ addon: KUBE_PROXY, action: { type: 'REMOVE', crdPolicy: 'KEEP' } }] : []);
+      removeKubeProxy ? [{ addon: definitions.KUBE_PROXY, action: { type: 'REMOVE', crdPolicy: 'KEEP' } }] : []);
   }
 
   /** The action's name: ADOPT, REMOVE, DISABLE, RESTORE or INSPECT. */
@@ -305,7 +305,7 @@ export class PreinstalledAddonOwnership extends Construct {
     const propertiesOf = (step: AddonAction): OwnershipResourceProperties => ({
       ClusterName: target.clusterName,
       // Resources of the VPC CNI carry no Addon property, as before there were other add-ons.
-      ...step.addon === VPC_CNI ? {} : { Addon: step.addon.name },
+      ...step.addon === definitions.VPC_CNI ? {} : { Addon: step.addon.name },
       ...actionProperties(step.action),
       IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
       DryRun: String(props.dryRun ?? false),
@@ -423,7 +423,7 @@ function validateProps(scope: Construct, addon: AddonDefinition, props: VpcCniOw
   // inspect() never writes: options about writing contradict it.
   if (action.type === 'INSPECT' && props.ifOwnedByOthers !== undefined) problems.push('ifOwnedByOthers has no meaning for action inspect(), which never writes');
   if (action.type === 'INSPECT' && props.dryRun !== undefined) problems.push('dryRun has no meaning for action inspect(), which never writes');
-  const kind = addon === VPC_CNI ? 'VpcCniOwnership' : 'PreinstalledAddonOwnership';
+  const kind = addon === definitions.VPC_CNI ? 'VpcCniOwnership' : 'PreinstalledAddonOwnership';
   if (problems.length > 0) throw new Error(`${scope.node.path}: invalid ${kind} props:\n- ${problems.join('\n- ')}`);
 }
 
@@ -479,9 +479,11 @@ class HandlerSingleton extends Construct {
    */
   public claim(clusterName: string, owner: Construct, addon: AddonDefinition): void {
     const other = this.clusters.get(clusterName);
-    const kind = addon === VPC_CNI ? 'a VpcCniOwnership' : 'an ownership construct';
-    if (other) throw new Error(`${owner.node.path}: cluster ${clusterName} already has ${kind} (${other}); use one per cluster and stack `
+    const kind = addon === definitions.VPC_CNI ? 'a VpcCniOwnership' : 'an ownership construct';
+    if (other) {
+      throw new Error(`${owner.node.path}: cluster ${clusterName} already has ${kind} (${other}); use one per cluster and stack `
       + '(the handler\'s admission policy describes one construct\'s actions; the Cilium preset removes the VPC CNI and kube-proxy with one)');
+    }
     this.clusters.set(clusterName, owner.node.path);
   }
 }

@@ -59,7 +59,7 @@ const WORKLOAD_SPEC_FIELDS: Record<string, readonly string[]> = {
  */
 function eksImagePattern(repositories: readonly string[]): string {
   const escape = (x: string) => x.replace(/\./g, '\\.');
-  return `^[0-9]{12}\\.dkr\\.ecr(-fips)?\\.[a-z0-9-]+\\.(amazonaws\\.com(\\.cn)?|c2s\\.ic\\.gov|sc2s\\.sgov\\.gov|cloud\\.adc-e\\.uk|csp\\.hci\\.ic\\.gov)/`
+  return '^[0-9]{12}\\.dkr\\.ecr(-fips)?\\.[a-z0-9-]+\\.(amazonaws\\.com(\\.cn)?|c2s\\.ic\\.gov|sc2s\\.sgov\\.gov|cloud\\.adc-e\\.uk|csp\\.hci\\.ic\\.gov)/'
     + `(${repositories.map(escape).join('|')}):[A-Za-z0-9._-]+$`;
 }
 
@@ -245,8 +245,11 @@ function workloadPolicy(access: ActionAccess, kind: string, policyName: string):
   return handlerPolicy(policyName, {
     matchConstraints: {
       resourceRules: [{
-        apiGroups: [first.apiVersion.split('/')[0]], apiVersions: [first.apiVersion.split('/')[1]], resources: [first.resource],
-        resourceNames: workloads.map((w) => w.name), operations: ['UPDATE'],
+        apiGroups: [first.apiVersion.split('/')[0]],
+        apiVersions: [first.apiVersion.split('/')[1]],
+        resources: [first.resource],
+        resourceNames: workloads.map((w) => w.name),
+        operations: ['UPDATE'],
       }],
     },
     validations: [

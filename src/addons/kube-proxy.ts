@@ -37,12 +37,13 @@ export const KUBE_PROXY: AddonDefinition = {
     + 'names the ServiceAccount there: a release in another namespace would start a second kube-proxy',
   selectorReason: 'a chart cannot take this DaemonSet over without deleting it; it is not the DaemonSet EKS installs',
   eksAppliesServerSide: false,
-  // Kubernetes's bootstrap role system:node-proxier (plugin/pkg/auth/authorizer/rbac/bootstrappolicy),
-  // checked against the real API server's role in test/access.
+  // Kubernetes's bootstrap role system:node-proxier, as Kubernetes 1.30-1.35 define it (servicecidrs
+  // since 1.33): checked against the real API server's role in test/access/role-rules.kube.test.ts.
   bindingRoleRules: [
     { apiGroups: [''], resources: ['endpoints', 'services'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'update'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['list', 'watch'] },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
   ],
   imageRepositories: ['eks/kube-proxy'],

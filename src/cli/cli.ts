@@ -1,15 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { stringify } from 'yaml';
 import { CommandLine, commandHelp, parseArgs, USAGE, UsageError } from './args';
 import { describeVpcCniAddon, eksTokenPlugin, ManagedAddonCheck } from './eks-addon';
 import { EXIT } from './exit-codes';
 import { connect, KubeTarget, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
-import { DryRunRefusedError, preflightRefusalText, renderJson, renderTable, Report } from './render';
 import { NoRunningVpcCniError, valuesDocument, valuesYaml } from './values';
-import { stringify } from 'yaml';
 import { ADDONS, VPC_CNI } from '../addons';
 import { AddonDefinition, KubeClient, observe, OwnedByOthersError, PreflightRefusedError, run, UnexpectedClusterStateError } from '../engine';
-import { summaryLine } from './render';
+import { DryRunRefusedError, preflightRefusalText, renderJson, renderTable, Report, summaryLine } from './render';
 
 export { EXIT } from './exit-codes';
 

@@ -1,6 +1,6 @@
 import { execFile } from 'child_process';
-import { VPC_CNI } from '../addons';
 import * as path from 'path';
+import { VPC_CNI } from '../addons';
 import { execCommandPath, execEnvironment, KubeTarget } from './kubeconfig';
 
 /** Where the CLI learnt whether vpc-cni is an EKS managed add-on. */

@@ -102,8 +102,14 @@ export function addonObject(apiVersion: string, kind: string, resource: string, 
 /** A CRD of a definition, served in version v1alpha1 unless given. */
 export function crdObject(group: string, kind: string, plural: string, scope: CrdFacts['scope'],
   options: { version?: string; keptUnlessAsked?: string } = {}): AddonObject {
-  const facts: CrdFacts = { group, kind, plural, scope, version: options.version ?? 'v1alpha1',
-    ...options.keptUnlessAsked ? { keptUnlessAsked: options.keptUnlessAsked } : {} };
+  const facts: CrdFacts = {
+    group,
+    kind,
+    plural,
+    scope,
+    version: options.version ?? 'v1alpha1',
+    ...options.keptUnlessAsked ? { keptUnlessAsked: options.keptUnlessAsked } : {},
+  };
   return addonObject('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', `${plural}.${group}`, undefined, { crd: facts });
 }
 

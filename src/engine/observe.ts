@@ -153,7 +153,8 @@ function foreignAppliers(roles: ManagerSummary, newOwner?: string): string[] {
  * applier; imperative edits on top are customisations and change nothing here.
  */
 function objectOwner(
-  addon: AddonDefinition, object: AddonObject, live: KubeObject | undefined, roles: ManagerSummary, releaseFound: Map<string, boolean>, options: ObserveOptions,
+  addon: AddonDefinition, object: AddonObject, live: KubeObject | undefined, roles: ManagerSummary,
+  releaseFound: Map<string, boolean>, options: ObserveOptions,
 ): Owner {
   if (!live) return ABSENT_OWNER;
   const others = foreignAppliers(roles, options.newOwner);

@@ -2,8 +2,8 @@ import {
   DISABLED_NODE_SELECTOR_KEY, MANAGED_BY_HELM, MANAGED_BY_LABEL, OWN_FIELD_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 } from './helm';
 import { handOver } from './managed-fields';
-import { createdByEksOnly } from './observe';
 import { AddonDefinition, objectPath } from './objects';
+import { createdByEksOnly } from './observe';
 import { recoveryCopyContent, recoveryCopyData, recoveryCopyObject, RECOVERY_COPY_LABELS } from './recovery';
 import { Action, Observation, ObjectState, OwnedByOthers, Owner, Plan, Write } from './types';
 
@@ -40,7 +40,8 @@ export function plan(observation: Observation, action: Action, options: PlanOpti
   const present = observation.objects.filter((s) => s.live);
   const writes = writesFor(observation, present, action, notes);
   notes.push(...customisationNotes(present, action));
-  const base = { action, owner: observation.owner, notes };
+  const waitingFor = action.type === 'RESTORE' && action.recreate !== false ? beingDeletedFromCopy(observation) : [];
+  const base = { action, owner: observation.owner, notes, ...waitingFor.length > 0 ? { waitingFor } : {} };
   if (writes.length === 0) return { ...base, writes };
 
   // Only objects this action writes may stop it: a stranger CRD does not block a disable.
@@ -112,6 +113,21 @@ function writesFor(observation: Observation, present: readonly ObjectState[], ac
 }
 
 const isWorkload = (addon: AddonDefinition, state: ObjectState) => state.object.id === addon.workload.id;
+
+/**
+ * What a removal that stopped part-way left of EKS's bootstrap install, once the workload is gone:
+ * objects EKS alone wrote; and CRDs EKS alone applied, where such objects are left too or the
+ * library's recovery copy holds the CRD (its removal stopped after the rest). EKS Auto Mode has CRDs
+ * of the VPC CNI but nothing else of it, and no recovery copy: nothing there is a leftover.
+ */
+function eksLeftovers(observation: Observation, present: readonly ObjectState[]): ObjectState[] {
+  const objects = present.filter((s) => !s.object.crd && s.owner.kind === 'EKS_BOOTSTRAP');
+  const copied = new Set((observation.recoveryCopy?.objects ?? []).map((r) => r.id));
+  const crds = present.filter((s) => s.object.crd && s.notTheAddons === undefined && (objects.length > 0 || copied.has(s.object.id)));
+  return present.filter((s) => objects.includes(s) || crds.includes(s));
+}
+
+const describeOwners = (states: readonly ObjectState[]) => states.map((s) => `${s.object.id} (${s.object.crd ? s.notTheAddons ?? s.owner.description : s.owner.description})`).join(', ');
 const workloadName = (addon: AddonDefinition) => `${addon.workload.name} ${addon.workload.kind}`;
 
 function adoptWrites(addon: AddonDefinition, state: ObjectState, action: Extract<Action, { type: 'ADOPT' }>, notes: string[]): Write[] {
@@ -172,14 +188,27 @@ function adoptWrites(addon: AddonDefinition, state: ObjectState, action: Extract
 function removeWrites(observation: Observation, present: readonly ObjectState[], action: Extract<Action, { type: 'REMOVE' }>, notes: string[]): Write[] {
   const addon = observation.addon;
   const workload = observation.objects.find((s) => isWorkload(addon, s));
+  let removing = present;
   if (!workload?.live) {
-    // EKS Auto Mode has no aws-node but uses the VPC CNI's CRDs; a cluster without the workload runs nothing to remove.
-    if (present.length > 0) {
-      notes.push(`the ${workloadName(addon)} is absent (EKS Auto Mode, or removed earlier): remove writes nothing; left as they are: ${present.map((s) => s.object.id).join(', ')}`);
+    // The workload is always deleted first, so a removal that stopped part-way (a failure, a signal, or
+    // someone who deleted only the workload by hand) leaves EKS's other objects behind: those are
+    // finished. EKS Auto Mode has no aws-node and nothing of EKS's install, but uses the VPC CNI's
+    // CRDs, which are not EKS's bootstrap's there (another controller writes them).
+    removing = eksLeftovers(observation, present);
+    const others = present.filter((s) => !removing.includes(s));
+    const othersNote = others.length > 0 ? `; left as they are: ${describeOwners(others)}` : '';
+    if (removing.length === 0) {
+      if (present.length > 0) {
+        notes.push(`the ${workloadName(addon)} is absent and nothing of EKS's bootstrap install is left (EKS Auto Mode, or a cluster without it): `
+          + `remove writes nothing${othersNote}`);
+      }
+      return [];
     }
-    return [];
+    notes.push(`the ${workloadName(addon)} is absent: ${removing.map((s) => s.object.id).join(', ')} `
+      + `${removing.length === 1 ? 'is' : 'are'} left over from a removal of EKS's bootstrap install that stopped part-way (applied by "eks" only), and ${removing.length === 1 ? 'is' : 'are'} removed now`
+      + othersNote);
   }
-  const deletes = present.flatMap((s) => removeWrite(addon, s, action, notes));
+  const deletes = removing.flatMap((s) => removeWrite(addon, s, action, notes));
   if (deletes.length === 0) return [];
   // The recovery copy goes first: no object is deleted before what it was is kept.
   const deleting = present.filter((s) => deletes.some((d) => d.objectId === s.object.id));
@@ -218,6 +247,15 @@ function recoveryCopyWrites(observation: Observation, deleting: readonly ObjectS
   }];
 }
 
+/** Objects the recovery copy holds that are still being deleted: restore re-creates them once they are gone. */
+function beingDeletedFromCopy(observation: Observation): string[] {
+  const copy = observation.recoveryCopy;
+  if (!copy) return [];
+  return observation.objects
+    .filter((s) => s.live?.metadata.deletionTimestamp && copy.objects.some((r) => r.id === s.object.id))
+    .map((s) => s.object.id);
+}
+
 /** Restore re-creates, from the recovery copy, each object that is absent: RBAC and configuration first, the workload last. */
 function recreateWrites(observation: Observation, notes: string[]): Write[] {
   const addon = observation.addon;
@@ -246,6 +284,8 @@ function recreateWrites(observation: Observation, notes: string[]): Write[] {
       fieldManager: kept.fieldManager,
     });
   }
+  const deleting = beingDeletedFromCopy(observation);
+  if (deleting.length > 0) notes.push(`${deleting.join(', ')}: still being deleted; re-created once gone (run restore again if this run ends first)`);
   const missing = absent.filter((s) => !s.object.optional && !copy.objects.some((r) => r.id === s.object.id));
   if (missing.length > 0 && writes.length > 0) {
     notes.push(`${missing.map((s) => s.object.id).join(', ')}: absent, and not in the recovery copy: not re-created`);

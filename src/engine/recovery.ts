@@ -78,7 +78,9 @@ export function parseRecoveryCopy(addon: AddonDefinition, live: KubeObject): Rec
  */
 export function recoveryCopyContent(addon: AddonDefinition, deleting: readonly ObjectState[], objects: readonly ObjectState[],
   previous?: RecoveryCopy): RecoveredObject[] {
-  const now = new Map(deleting.map((s) => [s.object.id, { id: s.object.id, fieldManager: restoringManager(s), object: asApplied(s.live!, s.object) }]));
+  const now = new Map(deleting.map((s) => [s.object.id, {
+    id: s.object.id, fieldManager: restoringManager(s), object: asApplied(s.live!, s.object),
+  }]));
   const absent = new Set(objects.filter((s) => !s.live).map((s) => s.object.id));
   const kept = (previous?.objects ?? []).filter((o) => absent.has(o.id) && !now.has(o.id));
   const all = [...now.values(), ...kept];

@@ -104,8 +104,9 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
   // Objects whose write ended in a conflict: it may be our own write whose answer was lost (a retry
   // after a timeout or reset then meets our own new resourceVersion). If the next plan finds them
   // done, this run changed them.
-  const uncertain = new Set<string>();
+  const uncertain = new Map<string, Write['verb']>();
   let previousOwner: Owner | undefined;
+  let waited = 0;
 
   const checkDeadline = (next: string) => {
     if (options.deadline !== undefined && Date.now() > options.deadline) {
@@ -126,13 +127,30 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       objects: observation.objects.map((s) => ({ id: s.object.id, present: !!s.live, owner: s.owner.kind, managers: s.managers })),
     });
     const plan = makePlan(observation, action, options);
-    for (const id of uncertain) {
-      if (!plan.writes.some((w) => w.objectId === id) && !changed.includes(id)) changed.push(id);
+    // A write whose answer was a conflict counts as done only when this fresh observation shows its effect.
+    for (const [id, verb] of uncertain) {
+      if (!changed.includes(id) && effectSeen(observation, plan, id, verb)) changed.push(id);
     }
     uncertain.clear();
+    // Objects still being deleted are re-created once gone: wait for them (bounded), then plan again.
+    const canWait = !options.dryRun && waited < MAX_WAIT_FOR_DELETION_MS
+      && (options.deadline === undefined || Date.now() + DELETION_POLL_MS < options.deadline);
+    if (plan.waitingFor && canWait) {
+      if (waited === 0) log({ step: 'wait', for: plan.waitingFor, reason: 'still being deleted; re-created once gone' });
+      await new Promise((r) => setTimeout(r, DELETION_POLL_MS));
+      waited += DELETION_POLL_MS;
+      attempt--;
+      continue;
+    }
     log({ step: 'plan', action: action.type, writes: plan.writes.map((w) => `${w.verb} ${w.objectId}: ${w.reason}`), notes: plan.notes, skipped: plan.skipped });
     const result = (preflight: readonly PreflightResult[] = []): RunResult => ({
-      previousOwner: previousOwner!, observation, plan, preflight, changed: inObjectOrder(changed), dryRun: !!options.dryRun, attempts: attempt,
+      previousOwner: previousOwner!,
+      observation,
+      plan,
+      preflight,
+      changed: inObjectOrder(changed),
+      dryRun: !!options.dryRun,
+      attempts: attempt,
       ...recoveryCopy ? { recoveryCopy } : {},
     });
     if (plan.writes.length === 0) return result();
@@ -183,12 +201,30 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
 
     if (failures.every((f) => isConflict(f.error)) && attempt < maxAttempts) {
       log({ step: 'conflict', attempt, detail: failures.map((f) => (f.error as Error).message), next: 're-read and re-plan' });
-      for (const f of failures) uncertain.add(f.write.objectId);
+      for (const f of failures) uncertain.set(f.write.objectId, f.write.verb);
       continue;
     }
     const done = new Set(changed);
     const cause = failures.find((f) => !isConflict(f.error))?.error ?? failures[0].error;
     throw new PartialApplyError(inObjectOrder(changed), plan.writes.map((w) => w.objectId).filter((id) => !done.has(id)), cause);
+  }
+}
+
+/** How long a restore waits for objects that are still being deleted (a CRD's clean-up takes seconds). */
+const MAX_WAIT_FOR_DELETION_MS = 30_000;
+const DELETION_POLL_MS = 250;
+
+/**
+ * Whether a fresh observation shows the effect of a write whose answer was lost to a conflict: a
+ * deleted object is gone or being deleted, a created one exists, a patched one needs no write any more
+ * (and the plan was made, not skipped).
+ */
+function effectSeen(observation: Observation, plan: Plan, id: string, verb: Write['verb']): boolean {
+  const live = observation.objects.find((s) => s.object.id === id)?.live;
+  switch (verb) {
+    case 'DELETE': return !live || !!live.metadata.deletionTimestamp;
+    case 'APPLY': return !!live;
+    case 'PATCH': return !!live && !plan.skipped && !plan.writes.some((w) => w.objectId === id);
   }
 }
 

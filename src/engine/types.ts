@@ -153,6 +153,11 @@ export interface Plan {
   readonly notes: readonly string[];
   /** Set when the guard let the run succeed without writing (`ifOwnedByOthers: SKIP`). */
   readonly skipped?: string;
+  /**
+   * Objects still being deleted (a finalizer, a CRD's clean-up) that the action re-creates once they
+   * are gone: the run waits for them, within its time, and plans again.
+   */
+  readonly waitingFor?: readonly string[];
 }
 
 export interface KubeObject {

@@ -6,10 +6,10 @@ import { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { eksToken } from './eks-token';
 import { boundedMessage, cutToSerialized, DATA_BUDGET, serializedBytes, splitForResponse } from './response';
+import { addonNamed, ADDON_NAMES, chartValuesToInstall, installedVersionOf, VPC_CNI } from '../addons';
 import {
   ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE, ChartValuesResourceProperties, OwnershipResourceProperties,
 } from '../contract';
-import { addonNamed, ADDON_NAMES, chartValuesToInstall, installedVersionOf, VPC_CNI } from '../addons';
 import {
   Action, actionProblems, AddonDefinition, KubeClient, KubeNetworkError,
   observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult,

@@ -9,13 +9,13 @@ import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { CniAction, CrdPolicy, VpcCniOwnership } from '../../src';
 import { actionAccess, combinedAccess, DAEMONSET_POLICY_NAME, POLICY_NAME } from '../../src/access';
+import { VPC_CNI } from '../../src/addons';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
 import { Action, AddonObject, KubeApiError, KubeClient, KubeObject, objectPath, resourcePath, run } from '../../src/engine';
 import { DISABLED_NODE_SELECTOR_KEY } from '../../src/engine/helm';
 import { Cli, connection, DS, find, Fixtures, getLive, resetCluster, snapshot, waitUntil } from '../support/cluster';
 import { certificateIdentity, CertificateIdentity } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const CONTROLPLANE = path.resolve(__dirname, '..', 'controlplane', 'controlplane.sh');
 const PROBE_MANAGER = 'access-test';

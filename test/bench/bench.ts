@@ -10,13 +10,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
+import { VPC_CNI, deriveChartValues } from '../../src/addons';
 import { Action, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
 import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
 import { EksStandin } from '../support/eks-standin';
 import { scratchUntilExit } from '../support/scratch';
 import { TokenWebhook } from '../support/token-webhook';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CONTROLPLANE = path.join(ROOT, 'test', 'controlplane', 'controlplane.sh');
@@ -149,7 +149,8 @@ class Bench {
     let preflightMs = 0;
     const client = new KubeClient(connection('token', STATE));
     try {
-      const result = await run(client, { addon: VPC_CNI, 
+      const result = await run(client, {
+        addon: VPC_CNI,
         action,
         log: (e) => {
           if (e.step === 'plan') readMs = performance.now() - start;

@@ -9,12 +9,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
+import { HelmValues, VPC_CNI, deriveChartValues } from '../../src/addons';
 import { Action, KubeClient, KubeObject, observe, run } from '../../src/engine';
 import {
   awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, EksRegion, Fixtures, getLive, RELEASE, resetCluster,
 } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { HelmValues, VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 afterAll(() => admin.close());

@@ -2,12 +2,12 @@
  * The ownership engine against a REAL kube-apiserver + etcd (test/controlplane) with the REAL
  * kubectl and helm binaries of the CDK kubectl layers: Helm 4 (server-side apply) and Helm 3.
  */
+import { VPC_CNI } from '../../src/addons';
 import { Action, KubeClient, objectPath, OwnedByOthersError, PartialApplyError, run, RunOptions, UnexpectedClusterStateError } from '../../src/engine';
 import {
   adoptedWithoutEngine, awsNodeEnv, CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil,
 } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const HELM_OWNERSHIP_ERROR = /exists and cannot be imported into the current release: invalid ownership metadata/;
@@ -181,13 +181,15 @@ describe('remove', () => {
     expect(removed.result.changed).toContain('CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com');
   });
 
-  test('no aws-node DaemonSet (removed by hand, or EKS Auto Mode): remove writes nothing and says what is left', async () => {
+  test('no aws-node DaemonSet, the rest of EKS\'s install left (deleted by hand): remove finishes the removal and says what it saw', async () => {
     fixtures.partlyRemoved();
-    const before = await snapshot(admin);
     const removed = await engine({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true }, {}, 'REMOVE partly removed');
-    expect(removed.writes).toBe(0);
-    expect(removed.result.plan.notes.join('\n')).toMatch(/aws-node DaemonSet is absent .*left as they are: ServiceAccount\/kube-system\/aws-node/);
-    expect(await snapshot(admin)).toEqual(before);
+    expect(removed.result.plan.notes.join('\n')).toMatch(/aws-node DaemonSet is absent: ServiceAccount\/kube-system\/aws-node, .* left over from a removal of EKS's bootstrap install/);
+    expect(removed.result.changed).toEqual(VPC_CNI.objects.filter((o) => o.crd || o.id === 'ServiceAccount/kube-system/aws-node' || o.kind.startsWith('ClusterRole')).map((o) => o.id));
+    const after = await snapshot(admin);
+    for (const o of VPC_CNI.objects.filter((x) => !x.crd)) expect(after[o.id]).toBeUndefined();
+    // Finished: the same removal again writes nothing.
+    expect((await engine({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true })).writes).toBe(0);
   });
 });
 

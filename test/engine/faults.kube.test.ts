@@ -3,12 +3,12 @@
  * server. Each run converges with bounded retries, or fails before its deadline naming what was
  * done and what was not; a re-run converges; nothing the user had is lost.
  */
+import { VPC_CNI } from '../../src/addons';
 import { Action, KubeClient, KubeClientOptions, KubeConnection, KubeNetworkError, objectPath, PartialApplyError, run, RunOptions } from '../../src/engine';
 import { Cli, connection, DS, Fixtures, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
 import { unrelatedCa } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
 const SA = 'ServiceAccount/kube-system/aws-node';

@@ -3,10 +3,10 @@
  * the REAL kubectl and helm against the REAL API server, with the owner the engine must find and
  * what adopt, remove and disable do and leave. Each action starts from a fresh copy of the history.
  */
+import { VPC_CNI } from '../../src/addons';
 import { Action, KubeClient, OwnedByOthersError, OwnerKind, run, RunResult } from '../../src/engine';
 import { adoptedWithoutEngine, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 afterAll(() => admin.close());

@@ -10,13 +10,13 @@ import { KUBE_PROXY, VPC_CNI } from '../../src/addons';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
 import {
   Action, AddonDefinition, KubeApiError, KubeClient, KubeObject, objectPath, OwnedByOthersError, OwnerKind, PartialApplyError,
-  recoveryCopyObject, resourcePath, run, RunResult,
+  recoveryCopyObject, run, RunResult,
 } from '../../src/engine';
-import { Cli, connection, Fixtures, resetCluster, waitUntil } from '../support/cluster';
+import { Cli, connection, Fixtures, KUBE_PROXY_CHART, resetCluster, waitUntil } from '../support/cluster';
 import { certificateIdentity } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
-const CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'kube-proxy');
+const CHART = KUBE_PROXY_CHART;
 const admin = new KubeClient(connection());
 afterAll(() => admin.close());
 const tools = LAYER_PACKAGES.map(layerTools);
@@ -29,15 +29,11 @@ const REQUIRED = KUBE_PROXY.objects.filter((o) => !o.optional).map((o) => o.id);
 const COPY = recoveryCopyObject(KUBE_PROXY);
 
 /** kube-proxy as EKS renders it (our own chart, the shapes of the facts). */
-const render = (...extra: string[]) => cli.helm(['template', 'kube-proxy', CHART, '--namespace', 'kube-system', ...extra]);
+const render = (...extra: string[]) => fixtures.renderKubeProxy(...extra);
 const apply = (args: string[], manifests: string) => cli.kubectl(['apply', ...args, '-f', '-'], manifests);
 
 /** Every kube-proxy object, the recovery copy and Helm's records gone (system:node-proxier is never touched). */
-async function resetKubeProxy(): Promise<void> {
-  await admin.request('DELETE', resourcePath('v1', 'secrets', 'kube-system'), { query: { labelSelector: 'owner=helm,name=kube-proxy' } });
-  for (const o of [...KUBE_PROXY.objects, COPY]) await admin.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
-  for (const o of [...KUBE_PROXY.objects, COPY]) await waitUntil(`${o.id} deleted`, async () => !(await admin.get(objectPath(o))));
-}
+const resetKubeProxy = () => resetCluster(admin, [KUBE_PROXY]);
 
 async function snapshotOf(addon: AddonDefinition): Promise<Record<string, KubeObject | undefined>> {
   const out: Record<string, KubeObject | undefined> = {};
@@ -307,10 +303,18 @@ describe('the handler\'s identity with exactly the synthesized access for kube-p
     cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(ALL_ACTIONS.flatMap(manifestOf)));
     cli.kubectl(['apply', '-f', '-'], docs(manifestOf(action)));
     const name = manifestOf(action).find((m) => m.kind === 'ClusterRole').metadata.name.replace(/^cdk-vpc-cni-ownership-/, '');
-    // Wait until the policy applied last answers for this action (its messages name it).
+    // Wait until the policy applied last answers for this action (its messages name it): a dry-run apply
+    // of kube-proxy with another image is an update where it runs and a creation where it was removed.
+    const probe = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'kube-proxy', namespace: 'kube-system' },
+      spec: { selector: { matchLabels: { 'k8s-app': 'kube-proxy' } }, template: { metadata: { labels: { 'k8s-app': 'kube-proxy' } }, spec: { containers: [{ name: 'kube-proxy', image: 'probe.example/kube-proxy:1' }] } } },
+    };
     await waitUntil('the admission policy in force', async () => {
-      const error = await handler.patch(objectPath(KUBE_PROXY.workload), { metadata: { labels: { probe: 'x' } } }, 'access-test', { dryRun: true })
-        .then(() => undefined, (e) => e);
+      const error = await handler.request('PATCH', objectPath(KUBE_PROXY.workload), {
+        body: probe, contentType: 'application/apply-patch+yaml', query: { fieldManager: 'access-test', force: 'true', dryRun: 'All' },
+      }).then(() => undefined, (e) => e);
       return error instanceof KubeApiError && error.message.includes(`cdk-vpc-cni-ownership (${name}):`);
     });
   }
@@ -353,7 +357,9 @@ describe('the handler\'s identity with exactly the synthesized access for kube-p
     await applyAccess(CniAction.restore());
     const bad = (body: Record<string, unknown>, p: string) => refusal(handler.apply(p, body, 'access-test'));
     await bad({
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'eks:kube-proxy' },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'eks:kube-proxy' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node-proxier' },
       subjects: [{ kind: 'Group', name: 'system:authenticated', apiGroup: 'rbac.authorization.k8s.io' }],
     }, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/eks:kube-proxy');

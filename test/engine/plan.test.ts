@@ -1,5 +1,5 @@
-import { Action, KubeObject, Observation, ObjectState, Owner, OwnedByOthersError, plan, UnexpectedClusterStateError } from '../../src/engine';
 import { VPC_CNI } from '../../src/addons';
+import { Action, KubeObject, Observation, ObjectState, Owner, OwnedByOthersError, plan, UnexpectedClusterStateError } from '../../src/engine';
 
 const EKS: Owner = { kind: 'EKS_BOOTSTRAP', description: 'EKS' };
 const ADOPT: Action = { type: 'ADOPT', releaseName: 'aws-vpc-cni', releaseNamespace: 'kube-system', fieldManager: 'helm' };

@@ -4,11 +4,11 @@
  * action with every object exactly as it was. Identities are real users of the test control plane
  * (client certificates its CA signed), with real RBAC and a real ValidatingAdmissionPolicy.
  */
+import { VPC_CNI } from '../../src/addons';
 import { Action, KubeClient, objectPath, PreflightRefusedError, run } from '../../src/engine';
 import { Cli, connection, Fixtures, RELEASE, resetCluster, waitUntil } from '../support/cluster';
 import { certificateIdentity } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const admin = new KubeClient(connection());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));

@@ -7,12 +7,12 @@ import {
 } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { KUBE_PROXY, VPC_CNI } from '../../src/addons';
 import { actionProperties, ATTRIBUTE } from '../../src/contract';
-import { Action, KubeClient, objectPath } from '../../src/engine';
+import { Action, KubeClient, objectPath, recoveryCopyObject } from '../../src/engine';
 import { HandlerDependencies, onEvent, parseProperties, planAttribute } from '../../src/handler/handler';
 import { Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI } from '../../src/addons';
 
 const CLUSTER = 'handler-test-cluster';
 const REGION = 'eu-west-1';
@@ -67,6 +67,8 @@ interface Props {
   readonly ifOwnedByOthers?: string;
   readonly dryRun?: boolean;
   readonly clusterName?: string;
+  /** The add-on (the Addon property), e.g. kube-proxy; absent for the VPC CNI, as the construct sends it. */
+  readonly addon?: string;
 }
 
 /** The properties as the construct sends them: one per action field (a string action: the legacy single JSON property). */
@@ -74,6 +76,7 @@ function properties(p: Props): Record<string, unknown> {
   return {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
     ClusterName: p.clusterName ?? CLUSTER,
+    ...(p.addon ? { Addon: p.addon } : {}),
     ...(typeof p.action === 'string' ? { Action: p.action } : actionProperties(p.action)),
     IfOwnedByOthers: p.ifOwnedByOthers ?? 'FAIL',
     DryRun: p.dryRun ? 'true' : 'false',
@@ -566,7 +569,8 @@ describe('a network switch, as CloudFormation sends its events (ClusterNetworkSe
     const removed = await onEvent(removal({ action: REMOVE }), deps());
     expect(removed.Data[ATTRIBUTE.changedObjects].split(',')).toContain(DS);
     expect(logs.filter((e) => e.step === 'write').map((e) => `${e.verb} ${e.object}`)).toEqual([
-      `PATCH ${DS}`, ...VPC_CNI.objects.filter((o) => !o.crd).map((o) => `DELETE ${o.id}`),
+      // The recovery copy is kept before the first delete.
+      `PATCH ${DS}`, `APPLY ${recoveryCopyObject(VPC_CNI).id}`, ...VPC_CNI.objects.filter((o) => !o.crd).map((o) => `DELETE ${o.id}`),
     ]);
     logs = [];
     // Stack delete: the removal's Delete undoes nothing, the disable's finds no DaemonSet to restore.
@@ -574,6 +578,39 @@ describe('a network switch, as CloudFormation sends its events (ClusterNetworkSe
     await onEvent(del({ action: DISABLE }), deps());
     expect(logs.filter((e) => e.step === 'write')).toEqual([]);
     expect(await getLive(admin, DS)).toBeUndefined();
+  });
+});
+
+describe('the Cilium switch with kube-proxy replacement: the VPC CNI disabled, Cilium\'s chart, then the VPC CNI and kube-proxy removed', () => {
+  const step = (p: Props, logicalId: string, kind: 'create' | 'del'): CloudFormationCustomResourceEvent =>
+    ({ ...(kind === 'create' ? create(p) : del(p)), LogicalResourceId: logicalId } as CloudFormationCustomResourceEvent);
+  const kubeProxy = async () => Object.fromEntries(await Promise.all(KUBE_PROXY.objects.map(async (o) => [o.id, await admin.get(objectPath(o))])));
+
+  test('Cilium\'s chart fails: the rollback restores the VPC CNI; kube-proxy\'s removal never ran, so kube-proxy runs as it was', async () => {
+    fixtures.newEksCluster();
+    fixtures.eksKubeProxy();
+    const before = await kubeProxy();
+    await onEvent(step({ action: DISABLE }, 'NetworkVpcCni', 'create'), deps());
+    // (Cilium's chart fails here: CloudFormation never creates the removals, and deletes the disable)
+    await onEvent(step({ action: DISABLE }, 'NetworkVpcCni', 'del'), deps());
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector ?? {}).not.toHaveProperty(DISABLED_KEY);
+    expect(await kubeProxy()).toEqual(before);
+    expect(logs.filter((e) => e.step === 'write').map((e) => e.object)).toEqual([DS, DS]);
+  });
+
+  test('Cilium runs: kube-proxy is removed after a recovery copy; deleting that custom resource (a preset switched, a stack deleted) re-creates nothing', async () => {
+    fixtures.newEksCluster();
+    fixtures.eksKubeProxy();
+    const removeKubeProxy: Props = { action: REMOVE, addon: KUBE_PROXY.name };
+    const removed = await onEvent(step(removeKubeProxy, 'NetworkVpcCniKubeProxyRemoval', 'create'), deps());
+    expect(removed.PhysicalResourceId).toBe(`${CLUSTER}/kube-proxy-ownership`);
+    expect(removed.Data[ATTRIBUTE.changedObjects].split(',')).toEqual(KUBE_PROXY.objects.filter((o) => !o.optional).map((o) => o.id));
+    expect(Object.values(await kubeProxy()).every((o) => o === undefined)).toBe(true);
+    expect(await admin.get(objectPath(recoveryCopyObject(KUBE_PROXY)))).toBeDefined();
+    logs = [];
+    await onEvent(step(removeKubeProxy, 'NetworkVpcCniKubeProxyRemoval', 'del'), deps());
+    expect(logs.filter((e) => e.step === 'write')).toEqual([]);
+    expect(Object.values(await kubeProxy()).every((o) => o === undefined)).toBe(true);
   });
 });
 

@@ -12,6 +12,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { App, Stack, aws_eks as eks } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, OwnedByOthers, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
+import { VPC_CNI } from '../../src/addons';
 import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
 import { Cli, CHART, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil } from '../support/cluster';
@@ -275,8 +276,12 @@ describe('local deploy of the bundled handler', () => {
     const before = await snapshot(admin);
     const created = await create(synth);
     expect(created.error).toBeUndefined();
-    // The PolicyEndpoint CRD is only deleted when asked for.
-    expect(JSON.parse(created.response!.Data.Plan).writes).toHaveLength(6);
+    // The recovery copy first, then the deletes; the PolicyEndpoint CRD is only deleted when asked for.
+    const writes: string[] = JSON.parse(created.response!.Data.Plan).writes;
+    expect(writes.map((w) => w.split(':')[0])).toEqual([
+      'APPLY ConfigMap/kube-system/cdk-vpc-cni-ownership-recovery-vpc-cni',
+      ...VPC_CNI.objects.filter((o) => !o.crd?.keptUnlessAsked).map((o) => `DELETE ${o.id}`),
+    ]);
     expect(created.response!.Data.ChangedObjects).toBe('');
     expect(await snapshot(admin)).toEqual(before);
   });

@@ -3,10 +3,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubeTools } from './tools';
-import { AddonObject, KubeClient, KubeConnection, KubeObject, objectPath, recoveryCopyObject, resourcePath } from '../../src/engine';
-import { VPC_CNI } from '../../src/addons';
+import { ADDONS, VPC_CNI } from '../../src/addons';
+import { AddonDefinition, AddonObject, KubeClient, KubeConnection, KubeObject, objectPath, recoveryCopyObject, resourcePath } from '../../src/engine';
 
 export const CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'aws-vpc-cni');
+/** Our own chart that renders kube-proxy with the names and shapes EKS installs it with. */
+export const KUBE_PROXY_CHART = path.resolve(__dirname, '..', 'fixtures', 'chart', 'kube-proxy');
 export const RELEASE = 'aws-vpc-cni';
 
 interface ControlPlaneFiles {
@@ -79,22 +81,27 @@ export class Cli {
 }
 
 /** Deletes every VPC CNI object and Helm release record, and waits until the CRDs are really gone. */
-export async function resetCluster(client: KubeClient): Promise<void> {
+/**
+ * Every object of the given add-ons (default: all three), their recovery copies and Helm's release
+ * records gone, so that each test file and history starts from an empty cluster whatever ran before.
+ */
+export async function resetCluster(client: KubeClient, addons: readonly AddonDefinition[] = ADDONS): Promise<void> {
   // Helm's release records, in either storage driver.
   for (const records of ['secrets', 'configmaps']) {
-    await client.request('DELETE', resourcePath('v1', records, VPC_CNI.namespace), { query: { labelSelector: 'owner=helm' } });
+    await client.request('DELETE', resourcePath('v1', records, 'kube-system'), { query: { labelSelector: 'owner=helm' } });
   }
+  const objects = addons.flatMap((a) => a.objects);
   // Custom resources first: then nothing is left for a CRD's finalizer to clean up.
-  for (const o of VPC_CNI.objects.filter((x) => x.crd)) {
+  for (const o of objects.filter((x) => x.crd)) {
     const crd = await client.get(objectPath(o));
     if (!crd || crd.metadata.deletionTimestamp) continue;
     const version = `${o.crd!.group}/${o.crd!.version}`;
     await client.request('DELETE', resourcePath(version, o.crd!.plural)).catch(() => undefined);
   }
   // The recovery copy an earlier removal kept: a new history has none.
-  await client.delete(objectPath(recoveryCopyObject(VPC_CNI)));
-  for (const o of VPC_CNI.objects) await client.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
-  for (const o of VPC_CNI.objects) {
+  for (const a of addons) await client.delete(objectPath(recoveryCopyObject(a)));
+  for (const o of objects) await client.delete(objectPath(o), { propagationPolicy: 'Background', gracePeriodSeconds: 0 });
+  for (const o of objects) {
     try {
       await waitUntil(`${o.id} deleted`, async () => !(await client.get(objectPath(o))), o.crd ? 5_000 : 30_000);
     } catch (e) {
@@ -212,6 +219,16 @@ export class Fixtures {
         spec: { policyRef: { name: 'web', namespace: 'default' } },
       }));
     }
+  }
+
+  /** kube-proxy as EKS renders it; `extra` are more helm template arguments (`--set windows=true`). */
+  renderKubeProxy(...extra: string[]): string {
+    return this.cli.helm(['template', 'kube-proxy', KUBE_PROXY_CHART, '--namespace', 'kube-system', ...extra]);
+  }
+
+  /** kube-proxy applied server-side as "eks" (one of the ways EKS may install it: docs/ownership.md). */
+  eksKubeProxy(...extra: string[]): void {
+    this.cli.kubectl(['apply', '--server-side', '--field-manager', 'eks', '-f', '-'], this.renderKubeProxy(...extra));
   }
 
   /** EKS Auto Mode: no aws-node, but the CRDs are there. */

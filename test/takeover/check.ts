@@ -21,12 +21,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { parseAllDocuments } from 'yaml';
+import { VPC_CNI, deriveChartValues } from '../../src/addons';
 import { Action, deepEqual, KubeClient, observe, run } from '../../src/engine';
 import { Charts, Unreachable } from '../support/chart-repos';
 import { Cli, connection, resetCluster } from '../support/cluster';
 import { scratchUntilExit } from '../support/scratch';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
-import { VPC_CNI, deriveChartValues } from '../../src/addons';
 
 const REPOSITORY = 'https://aws.github.io/eks-charts';
 const CHART = 'aws-vpc-cni';
