@@ -107,23 +107,27 @@ function actionOf(props: RawProperties): Action {
  */
 export async function onEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
   if (event.ResourceType === CHART_VALUES_RESOURCE_TYPE) return onChartValuesEvent(event, deps);
+  if (event.RequestType === 'Delete') {
+    // Only what the Delete uses is read: properties a newer handler would reject must not make a resource undeletable.
+    const target = undoTarget(event.ResourceProperties as RawProperties);
+    deps.log({ step: 'event', requestType: 'Delete', ...target ? { cluster: target.clusterName, addon: target.addon.name } : {}, undo: !!target });
+    if (target) await onDelete(deps, target);
+    else deps.log({ step: 'delete', result: 'nothing to undo: the action was not a disable' });
+    return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
+  }
   const props = parseProperties(event.ResourceProperties as RawProperties);
   const physicalResourceId = `${props.clusterName}/${props.addon.name}-ownership`;
   deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, addon: props.addon.name, action: props.action.type, dryRun: props.dryRun });
 
-  if (event.RequestType === 'Delete') {
-    await onDelete(deps, props);
-    return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
-  }
-
   const cluster = await describeCluster(deps, props.clusterName);
   if (!cluster) throw new Error(`EKS cluster "${props.clusterName}" does not exist in ${deps.region}`);
 
-  // Leaving DISABLE: remove deletes the DaemonSet as it is (restoring first would start aws-node on
-  // every node seconds before); adopt restores in its own plan; inspect gets its DaemonSet back first.
-  if (event.RequestType === 'Update' && !props.dryRun && props.action.type === 'INSPECT') {
-    const old = parseProperties(event.OldResourceProperties as RawProperties);
-    if (old.action.type === 'DISABLE' && old.clusterName === props.clusterName && old.addon === props.addon && !old.dryRun) await restore(deps, props, cluster);
+  // Leaving a real DISABLE: remove deletes the workload as it is (restoring first would start aws-node
+  // on every node seconds before) and adopt restores in its own plan; an action that will not restore
+  // (inspect, and any dry run, such as the rollback to a dry run) gets the workload back first.
+  if (event.RequestType === 'Update' && (props.dryRun || props.action.type === 'INSPECT')) {
+    const old = undoTarget(event.OldResourceProperties as RawProperties);
+    if (old && old.clusterName === props.clusterName && old.addon === props.addon) await restore(deps, props, cluster);
   }
 
   const result = await runAction(deps, props, cluster, props.action, props.dryRun);
@@ -139,13 +143,7 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Ha
  * one that is there but does not answer fails the delete, so the VPC CNI is not left disabled
  * without anyone knowing.
  */
-async function onDelete(deps: HandlerDependencies, props: ParsedProperties): Promise<void> {
-  // Adopt and remove are not undone (README). A disable is; so is one an earlier Update left behind
-  // when it moved to a dry-run, which writes nothing and so could not restore.
-  if (props.action.type !== 'DISABLE' && !props.dryRun) {
-    deps.log({ step: 'delete', result: `nothing to undo for ${props.action.type}` });
-    return;
-  }
+async function onDelete(deps: HandlerDependencies, props: UndoTarget): Promise<void> {
   const cluster = await describeCluster(deps, props.clusterName);
   if (!cluster) {
     deps.log({ step: 'delete', result: 'the cluster no longer exists; nothing to restore' });
@@ -165,13 +163,45 @@ async function onDelete(deps: HandlerDependencies, props: ParsedProperties): Pro
   }
 }
 
+/** What a Delete (or an Update leaving a disable) needs: the add-on whose disable it may have to undo. */
+interface UndoTarget {
+  readonly clusterName: string;
+  readonly addon: AddonDefinition;
+}
+
+/**
+ * The add-on a resource's properties may have left disabled: a real DISABLE, or any dry run (an
+ * earlier Update moved to it from a disable, and a dry run writes nothing, so it could not restore).
+ * Adopt, remove and restore are not undone (README). Reads only ClusterName, Addon, ActionType (or
+ * the legacy Action) and DryRun; `undefined` when there is nothing to undo.
+ */
+export function undoTarget(raw: RawProperties | undefined): UndoTarget | undefined {
+  const props = raw ?? {};
+  const dryRun = props.DryRun === 'true';
+  let type = props.ActionType;
+  if (type === undefined && typeof props.Action === 'string') {
+    try {
+      type = JSON.parse(props.Action)?.type;
+    } catch {
+      type = undefined;
+    }
+  }
+  if (type !== 'DISABLE' && !dryRun) return undefined;
+  if (typeof props.ClusterName !== 'string' || !props.ClusterName) throw new Error('Property ClusterName is required to undo a disable');
+  const addon = addonNamed(typeof props.Addon === 'string' ? props.Addon : VPC_CNI.name);
+  if (!addon) throw new Error(`Property Addon "${String(props.Addon)}" must be one of ${ADDON_NAMES.join(', ')} to undo a disable`);
+  return { clusterName: props.ClusterName, addon };
+}
+
 /** The ownership attributes, within CloudFormation's response limit: the plan gives way first. */
 export function ownershipData(result: RunResult, installedVersion: string | undefined): Record<string, string> {
+  // Each text that can grow (an owner's description names a release, a list names objects) is bounded;
+  // the plan takes what is left.
   const base: Record<string, string> = {
     [ATTRIBUTE.previousOwner]: result.previousOwner.kind,
-    [ATTRIBUTE.previousOwnerDescription]: cutToSerialized(result.previousOwner.description, 400),
-    [ATTRIBUTE.changedObjects]: result.changed.join(','),
-    [ATTRIBUTE.installedVersion]: installedVersion ?? '',
+    [ATTRIBUTE.previousOwnerDescription]: boundedMessage(result.previousOwner.description, 400),
+    [ATTRIBUTE.changedObjects]: boundedMessage(result.changed.join(','), 900),
+    [ATTRIBUTE.installedVersion]: cutToSerialized(installedVersion ?? '', 40),
   };
   const left = DATA_BUDGET - serializedBytes({ ...base, [ATTRIBUTE.plan]: '' });
   return { ...base, [ATTRIBUTE.plan]: planAttribute(result, left) };
@@ -188,12 +218,14 @@ export function planAttribute(result: Pick<RunResult, 'plan' | 'preflight'>, max
     return `${w.verb} ${w.objectId}: ${w.reason}${refusal ? ` [REFUSED by the API server: ${refusal}]` : ''}`;
   });
   const notes = result.plan.notes;
+  // Why nothing was done is the one thing a skipped run's plan says: bounded on its own, and it stays.
+  const skipped = result.plan.skipped === undefined ? undefined : boundedMessage(result.plan.skipped, Math.floor(maxBytes / 3));
   const render = (keptWrites: number, keptNotes: number) => JSON.stringify({
     writes: writes.slice(0, keptWrites),
     ...(keptWrites < writes.length ? { moreWrites: writes.length - keptWrites } : {}),
     notes: notes.slice(0, keptNotes),
     ...(keptNotes < notes.length ? { moreNotes: notes.length - keptNotes } : {}),
-    skipped: result.plan.skipped,
+    skipped,
   });
   let keptWrites = writes.length;
   let keptNotes = notes.length;
@@ -208,8 +240,9 @@ export function planAttribute(result: Pick<RunResult, 'plan' | 'preflight'>, max
  * removal that followed the disable stays removed). The key is ours whoever owns the workload now,
  * so the guard does not apply, and an EKS managed add-on is never deleted for it.
  */
-async function restore(deps: HandlerDependencies, props: ParsedProperties, cluster: ClusterAccess): Promise<RunResult> {
-  return runAction(deps, { ...props, ifOwnedByOthers: 'TAKE_OVER' }, cluster, { type: 'RESTORE', recreate: false }, false, { releaseAddon: false });
+async function restore(deps: HandlerDependencies, target: UndoTarget, cluster: ClusterAccess): Promise<RunResult> {
+  const props: ParsedProperties = { ...target, action: { type: 'RESTORE', recreate: false }, ifOwnedByOthers: 'TAKE_OVER', dryRun: false };
+  return runAction(deps, props, cluster, props.action, false, { releaseAddon: false });
 }
 
 interface ClusterAccess {

@@ -198,12 +198,14 @@ describe('parseProperties', () => {
   ] as const)('onEvent with %s throws before any EKS call and writes nothing', async (_what, props, message) => {
     fixtures.newEksCluster();
     const before = await snapshot(admin);
-    for (const requestType of ['Create', 'Update', 'Delete'] as const) {
+    for (const requestType of ['Create', 'Update'] as const) {
       const event = { ...COMMON, RequestType: requestType, PhysicalResourceId: PHYSICAL_ID, ResourceProperties: props, OldResourceProperties: props };
       await expect(onEvent(event as CloudFormationCustomResourceEvent, deps())).rejects.toThrow(message);
     }
-    expect(eksMock.calls()).toHaveLength(0);
     expect(logs).toEqual([]);
+    // Delete has nothing to undo for an adopt, and does not judge properties it does not use.
+    await onEvent({ ...COMMON, RequestType: 'Delete', PhysicalResourceId: PHYSICAL_ID, ResourceProperties: props } as CloudFormationCustomResourceEvent, deps());
+    expect(eksMock.calls()).toHaveLength(0);
     expect(await snapshot(admin)).toEqual(before);
   });
 });
@@ -396,20 +398,44 @@ describe('Update', () => {
     expect((await getLive(admin, DS))!.spec).toEqual(before!.spec);
   });
 
-  test('DISABLE → dry-run ADOPT writes nothing (the DaemonSet stays disabled); the Delete that follows restores it', async () => {
+  test('DISABLE → dry-run ADOPT: a dry run will not restore, so the workload is restored first; the dry run then writes nothing', async () => {
     fixtures.newEksCluster();
     const original = await getLive(admin, DS);
     await onEvent(create({ action: DISABLE }), deps());
-    const before = await snapshot(admin);
     logs = [];
     const response = await onEvent(update({ action: ADOPT, dryRun: true }, { action: DISABLE }), deps());
     expect(response.Data[ATTRIBUTE.changedObjects]).toBe('');
-    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['ADOPT']);
-    expect(await snapshot(admin)).toEqual(before);
-    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
-
-    await onEvent(del({ action: ADOPT, dryRun: true }), deps());
+    expect(logs.filter((e) => e.step === 'done').map((e) => e.action)).toEqual(['RESTORE', 'ADOPT']);
     expect((await getLive(admin, DS))!.spec).toEqual(original!.spec);
+    const restored = await snapshot(admin);
+    await onEvent(del({ action: ADOPT, dryRun: true }), deps());
+    expect(await snapshot(admin)).toEqual(restored);
+  });
+
+  test('a rollback to a dry run never leaves the VPC CNI disabled: Create dry-run ADOPT, Update to DISABLE, the rollback Update back', async () => {
+    fixtures.newEksCluster();
+    const original = await getLive(admin, DS);
+    await onEvent(create({ action: ADOPT, dryRun: true }), deps());
+    await onEvent(update({ action: DISABLE }, { action: ADOPT, dryRun: true }), deps());
+    expect((await getLive(admin, DS))!.spec.template.spec.nodeSelector).toEqual({ [DISABLED_KEY]: 'true' });
+    // (a later resource of the stack fails: CloudFormation sends the old properties as an Update)
+    await onEvent(update({ action: ADOPT, dryRun: true }, { action: DISABLE }), deps());
+    expect((await getLive(admin, DS))!.spec).toEqual(original!.spec);
+  });
+
+  test('Delete reads only what it uses: properties a newer handler rejects never make a resource undeletable', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    // An adopt whose stored properties this handler rejects: nothing to undo, success, no EKS call.
+    const rejected = { ...properties({ action: { ...ADOPT, releaseNamespace: 'networking' } }), IfOwnedByOthers: 'IGNORE' };
+    await onEvent({ ...COMMON, RequestType: 'Delete', PhysicalResourceId: PHYSICAL_ID, ResourceProperties: rejected } as unknown as CloudFormationCustomResourceEvent, deps());
+    expect(eksMock.calls()).toHaveLength(0);
+    expect(await snapshot(admin)).toEqual(before);
+    // A disable with a property this handler does not know is still restored.
+    await onEvent(create({ action: DISABLE }), deps());
+    const disabled = { ...properties({ action: DISABLE }), IfOwnedByOthers: 'IGNORE', FutureOption: 'x' };
+    await onEvent({ ...COMMON, RequestType: 'Delete', PhysicalResourceId: PHYSICAL_ID, ResourceProperties: disabled } as unknown as CloudFormationCustomResourceEvent, deps());
+    expect((await getLive(admin, DS))!.spec).toEqual(before[DS]!.spec);
   });
 
   test('Delete of a dry-run on a cluster that was never disabled writes nothing', async () => {

@@ -85,6 +85,16 @@ describe('the worst answers of a real API server', () => {
     expect(safe.message).toMatch(/^PreflightRefusedError: The API server refused 7 of 7 planned writes/);
   });
 
+  test('a SKIP whose owner is a release with a 4,000-character name: the success response stays under 4,096 bytes', async () => {
+    const release = 'r'.repeat(4000);
+    new Cli(layerTools(LAYER_PACKAGES[0])).kubectl(['annotate', '-n', 'kube-system', 'daemonset/aws-node',
+      `meta.helm.sh/release-name=${release}`, 'meta.helm.sh/release-namespace=kube-system']);
+    const response = await onEvent(ownershipEvent('Create', CLUSTER, { type: 'DISABLE' }, { ifOwnedByOthers: 'SKIP' }), deps());
+    expect(successBytes(response)).toBeLessThanOrEqual(RESPONSE_LIMIT);
+    expect(JSON.parse(response.Data.Plan).skipped).toMatch(/^left as it is: owned by Helm release "r+.*bytes; the handler's log has the whole message\)$/);
+    expect(response.Data.PreviousOwnerDescription).toMatch(/^Helm release "r+/);
+  });
+
   test('a successful dry run whose plan, notes and owner description are as long as they get: the success response stays under 4,096 bytes', async () => {
     // Customisations on every object make the plan's notes long.
     for (const kind of ['daemonset/aws-node', 'serviceaccount/aws-node', 'configmap/amazon-vpc-cni']) {

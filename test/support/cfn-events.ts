@@ -66,7 +66,8 @@ export function failureBytes(thrown: Error, physicalResourceId: string): number 
 
 /** An event of the ownership custom resource for `action`, its properties as the construct sends them. */
 export function ownershipEvent(
-  requestType: 'Create' | 'Delete', clusterName: string, action: Action, options: { dryRun?: boolean; resourceType?: string } = {},
+  requestType: 'Create' | 'Delete', clusterName: string, action: Action,
+  options: { dryRun?: boolean; resourceType?: string; ifOwnedByOthers?: string } = {},
 ): CloudFormationCustomResourceEvent {
   return {
     ...LONGEST_EVENT,
@@ -74,7 +75,7 @@ export function ownershipEvent(
     ResourceType: options.resourceType ?? RESOURCE_TYPE,
     PhysicalResourceId: `${clusterName}/vpc-cni-ownership`,
     ResourceProperties: {
-      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: clusterName, ...actionProperties(action), IfOwnedByOthers: 'FAIL', DryRun: String(!!options.dryRun),
+      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: clusterName, ...actionProperties(action), IfOwnedByOthers: options.ifOwnedByOthers ?? 'FAIL', DryRun: String(!!options.dryRun),
     },
   } as CloudFormationCustomResourceEvent;
 }
