@@ -24,6 +24,8 @@ export interface OwnershipResourceProperties {
   readonly FieldManager?: string;
   /** Managers of imperative edits handed over with the installer's fields. */
   readonly HandOver?: readonly string[];
+  /** "true": the adopt lists Helm's release records (Secrets and ConfigMaps in kube-system). */
+  readonly ReadReleaseRecords?: string;
   readonly CrdPolicy?: string;
   /** "true" to apply crdPolicy to the PolicyEndpoint CRD. */
   readonly DeletePolicyEndpointCrd?: string;
@@ -33,7 +35,7 @@ export interface OwnershipResourceProperties {
 
 /** The action's fields as properties, one each (no field is serialized into another). */
 export function actionProperties(action: Action): Pick<OwnershipResourceProperties,
-'ActionType' | 'ReleaseName' | 'ReleaseNamespace' | 'FieldManager' | 'HandOver' | 'CrdPolicy' | 'DeletePolicyEndpointCrd'> {
+'ActionType' | 'ReleaseName' | 'ReleaseNamespace' | 'FieldManager' | 'HandOver' | 'ReadReleaseRecords' | 'CrdPolicy' | 'DeletePolicyEndpointCrd'> {
   switch (action.type) {
     case 'ADOPT':
       return {
@@ -42,6 +44,7 @@ export function actionProperties(action: Action): Pick<OwnershipResourceProperti
         ReleaseNamespace: action.releaseNamespace,
         FieldManager: action.fieldManager,
         ...(action.handOver && action.handOver.length > 0 ? { HandOver: action.handOver } : {}),
+        ...(action.readReleaseRecords ? { ReadReleaseRecords: 'true' } : {}),
       };
     case 'REMOVE':
       return {

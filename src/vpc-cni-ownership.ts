@@ -12,6 +12,7 @@ import {
   actionProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, KUBERNETES_GROUP,
   OwnershipResourceProperties, RESOURCE_TYPE,
 } from './contract';
+import { HELM_FIELD_MANAGER } from './engine/helm';
 import type { AddonDefinition } from './engine/objects';
 import type { Action } from './engine/types';
 import { adoptFieldManagerProblems, adoptReleaseNamespaceProblems, handOverProblems, releaseNameProblems } from './engine/validate';
@@ -84,6 +85,16 @@ export interface AdoptIntoHelmOptions {
    * @default - none: customisations stay with their managers
    */
   readonly handOver?: string[];
+  /**
+   * Read Helm's release records (list Secrets and ConfigMaps in kube-system, where Helm keeps them)
+   * to tell a release that is installed from one that is only adopted; the `previousOwner` attribute
+   * then says HELM_RELEASE or HELM_ADOPTED instead of HELM_ANNOTATED. Listing Secrets returns their
+   * data whatever is asked, so with this the handler can read every Secret in kube-system. Without it
+   * the guard is the same: objects annotated for this release may be adopted into it again, anything
+   * annotated for another release is refused.
+   * @default false
+   */
+  readonly readHelmReleaseRecords?: boolean;
 }
 
 /** Options for removing the VPC CNI. */
@@ -119,8 +130,9 @@ export class CniAction {
       // Unless given: the add-on's default release (aws-vpc-cni, kube-proxy, coredns), filled in by the construct.
       releaseName: options.releaseName ?? definitions.VPC_CNI.defaultReleaseName,
       releaseNamespace: options.releaseNamespace ?? 'kube-system',
-      fieldManager: options.fieldManager ?? 'helm',
+      fieldManager: options.fieldManager ?? HELM_FIELD_MANAGER,
       ...(options.handOver && options.handOver.length > 0 ? { handOver: [...options.handOver] } : {}),
+      ...(options.readHelmReleaseRecords ? { readReleaseRecords: true } : {}),
     }, undefined, [], options.releaseName === undefined);
   }
 

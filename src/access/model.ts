@@ -98,7 +98,8 @@ export function actionAccess(addon: AddonDefinition, action: Action): ActionAcce
       return {
         ...base,
         patch: objects,
-        releaseRecordsNamespace: addon.namespace,
+        // Listing Secrets returns their data: only when the adopt asks to read release records.
+        releaseRecordsNamespace: action.readReleaseRecords ? addon.namespace : undefined,
         heldRules: addon.bindingRoleRules,
         labelKeys: [MANAGED_BY_LABEL],
         annotationKeys: [RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION],

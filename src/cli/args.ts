@@ -215,7 +215,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
         ...handOverProblems(handOver, fieldManager, '--hand-over'),
       ];
       if (problems.length > 0) throw new UsageError(problems.join('; '));
-      return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager, ...(handOver.length > 0 ? { handOver } : {}) };
+      // The CLI runs as you: it reads Helm's release records, which you may read anyway, to tell installed from adopted.
+      return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager, readReleaseRecords: true, ...(handOver.length > 0 ? { handOver } : {}) };
     },
   },
   remove: {

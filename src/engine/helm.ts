@@ -11,6 +11,8 @@ export function releaseRecordSelector(releaseName: string): string {
 
 /** The field manager EKS uses for its bootstrap install and for managed add-ons. */
 export const EKS_FIELD_MANAGER = 'eks';
+/** The field manager Helm writes as (Helm 3 client-side, Helm 4 server-side): an adopt's default new owner. */
+export const HELM_FIELD_MANAGER = 'helm';
 /** Managers that mark a `kubectl apply` (client-side) install. */
 export const KUBECTL_CLIENT_SIDE_MANAGER = 'kubectl-client-side-apply';
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -5,7 +5,7 @@ export * from './kube-client';
 export * from './managed-fields';
 export * from './managers';
 export * from './validate';
-export { DISABLED_NODE_SELECTOR_KEY, OWN_FIELD_MANAGER, EKS_FIELD_MANAGER } from './helm';
+export { DISABLED_NODE_SELECTOR_KEY, OWN_FIELD_MANAGER, EKS_FIELD_MANAGER, HELM_FIELD_MANAGER } from './helm';
 export { recoveryCopyObject, RECOVERY_COPY_LABELS, asApplied } from './recovery';
 export { observe, CustomResourcesNotServedError, createdByEksOnly } from './observe';
 export type { ObserveOptions } from './observe';

@@ -1,5 +1,5 @@
 import {
-  EKS_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, releaseRecordSelector,
+  EKS_FIELD_MANAGER, HELM_FIELD_MANAGER, KUBECTL_CLIENT_SIDE_MANAGER, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, releaseRecordSelector,
 } from './helm';
 import { KubeApiError, KubeClient, METADATA_ONLY_LIST } from './kube-client';
 import { describeManagers } from './managed-fields';
@@ -163,9 +163,11 @@ function objectOwner(
   if (release) {
     const where = `Helm release "${release.name}" in namespace "${release.namespace}"`;
     if (!options.lookUpReleaseRecords || release.namespace !== addon.namespace) {
+      // Annotated for a release, but applied server-side by another tool (a GitOps applier of Helm charts): that tool's.
+      if (others.length > 0 && !others.every((m) => m === HELM_FIELD_MANAGER)) return othersOwner();
       const why = release.namespace !== addon.namespace
         ? `release records are only looked up in ${addon.namespace}, where ${addon.title} lives`
-        : 'only adopt reads Helm\'s release records';
+        : 'its release records were not read (an adopt reads them only when asked: readReleaseRecords)';
       return owner('HELM_ANNOTATED', `${where} (as its annotations say; whether it is installed was not checked: ${why})`, release);
     }
     if (releaseFound.get(releaseKey(release))) return owner('HELM_RELEASE', where, release);

@@ -86,6 +86,8 @@ function acceptableOwner(owner: Owner, action: Action): boolean {
       return true;
     case 'HELM_ADOPTED':
     case 'HELM_RELEASE':
+    // Its annotations name the release, installed or not: adopting into that same release changes no owner.
+    case 'HELM_ANNOTATED':
       return action.type === 'ADOPT' && owner.releaseName === action.releaseName && owner.releaseNamespace === action.releaseNamespace;
     default:
       return false;

@@ -16,8 +16,8 @@ export interface RunOptions extends PlanOptions {
   /** Stop after the plan and its preflight: nothing is written. */
   readonly dryRun?: boolean;
   /**
-   * Look up Helm's release records (Secrets and ConfigMaps in kube-system). Default: for adopt only,
-   * the one action whose guard needs to know whether a release is installed.
+   * Look up Helm's release records (Secrets and ConfigMaps in kube-system). Default: only for an adopt
+   * that asks for it (`readReleaseRecords`).
    */
   readonly lookUpReleaseRecords?: boolean;
   /** How many times to re-read and re-plan after a 409 Conflict. Default 3. */
@@ -89,7 +89,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
   const countCustomResources = action.type === 'INSPECT' || (action.type === 'REMOVE' && action.crdPolicy === 'DELETE_IF_UNUSED');
   const observeOptions = {
     countCustomResources,
-    lookUpReleaseRecords: options.lookUpReleaseRecords ?? action.type === 'ADOPT',
+    lookUpReleaseRecords: options.lookUpReleaseRecords ?? (action.type === 'ADOPT' && action.readReleaseRecords === true),
     newOwner: action.type === 'ADOPT' ? action.fieldManager : undefined,
     readRecoveryCopy: action.type === 'INSPECT' || action.type === 'REMOVE' || (action.type === 'RESTORE' && action.recreate !== false),
   };

@@ -12,8 +12,8 @@ export type OwnerKind =
   /** Labelled and annotated for a Helm release that has no release record yet: adopted, chart not installed. */
   | 'HELM_ADOPTED'
   /**
-   * Annotated for a Helm release whose records were not looked up: only adopt reads Helm's release
-   * records, and only in kube-system.
+   * Annotated for a Helm release whose records were not looked up (they are only when an adopt asks
+   * for it, and only in kube-system): installed or only adopted, its annotations do not tell.
    */
   | 'HELM_ANNOTATED'
   /** Written with `kubectl apply` (client-side): the style of clusters created before 2024. */
@@ -100,6 +100,12 @@ export type Action =
     readonly fieldManager: string;
     /** Managers of imperative edits (e.g. `kubectl-set`) whose fields are handed to `fieldManager` too. */
     readonly handOver?: readonly string[];
+    /**
+     * List Helm's release records (Secrets and ConfigMaps in the add-on's namespace) to tell an
+     * installed release from an adopted one. Off by default: listing Secrets returns their data, and
+     * the guard needs only Helm's annotations and the field managers.
+     */
+    readonly readReleaseRecords?: boolean;
   }
   | {
     readonly type: 'REMOVE';

@@ -87,7 +87,9 @@ export function actionProblems(addon: AddonDefinition, value: unknown): string[]
       const handOverShape = Array.isArray(handOver) && handOver.every((m) => typeof m === 'string')
         ? handOverProblems(handOver, action.fieldManager)
         : ['handOver must be a list of field manager names'];
+      const records: unknown = action.readReleaseRecords;
       return [
+        ...records !== undefined && typeof records !== 'boolean' ? ['readReleaseRecords must be true or false'] : [],
         ...releaseNameProblems(action.releaseName),
         ...adoptReleaseNamespaceProblems(addon, action.releaseNamespace),
         ...adoptFieldManagerProblems(action.fieldManager),

@@ -95,6 +95,7 @@ function actionOf(props: RawProperties): Action {
   copy('fieldManager', props.FieldManager);
   copy('handOver', props.HandOver);
   copy('crdPolicy', props.CrdPolicy);
+  if (props.ReadReleaseRecords !== undefined) fields.readReleaseRecords = props.ReadReleaseRecords === 'true' || props.ReadReleaseRecords === true;
   if (props.DeletePolicyEndpointCrd !== undefined) fields.deletePolicyEndpointCrd = props.DeletePolicyEndpointCrd === 'true' || props.DeletePolicyEndpointCrd === true;
   return fields as unknown as Action;
 }

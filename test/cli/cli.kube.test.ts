@@ -773,7 +773,7 @@ describe('adopt --hand-over, remove --delete-policy-endpoint-crd', () => {
 
     const { code, json } = await cliJson(['adopt', ...K, '--hand-over', 'kubectl-set', '--hand-over', 'kubectl-edit']);
     expect(code).toBe(EXIT.OK);
-    expect(json.action).toEqual({ type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm', handOver: ['kubectl-set', 'kubectl-edit'] });
+    expect(json.action).toEqual({ type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm', handOver: ['kubectl-set', 'kubectl-edit'], readReleaseRecords: true });
     expect(json.plan.writes[0].reason).toMatch(/hand 2 managedFields entries of "eks" and "kubectl-set" to "helm"$/);
     const managers = (await getLive(admin, DS))!.metadata.managedFields!.map((m) => m.manager);
     expect(managers).toContain('helm');

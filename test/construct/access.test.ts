@@ -124,14 +124,18 @@ describe('each action synthesizes its own access', () => {
     expect(lists(CniAction.disable())).toEqual([]);
   });
 
-  test('adopt: aws-node\'s rules in its ClusterRole; Secrets and ConfigMaps listed in kube-system only', () => {
+  test('adopt: aws-node\'s rules in its ClusterRole; no Secret read unless asked (readHelmReleaseRecords), then listed in kube-system only', () => {
     const manifest = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm());
     const clusterRole = manifest.find((m) => m.kind === 'ClusterRole');
     expect(clusterRole.rules).toEqual(expect.arrayContaining(AWS_NODE_RULES.map((r) => ({ ...r }))));
-    const roles = manifest.filter((m) => m.kind === 'Role');
+    expect(verbsOn(manifest, 'secrets')).toEqual([]);
+    expect(verbsOn(manifest, 'configmaps').filter((v) => v === 'list')).toEqual([]);
+
+    const reading = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm({ readHelmReleaseRecords: true }));
+    const roles = reading.filter((m) => m.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['kube-system']);
     expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });
-    expect(verbsOn([clusterRole], 'secrets')).toEqual([]);
+    expect(verbsOn([reading.find((m) => m.kind === 'ClusterRole')], 'secrets')).toEqual([]);
   });
 });
 

@@ -203,10 +203,11 @@ describe('cluster access', () => {
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/AwsAuth/)]));
   });
 
-  test('adopt lists Helm\'s release records in kube-system only', () => {
+  test('adopt asked to read Helm\'s release records lists them in kube-system only, and says so in its properties', () => {
     const stack = newStack();
     const cluster = eksCluster(stack, { authenticationMode: eks.AuthenticationMode.API });
-    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm() });
+    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm({ readHelmReleaseRecords: true }) });
+    Template.fromStack(stack).hasResourceProperties('Custom::VpcCniOwnership', { ActionType: 'ADOPT', ReadReleaseRecords: 'true' });
     const roles = rbacOf(Template.fromStack(stack)).filter((m: any) => m.kind === 'Role');
     expect(roles.map((r: any) => r.metadata.namespace)).toEqual(['kube-system']);
     expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });

@@ -10,6 +10,8 @@ import {
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: 'kube-system', fieldManager: 'helm' };
+/** Adopt that lists Helm's release records (opt-in): owners HELM_RELEASE and HELM_ADOPTED instead of HELM_ANNOTATED. */
+const ADOPT_READING_RECORDS: Action = { ...ADOPT, readReleaseRecords: true } as Action;
 const HELM_OWNERSHIP_ERROR = /exists and cannot be imported into the current release: invalid ownership metadata/;
 const INSTALL = ['install', RELEASE, CHART, '--namespace', 'kube-system', '--set', 'originalMatchLabels=true'];
 
@@ -84,7 +86,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
     const userEntry = ds!.metadata.managedFields!.find((m) => m.manager === 'kubectl-set');
     expect(JSON.stringify(userEntry?.fieldsV1)).toContain('k:{\\"name\\":\\"USER_ADDED\\"}');
 
-    const again = await engine(ADOPT, {}, `ADOPT again, after helm install (${tools.label})`);
+    const again = await engine(ADOPT_READING_RECORDS, {}, `ADOPT again, after helm install (${tools.label})`);
     expect(again.writes).toBe(0);
     expect(again.result.previousOwner).toMatchObject({ kind: 'HELM_RELEASE', releaseName: RELEASE });
   });
@@ -123,7 +125,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('with %s', (layerPackage) => {
   test('adopt twice: the second run writes nothing', async () => {
     fixtures.newEksCluster();
     await engine(ADOPT);
-    const again = await engine(ADOPT, {}, 'ADOPT again');
+    const again = await engine(ADOPT_READING_RECORDS, {}, 'ADOPT again');
     expect(again.writes).toBe(0);
     expect(again.result.plan.writes).toEqual([]);
     expect(again.result.previousOwner).toMatchObject({ kind: 'HELM_ADOPTED', releaseName: RELEASE });
@@ -295,7 +297,7 @@ describe('other starting points', () => {
 
   test('already adopted (by hand, for the same release): adopt plans nothing and helm install succeeds', async () => {
     adoptedWithoutEngine(cli);
-    const { result, writes } = await engine(ADOPT);
+    const { result, writes } = await engine(ADOPT_READING_RECORDS);
     expect(result.previousOwner).toMatchObject({ kind: 'HELM_ADOPTED', releaseName: RELEASE, releaseNamespace: 'kube-system' });
     expect(writes).toBe(0);
     cli.helm(INSTALL);
@@ -303,9 +305,22 @@ describe('other starting points', () => {
 
   test('a user\'s real Helm release of the same name: adopt is already done', async () => {
     fixtures.userHelmRelease();
-    const { result, writes } = await engine(ADOPT);
+    const { result, writes } = await engine(ADOPT_READING_RECORDS);
     expect(result.previousOwner).toMatchObject({ kind: 'HELM_RELEASE', releaseName: RELEASE });
     expect(writes).toBe(0);
+  });
+
+  test('without reading release records (the handler\'s default): a Helm release is seen by its annotations; the same release is adopted again with no write, any other action is refused', async () => {
+    fixtures.userHelmRelease();
+    const before = await snapshot(admin);
+    const { result, writes, requests } = await engine(ADOPT);
+    expect(result.previousOwner).toMatchObject({ kind: 'HELM_ANNOTATED', releaseName: RELEASE, releaseNamespace: 'kube-system' });
+    expect(writes).toBe(0);
+    // One read per object: no list of Secrets or ConfigMaps.
+    expect(requests).toEqual({ GET: VPC_CNI.objects.length });
+    await expect(engine({ ...ADOPT, releaseName: 'another' } as Action)).rejects.toThrow(/Refusing to adopt the VPC CNI: it is owned by Helm release "aws-vpc-cni"/);
+    await expect(engine({ type: 'DISABLE' })).rejects.toThrow(/Refusing to disable/);
+    expect(await snapshot(admin)).toEqual(before);
   });
 
   test('partly removed: adopt takes what is there, and helm install creates the rest', async () => {

@@ -153,9 +153,16 @@ describe.each(histories.map((h) => [h.name, h]))('%s', (_name, history) => {
   });
 
   test('owner', async () => {
-    const { previousOwner } = await run(admin, { addon: VPC_CNI, action: ACTIONS.adopt, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
+    const readingRecords = { ...ACTIONS.adopt, readReleaseRecords: true } as Action;
+    const { previousOwner } = await run(admin, { addon: VPC_CNI, action: readingRecords, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
     expect(previousOwner.kind).toBe(history.owner);
     if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
+  });
+
+  test('owner without reading Helm\'s release records (the handler\'s default): a release is known by its annotations only', async () => {
+    const { previousOwner } = await run(admin, { addon: VPC_CNI, action: ACTIONS.adopt, dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
+    const annotated = ['HELM_RELEASE', 'HELM_ADOPTED'].includes(history.owner);
+    expect(previousOwner.kind).toBe(annotated ? 'HELM_ANNOTATED' : history.owner);
   });
 
   test.each(Object.keys(ACTIONS).map((a) => [a]))('%s', async (name) => {

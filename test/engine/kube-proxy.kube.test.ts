@@ -151,7 +151,7 @@ describe.each(histories.map((h) => [h.name, h]))('kube-proxy history: %s', (_nam
   });
 
   test('owner', async () => {
-    const { previousOwner } = await engine(ADOPT, { dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
+    const { previousOwner } = await engine({ ...ADOPT, readReleaseRecords: true } as Action, { dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
     expect(previousOwner.kind).toBe(history.owner);
     if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
   });
