@@ -669,7 +669,7 @@ function render(r: Results): string {
     ...r.requests.manual.map((row) => `| manual ${row.action} (kubectl) | ${total(row.requests)} (${byMethod(row.requests)}) | ${maxPerObject(row).toFixed(2)} | – | – |`),
     '',
     'Reads are one GET per object; `inspect` and `remove` with `DELETE_IF_UNUSED` add one list per CRD to count its custom resources; '
-      + 'an adopt asked to read Helm's release records adds two metadata-only lists (Secrets and ConfigMaps in kube-system) per Helm release the objects name. Writes are one PATCH or DELETE per object '
+      + 'an adopt asked to read Helm\'s release records adds two metadata-only lists (Secrets and ConfigMaps in kube-system) per Helm release the objects name. Writes are one PATCH or DELETE per object '
       + 'that needs it, and each is sent once before with dryRun=All (the preflight: `PATCH(dryRun)`, `DELETE(dryRun)`), so that a write the API server '
       + 'would refuse stops the action before anything is changed.',
     '',
