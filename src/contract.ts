@@ -7,6 +7,27 @@ import type { Action } from './engine/types';
 export const RESOURCE_TYPE = 'Custom::VpcCniOwnership';
 /** The custom resource that returns the aws-vpc-cni chart values reproducing the running install, in parts. */
 export const CHART_VALUES_RESOURCE_TYPE = 'Custom::VpcCniChartValues';
+/**
+ * The custom resource that waits until the admission policies limiting the handler are in force,
+ * between the manifest of the policies and the manifest that grants the handler its RBAC.
+ */
+export const ACCESS_CHECK_RESOURCE_TYPE = 'Custom::VpcCniOwnershipAccessCheck';
+
+/**
+ * How the handler sees its admission policies in force: a dry-run write of the probe ConfigMap
+ * (`ProbeNamespace`/`ProbeName`) refused with `PolicyMarker` in the message. The access check
+ * resource has these; so does the ownership resource when its access has policies (the handler
+ * then writes nothing until it sees them).
+ */
+export interface PolicyProbeProperties {
+  readonly ProbeNamespace: string;
+  readonly ProbeName: string;
+  readonly PolicyMarker: string;
+}
+
+export interface AccessCheckResourceProperties extends PolicyProbeProperties {
+  readonly ClusterName: string;
+}
 
 /**
  * Properties of the ownership custom resource, as CloudFormation hands them over (scalars arrive as
@@ -31,6 +52,10 @@ export interface OwnershipResourceProperties {
   readonly DeletePolicyEndpointCrd?: string;
   readonly IfOwnedByOthers: string;
   readonly DryRun: string;
+  /** With an access whose admission policies the construct applies: how to see them in force before writing. */
+  readonly ProbeNamespace?: string;
+  readonly ProbeName?: string;
+  readonly PolicyMarker?: string;
 }
 
 /** The action's fields as properties, one each (no field is serialized into another). */

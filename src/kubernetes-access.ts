@@ -19,8 +19,10 @@ export class KubernetesAccess {
   /**
    * RBAC for the action only, on the VPC CNI objects by name, with admission policies (by default) that limit what the handler writes.
    *
-   * Applied through the cluster's kubectl provider, with the handler role mapped to the group
-   * `cdk-vpc-cni-ownership` (an access entry, or aws-auth in CONFIG_MAP mode).
+   * Applied through the cluster's kubectl provider, with the handler role mapped to a group of the
+   * construct's own (`kubernetesGroup`; an access entry, or aws-auth in CONFIG_MAP mode). The
+   * admission policies go first; the roles and bindings only once a custom resource of the handler's
+   * has seen the policies refuse a write they forbid.
    */
   public static rbac(options: RbacAccessOptions = {}): KubernetesAccess {
     return new KubernetesAccess('RBAC', options.admissionPolicy ?? true);

@@ -281,6 +281,12 @@ export class PreinstalledAddonOwnership extends Construct {
   public readonly installedVersion: string;
   /** The IAM role the handler runs as (shared by every ownership construct in the stack). */
   public readonly handlerRole: iam.IRole;
+  /**
+   * The Kubernetes group the handler role is mapped to and its RBAC binds: its own per construct and
+   * stack with `KubernetesAccess.rbac()`, so two stacks on one cluster never share access objects;
+   * `cdk-vpc-cni-ownership` (KUBERNETES_GROUP) with `manual()` and `clusterAdminPolicy()`.
+   */
+  public readonly kubernetesGroup: string;
 
   /** @internal The second custom resource of a switch (its removal), when the action has one. */
   public readonly _finalStep?: CustomResource;
@@ -310,7 +316,8 @@ export class PreinstalledAddonOwnership extends Construct {
       grantEksApi(handler.role, target.clusterName, step.eksAddonName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
     }
 
-    const accessResources = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, steps);
+    const access = grantKubernetesAccess(this, target, props.kubernetesAccess, handler.role, steps, handler.provider.serviceToken);
+    this.kubernetesGroup = access.identity.group;
     this._provider = handler.provider;
 
     // Each field its own property: a token's value (a parameter, an SSM value) can never reach another field.
@@ -321,13 +328,15 @@ export class PreinstalledAddonOwnership extends Construct {
       ...actionProperties(step.action),
       IfOwnedByOthers: props.ifOwnedByOthers ?? OwnedByOthers.FAIL,
       DryRun: String(props.dryRun ?? false),
+      // The handler writes nothing until it sees the policies that limit it in force.
+      ...access.probe,
     });
     this._resource = new CustomResource(this, 'Resource', {
       serviceToken: handler.provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties: propertiesOf(steps[0]),
     });
-    for (const dependency of accessResources) this._resource.node.addDependency(dependency);
+    for (const dependency of access.dependencies) this._resource.node.addDependency(dependency);
 
     if (props.action._finally) {
       // A sibling, not a child: what depends on this construct (the new CNI's chart) must not wait for it.

@@ -15,15 +15,32 @@
  *   the add-ons' workloads, field by field, each with its own message. Each matches one typed
  *   resource, so the API server type-checks every field name against its schema (status.typeChecking).
  */
+import { createHash } from 'crypto';
+import { DEFAULT_IDENTITY, HandlerIdentity } from './identity';
 import { ActionAccess } from './model';
-import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
 import { DISABLED_NODE_SELECTOR_KEY } from '../engine/helm';
 import { AddonObject } from '../engine/objects';
 import { recoveryCopyObject } from '../engine/recovery';
 
-export const POLICY_NAME = KUBERNETES_GROUP;
-export const DAEMONSET_POLICY_NAME = `${KUBERNETES_GROUP}-daemonset`;
-export const DEPLOYMENT_POLICY_NAME = `${KUBERNETES_GROUP}-deployment`;
+/** The policies' names for an identity: `<prefix>` (every request), `<prefix>-daemonset`, `<prefix>-deployment`. */
+export function policyNames(identity: HandlerIdentity) {
+  return { scope: identity.prefix, daemonset: `${identity.prefix}-daemonset`, deployment: `${identity.prefix}-deployment` };
+}
+export const POLICY_NAME = policyNames(DEFAULT_IDENTITY).scope;
+export const DAEMONSET_POLICY_NAME = policyNames(DEFAULT_IDENTITY).daemonset;
+export const DEPLOYMENT_POLICY_NAME = policyNames(DEFAULT_IDENTITY).deployment;
+
+/**
+ * An object of the library's that the handler may get and patch by RBAC and that its scope policy
+ * always refuses to let it write: a dry-run write of it that is refused with the policies' digest in
+ * the message shows those exact policies in force for the handler.
+ */
+export interface PolicyProbe {
+  readonly namespace: string;
+  readonly name: string;
+  /** Part of the refusal's message when the policies of this digest are in force. */
+  readonly marker: string;
+}
 
 /**
  * Every field of PodSpec in Kubernetes 1.30 (k8s.io/api v0.30.0 core/v1 types.go), the version
@@ -90,11 +107,13 @@ function targetOf(o: AddonObject): string {
 }
 
 /** The handler's identity as EKS maps it: the access entry's (or aws-auth's) user, or the group. */
-const HANDLER_IDENTITY = {
-  name: 'handler-identity',
-  expression: `(has(request.userInfo.username) && request.userInfo.username == ${lit(KUBERNETES_USERNAME)})`
-    + ` || (has(request.userInfo.groups) && ${lit(KUBERNETES_GROUP)} in request.userInfo.groups)`,
-};
+function handlerIdentityCondition(identity: HandlerIdentity) {
+  return {
+    name: 'handler-identity',
+    expression: `(has(request.userInfo.username) && request.userInfo.username == ${lit(identity.username)})`
+      + ` || (has(request.userInfo.groups) && ${lit(identity.group)} in request.userInfo.groups)`,
+  };
+}
 
 /** The nodeSelector rule for the action, on two nodeSelector maps. */
 function nodeSelectorRule(access: ActionAccess, now: string, before: string): string {
@@ -106,12 +125,12 @@ function nodeSelectorRule(access: ActionAccess, now: string, before: string): st
 }
 
 /** A policy that applies to the handler's identity only and fails closed: a request it cannot evaluate is refused. */
-function handlerPolicy(name: string, { matchConstraints, ...checks }: Record<string, any>): Record<string, any> {
+function handlerPolicy(name: string, identity: HandlerIdentity, { matchConstraints, ...checks }: Record<string, any>): Record<string, any> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
     metadata: { name },
-    spec: { failurePolicy: 'Fail', matchConstraints, matchConditions: [HANDLER_IDENTITY], ...checks },
+    spec: { failurePolicy: 'Fail', matchConstraints, matchConditions: [handlerIdentityCondition(identity)], ...checks },
   };
 }
 
@@ -147,7 +166,7 @@ function creationRules(access: ActionAccess): string[] {
   return rules;
 }
 
-function scopePolicy(access: ActionAccess): Record<string, any> {
+function scopePolicy(access: ActionAccess, identity: HandlerIdentity): Record<string, any> {
   const prefix = `cdk-vpc-cni-ownership (${access.name}):`;
   const patchable = access.patch.map(targetOf);
   const deletable = access.delete.map(targetOf);
@@ -179,7 +198,7 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
     ...creatable.length > 0 ? [`(request.operation == 'CREATE' && variables.target in ${list(creatable)})`] : [],
   ];
   const creation = creationRules(access);
-  return handlerPolicy(POLICY_NAME, {
+  return handlerPolicy(policyNames(identity).scope, identity, {
     matchConstraints: {
       resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['*'] }],
       // Asking the API server what one may do (kubectl auth can-i) is a CREATE that writes nothing.
@@ -232,7 +251,7 @@ function scopePolicy(access: ActionAccess): Record<string, any> {
   });
 }
 
-function workloadPolicy(access: ActionAccess, kind: string, policyName: string): Record<string, any> | undefined {
+function workloadPolicy(access: ActionAccess, identity: HandlerIdentity, kind: string, policyName: string): Record<string, any> | undefined {
   const workloads = access.workloads.filter((w) => w.kind === kind);
   if (workloads.length === 0) return undefined;
   const first = workloads[0];
@@ -242,7 +261,7 @@ function workloadPolicy(access: ActionAccess, kind: string, policyName: string):
     message: `${prefix} ${path} may not change`,
     reason: 'Forbidden',
   });
-  return handlerPolicy(policyName, {
+  return handlerPolicy(policyName, identity, {
     matchConstraints: {
       resourceRules: [{
         apiGroups: [first.apiVersion.split('/')[0]],
@@ -267,16 +286,29 @@ function workloadPolicy(access: ActionAccess, kind: string, policyName: string):
 }
 
 /**
- * The policies and their bindings for an action. Their names are the same for every action:
- * applying another action's replaces them, so they always describe the current action, even where
- * an earlier action's RBAC was left behind. The DaemonSet policy comes first: once the API server
- * enforces the last object, it enforces all four.
+ * The policies and their bindings for an action, named after the handler's identity: applying
+ * another action's replaces them, so they always describe the current action. The workload policies
+ * come first: once the API server enforces the last object, it enforces all of them (each kind is
+ * loaded in the order it was written). With a probe, the scope policy's first rule refuses any write
+ * of it, naming the digest of all the policies: a refusal that names it shows them in force.
  */
-export function admissionPolicyObjects(access: ActionAccess): Record<string, any>[] {
-  const typed = ([['DaemonSet', DAEMONSET_POLICY_NAME], ['Deployment', DEPLOYMENT_POLICY_NAME]] as const)
+export function admissionPolicyObjects(access: ActionAccess, identity: HandlerIdentity = DEFAULT_IDENTITY,
+  probe?: { namespace: string; name: string }): { objects: Record<string, any>[]; probe?: PolicyProbe } {
+  const names = policyNames(identity);
+  const typed = ([['DaemonSet', names.daemonset], ['Deployment', names.deployment]] as const)
     .flatMap(([kind, name]) => {
-      const policy = workloadPolicy(access, kind, name);
+      const policy = workloadPolicy(access, identity, kind, name);
       return policy ? [policy, binding(name)] : [];
     });
-  return [...typed, scopePolicy(access), binding(POLICY_NAME)];
+  const scope = scopePolicy(access, identity);
+  if (!probe) return { objects: [...typed, scope, binding(names.scope)] };
+  const digest = createHash('sha256').update(JSON.stringify([...typed, scope])).digest('hex').slice(0, 16);
+  const marker = `policies ${digest} in force`;
+  const target = `/configmaps/${probe.namespace}/${probe.name}`;
+  scope.spec.validations.unshift({
+    expression: `variables.target != ${lit(target)}`,
+    message: `cdk-vpc-cni-ownership (${access.name}): ${marker}; the handler may never write its probe ConfigMap ${probe.namespace}/${probe.name}`,
+    reason: 'Forbidden',
+  });
+  return { objects: [...typed, scope, binding(names.scope)], probe: { ...probe, marker } };
 }

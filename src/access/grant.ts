@@ -1,8 +1,9 @@
-import { Annotations, Aws, aws_eks as eks, aws_iam as iam } from 'aws-cdk-lib';
+import { Annotations, Aws, CustomResource, Stack, Token, aws_eks as eks, aws_iam as iam } from 'aws-cdk-lib';
 import { Construct, IDependable } from 'constructs';
-import { sequenceAccessManifest } from './index';
+import { constructIdentity, DEFAULT_IDENTITY, HandlerIdentity } from './identity';
+import { accessManifests } from './index';
 import { ClusterAuthenticationMode, ClusterTarget } from '../cluster-target';
-import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../contract';
+import { ACCESS_CHECK_RESOURCE_TYPE, AccessCheckResourceProperties, KUBERNETES_GROUP, PolicyProbeProperties } from '../contract';
 import type { AddonAction } from './model';
 import { KubernetesAccess } from '../kubernetes-access';
 
@@ -22,20 +23,43 @@ function knownMinorVersion(target: ClusterTarget): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** What the ownership resource needs from its access. */
+export interface GrantedAccess {
+  /** What the ownership resource must wait for (the grants, the access entry or aws-auth). */
+  readonly dependencies: IDependable[];
+  /** The identity the handler role is mapped to. */
+  readonly identity: HandlerIdentity;
+  /** How the handler sees its admission policies in force before it writes; absent without policies. */
+  readonly probe?: PolicyProbeProperties;
+}
+
+/**
+ * The identity of the construct that applies its own access: unique per stack (its name is unique
+ * per account and region, where the cluster is) and construct, so two stacks on one cluster keep
+ * apart. Constructs whose access the user applies (`manual()`) use the default identity.
+ */
+function identityOf(scope: Construct): HandlerIdentity {
+  const stackName = Stack.of(scope).stackName;
+  return constructIdentity(Token.isUnresolved(stackName) ? scope.node.path : `${stackName}/${scope.node.path}`);
+}
+
 /**
  * Gives the handler role its Kubernetes permissions for the actions (one, or a sequence run on one
- * cluster: a network switch disables, then removes); returns what the custom
- * resource must wait for. The default is `rbac()` when the cluster construct can apply manifests,
- * otherwise `clusterAdminPolicy()` with a warning.
+ * cluster: a network switch disables, then removes). The default is `rbac()` when the cluster
+ * construct can apply manifests, otherwise `clusterAdminPolicy()` with a warning. With `rbac()` and
+ * admission policies, the grants come last: the policies and the probe first, then a custom resource
+ * of the handler's that waits until the policies refuse a forbidden write of the handler's own, then
+ * the roles and bindings, so the handler holds no right the policies do not limit yet.
  */
 export function grantKubernetesAccess(
   scope: Construct, target: ClusterTarget, chosen: KubernetesAccess | undefined, role: iam.IRole, actions: readonly AddonAction[],
-): IDependable[] {
+  serviceToken: string,
+): GrantedAccess {
   const access = chosen ?? (target._applyManifest ? KubernetesAccess.rbac() : KubernetesAccess.clusterAdminPolicy());
   const path = scope.node.path;
   switch (access.kind) {
     case 'MANUAL':
-      return [];
+      return { dependencies: [], identity: DEFAULT_IDENTITY };
     case 'CLUSTER_ADMIN_POLICY':
       if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
         throw new Error(`${path}: kubernetesAccess clusterAdminPolicy() needs access entries, but the cluster uses the aws-auth ConfigMap only (authenticationMode CONFIG_MAP); use rbac() or manual()`);
@@ -48,16 +72,19 @@ export function grantKubernetesAccess(
           + 'or a cluster construct with a kubectl provider (then rbac() is the default). '
           + 'To accept cluster-admin, set kubernetesAccess: KubernetesAccess.clusterAdminPolicy().');
       }
-      return [new eks.CfnAccessEntry(scope, 'AccessEntry', {
-        clusterName: target.clusterName,
-        principalArn: role.roleArn,
-        type: 'STANDARD',
-        username: KUBERNETES_USERNAME,
-        accessPolicies: [{
-          policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-          accessScope: { type: 'cluster' },
-        }],
-      })];
+      return {
+        identity: DEFAULT_IDENTITY,
+        dependencies: [new eks.CfnAccessEntry(scope, 'AccessEntry', {
+          clusterName: target.clusterName,
+          principalArn: role.roleArn,
+          type: 'STANDARD',
+          username: DEFAULT_IDENTITY.username,
+          accessPolicies: [{
+            policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+            accessScope: { type: 'cluster' },
+          }],
+        })],
+      };
     default: {
       if (!target._applyManifest) {
         throw new Error(`${path}: kubernetesAccess rbac() needs a cluster construct with a kubectl provider to apply the RBAC manifest; `
@@ -69,21 +96,38 @@ export function grantKubernetesAccess(
           + `(admissionregistration.k8s.io/v1, Kubernetes 1.${ADMISSION_POLICY_MINOR}+). Use kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) `
           + 'for the RBAC alone (see the README, "Cluster access", for what the handler could then do), or upgrade the cluster');
       }
-      const manifest = target._applyManifest('Rbac', scope, sequenceAccessManifest(actions, { admissionPolicy: access.admissionPolicy }));
-      if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
-        // CONFIG_MAP is only derived from a created aws-eks Cluster, which has aws-auth.
-        const cluster = target._cluster as eks.Cluster;
-        cluster.awsAuth.addRoleMapping(role, { groups: [KUBERNETES_GROUP], username: KUBERNETES_USERNAME });
-        return [manifest, cluster.awsAuth];
-      }
-      const entry = new eks.CfnAccessEntry(scope, 'AccessEntry', {
-        clusterName: target.clusterName,
-        principalArn: role.roleArn,
-        type: 'STANDARD',
-        username: KUBERNETES_USERNAME,
-        kubernetesGroups: [KUBERNETES_GROUP],
-      });
-      return [manifest, entry];
+      const identity = identityOf(scope);
+      const mapping = mapRole(scope, target, role, identity);
+      const manifests = accessManifests(actions, { admissionPolicy: access.admissionPolicy, identity });
+      const grants = target._applyManifest('Rbac', scope, manifests.grants);
+      if (!manifests.probe) return { dependencies: [grants, mapping], identity };
+
+      const limits = target._applyManifest('AdmissionPolicy', scope, manifests.limits);
+      const probe: PolicyProbeProperties = {
+        ProbeNamespace: manifests.probe.namespace, ProbeName: manifests.probe.name, PolicyMarker: manifests.probe.marker,
+      };
+      const properties: AccessCheckResourceProperties = { ClusterName: target.clusterName, ...probe };
+      const check = new CustomResource(scope, 'AccessCheck', { serviceToken, resourceType: ACCESS_CHECK_RESOURCE_TYPE, properties: { ...properties } });
+      check.node.addDependency(limits, mapping);
+      grants.node.addDependency(check);
+      return { dependencies: [grants, mapping], identity, probe };
     }
   }
+}
+
+/** Maps the handler role to the identity: an access entry, or aws-auth in CONFIG_MAP mode. */
+function mapRole(scope: Construct, target: ClusterTarget, role: iam.IRole, identity: HandlerIdentity): IDependable {
+  if (target.authenticationMode === ClusterAuthenticationMode.CONFIG_MAP) {
+    // CONFIG_MAP is only derived from a created aws-eks Cluster, which has aws-auth.
+    const cluster = target._cluster as eks.Cluster;
+    cluster.awsAuth.addRoleMapping(role, { groups: [identity.group], username: identity.username });
+    return cluster.awsAuth;
+  }
+  return new eks.CfnAccessEntry(scope, 'AccessEntry', {
+    clusterName: target.clusterName,
+    principalArn: role.roleArn,
+    type: 'STANDARD',
+    username: identity.username,
+    kubernetesGroups: [identity.group],
+  });
 }

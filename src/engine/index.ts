@@ -14,3 +14,5 @@ export type { PlanOptions } from './plan';
 export { run, PartialApplyError, PreflightRefusedError, HandOverNotKeptError } from './run';
 export type { RunOptions, RunResult, EngineLog } from './run';
 export { formatObservation, formatPlan, table } from './format';
+export { probePolicies, waitForPoliciesInForce, PolicyNotInForceError } from './policy-probe';
+export type { PolicyProbeTarget, ProbeOutcome } from './policy-probe';

@@ -8,11 +8,13 @@ import { eksToken } from './eks-token';
 import { boundedMessage, cutToSerialized, DATA_BUDGET, serializedBytes, splitForResponse } from './response';
 import { addonNamed, ADDON_NAMES, chartValuesToInstall, installedVersionOf, VPC_CNI } from '../addons';
 import {
-  ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE, ChartValuesResourceProperties, OwnershipResourceProperties,
+  ACCESS_CHECK_RESOURCE_TYPE, AccessCheckResourceProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE,
+  ChartValuesResourceProperties, OwnershipResourceProperties,
 } from '../contract';
 import {
   Action, actionProblems, AddonDefinition, KubeClient, KubeNetworkError,
-  observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PreflightRefusedError, run, RunResult,
+  observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PolicyProbeTarget, PreflightRefusedError, run, RunResult,
+  waitForPoliciesInForce,
 } from '../engine';
 import { mergeValues } from '../engine/helm-values';
 
@@ -58,6 +60,20 @@ interface ParsedProperties {
   readonly action: Action;
   readonly ifOwnedByOthers: OwnedByOthers;
   readonly dryRun: boolean;
+  /** How to see the admission policies that limit the handler in force; absent when the access has none. */
+  readonly probe?: PolicyProbeTarget;
+}
+
+/** How long an action waits to see its admission policies in force before it refuses to write. */
+const POLICY_WAIT_MS = 30_000;
+/** How long the access check waits for them (it runs once, right after they were applied). */
+const ACCESS_CHECK_WAIT_MS = 180_000;
+
+/** The probe properties, when all three are there. */
+function probeOf(props: Partial<Record<'ProbeNamespace' | 'ProbeName' | 'PolicyMarker', unknown>>): PolicyProbeTarget | undefined {
+  const { ProbeNamespace: namespace, ProbeName: name, PolicyMarker: marker } = props;
+  if (typeof namespace !== 'string' || typeof name !== 'string' || typeof marker !== 'string' || !namespace || !name || !marker) return undefined;
+  return { namespace, name, marker };
 }
 
 type RawProperties = Partial<Record<keyof OwnershipResourceProperties, unknown>> & { Action?: unknown };
@@ -76,7 +92,7 @@ export function parseProperties(raw: RawProperties | undefined): ParsedPropertie
   const ifOwnedByOthers = (props.IfOwnedByOthers ?? 'FAIL') as OwnedByOthers;
   if (!OWNED_BY_OTHERS.includes(ifOwnedByOthers)) problems.push(`IfOwnedByOthers "${ifOwnedByOthers}" must be one of ${OWNED_BY_OTHERS.join(', ')}`);
   if (problems.length > 0) throw new Error(`Invalid properties: ${problems.join('; ')}`);
-  return { clusterName: props.ClusterName, addon, action, ifOwnedByOthers, dryRun: props.DryRun === 'true' };
+  return { clusterName: props.ClusterName, addon, action, ifOwnedByOthers, dryRun: props.DryRun === 'true', probe: probeOf(props) };
 }
 
 function actionOf(props: RawProperties): Action {
@@ -108,6 +124,7 @@ function actionOf(props: RawProperties): Action {
  */
 export async function onEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
   if (event.ResourceType === CHART_VALUES_RESOURCE_TYPE) return onChartValuesEvent(event, deps);
+  if (event.ResourceType === ACCESS_CHECK_RESOURCE_TYPE) return onAccessCheckEvent(event, deps);
   if (event.RequestType === 'Delete') {
     // Only what the Delete uses is read: properties a newer handler would reject must not make a resource undeletable.
     const target = undoTarget(event.ResourceProperties as RawProperties);
@@ -168,6 +185,7 @@ async function onDelete(deps: HandlerDependencies, props: UndoTarget): Promise<v
 interface UndoTarget {
   readonly clusterName: string;
   readonly addon: AddonDefinition;
+  readonly probe?: PolicyProbeTarget;
 }
 
 /**
@@ -191,7 +209,7 @@ export function undoTarget(raw: RawProperties | undefined): UndoTarget | undefin
   if (typeof props.ClusterName !== 'string' || !props.ClusterName) throw new Error('Property ClusterName is required to undo a disable');
   const addon = addonNamed(typeof props.Addon === 'string' ? props.Addon : VPC_CNI.name);
   if (!addon) throw new Error(`Property Addon "${String(props.Addon)}" must be one of ${ADDON_NAMES.join(', ')} to undo a disable`);
-  return { clusterName: props.ClusterName, addon };
+  return { clusterName: props.ClusterName, addon, probe: probeOf(props) };
 }
 
 /** The ownership attributes, within CloudFormation's response limit: the plan gives way first. */
@@ -311,6 +329,10 @@ async function runAction(
   deps.log({ step: 'describeAddon', addon: props.addon.eksAddonName, managed: managedAddon });
   const client = await kubeClient(deps, props.clusterName, cluster);
   try {
+    // Fail closed: nothing is written while a write the handler's admission policies forbid is not refused.
+    if (props.probe && action.type !== 'INSPECT' && !dryRun) {
+      await waitForPoliciesInForce(client, props.probe, { timeoutMs: Math.min(POLICY_WAIT_MS, deps.deadline - Date.now()), log: deps.log });
+    }
     const runOptions = { addon: props.addon, action, ifOwnedByOthers: props.ifOwnedByOthers, deadline: deps.deadline, log: deps.log };
     if (managedAddon && options.releaseAddon && props.ifOwnedByOthers === 'TAKE_OVER' && action.type !== 'INSPECT' && !dryRun) {
       // Everything that can stop the action is checked before the add-on goes: the cluster answers,
@@ -326,6 +348,34 @@ async function runAction(
     return result;
   } catch (e) {
     if (unreachable(e)) throw new ClusterUnreachableError(props.clusterName, cluster.endpoint, e);
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The access check: between the manifest of the admission policies and the one that grants the
+ * handler its RBAC. It succeeds once a write the policies always forbid, made as the handler, is
+ * refused by them; it fails (and the grants are never applied) if that is not seen in time.
+ */
+async function onAccessCheckEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
+  const raw = (event.ResourceProperties ?? {}) as Partial<AccessCheckResourceProperties>;
+  const probe = probeOf(raw);
+  const clusterName = raw.ClusterName;
+  deps.log({ step: 'event', requestType: event.RequestType, cluster: clusterName, accessCheck: probe });
+  const physicalResourceId = `${clusterName}/access-check`;
+  if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
+  if (!clusterName || !probe) throw new Error('Invalid properties: ClusterName, ProbeNamespace, ProbeName and PolicyMarker are required');
+  const cluster = await describeCluster(deps, clusterName);
+  if (!cluster) throw new Error(`EKS cluster "${clusterName}" does not exist in ${deps.region}`);
+  const client = await kubeClient(deps, clusterName, cluster);
+  try {
+    const timeoutMs = Math.min(ACCESS_CHECK_WAIT_MS, deps.deadline - Date.now());
+    const attempts = await waitForPoliciesInForce(client, probe, { timeoutMs, log: deps.log });
+    return { PhysicalResourceId: physicalResourceId, Data: { Attempts: String(attempts) } };
+  } catch (e) {
+    if (unreachable(e)) throw new ClusterUnreachableError(clusterName, cluster.endpoint, e);
     throw e;
   } finally {
     client.close();

@@ -2,9 +2,10 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { App, Stack, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
-import { accessManifest, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
+import { accessManifest, accessManifests, DAEMONSET_POLICY_NAME, POD_SPEC_FIELDS_1_30, POLICY_NAME } from '../../src/access';
 import { CLUSTER_ADMIN_FALLBACK_WARNING } from '../../src/access/grant';
 import { AWS_NODE_RULES, VPC_CNI } from '../../src/addons';
+import { constructAccess, identityAt } from '../support/construct-access';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -21,21 +22,10 @@ function eksCluster(stack: Stack, version = eks.KubernetesVersion.V1_33): eks.Cl
   });
 }
 
-/**
- * The manifest the construct applies through the cluster's kubectl handler, without the prune label
- * aws-cdk-lib adds to each object (with it, an Update deletes the objects an earlier action applied).
- */
-function appliedManifest(template: Template): any[] {
-  const resource = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-    .find((r: any) => JSON.stringify(r).includes('cdk-vpc-cni-ownership')) as any;
-  const manifest = JSON.parse(resource.Properties.Manifest);
-  for (const m of manifest) {
-    const labels = Object.keys(m.metadata.labels ?? {});
-    expect(labels).toEqual([expect.stringMatching(/^aws\.cdk\.eks\/prune-/)]);
-    delete m.metadata.labels;
-  }
-  return manifest;
-}
+/** Every access object the construct applies (limits, then grants), without aws-cdk-lib's prune labels. */
+const appliedManifest = (template: Template): any[] => constructAccess(template).all;
+/** The construct's own identity: stack "Stack", construct "Cni". */
+const IDENTITY = identityAt('Stack', 'Stack/Cni');
 
 function synth(props: Omit<VpcCniOwnershipProps, 'cluster'>, version?: eks.KubernetesVersion): Template {
   const stack = newStack();
@@ -51,15 +41,47 @@ const ACTIONS: [string, CniAction][] = [
   ['adopt', CniAction.adoptIntoHelm()],
 ];
 
-const rolesOf = (manifest: any[]) => manifest.filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role');
+/** The action's roles; the probe's Role (get and patch of the probe ConfigMap only) is checked on its own. */
+const rolesOf = (manifest: any[]) => manifest.filter((m) => (m.kind === 'ClusterRole' || m.kind === 'Role') && !m.metadata.name.endsWith('-probe'));
 const rulesOf = (manifest: any[]) => rolesOf(manifest).flatMap((r) => r.rules);
 const verbsOn = (manifest: any[], resource: string, name?: string) => rulesOf(manifest)
   .filter((r) => r.resources?.includes(resource) && (name === undefined || r.resourceNames?.includes(name)))
   .flatMap((r) => r.verbs);
 
 describe('each action synthesizes its own access', () => {
-  test.each(ACTIONS)('%s: the construct applies exactly VpcCniOwnership.rbacManifest(action)', (_name, action) => {
-    expect(appliedManifest(synth({ action }))).toEqual(VpcCniOwnership.rbacManifest(action));
+  test.each(ACTIONS)('%s: the construct applies the limits, checks them in force, then the grants: exactly the access of its own identity', (_name, action) => {
+    const template = synth({ action });
+    const applied = constructAccess(template);
+    const expected = accessManifests([{ addon: VPC_CNI, action: action._action }], { identity: IDENTITY });
+    expect(applied.limits).toEqual(expected.limits);
+    expect(applied.grants).toEqual(expected.grants);
+    // Nothing that grants the handler anything but the probe comes before the check.
+    expect(applied.limits.filter((m) => /Binding$/.test(m.kind) && m.kind !== 'ValidatingAdmissionPolicyBinding').map((m) => m.metadata.name))
+      .toEqual([`${IDENTITY.prefix}-probe`]);
+    expect(applied.check!.properties).toMatchObject({
+      ProbeNamespace: 'kube-system', ProbeName: `${IDENTITY.prefix}-probe`, PolicyMarker: expected.probe!.marker,
+    });
+    expect(applied.check!.dependsOn).toEqual(expect.arrayContaining([applied.limitsId, expect.stringMatching(/^CniAccessEntry/)]));
+    expect(template.findResources('Custom::AWSCDK-EKS-KubernetesResource')[applied.grantsId].DependsOn).toContain(applied.check!.id);
+    const [ownershipResource] = Object.values(template.findResources('Custom::VpcCniOwnership')) as any[];
+    expect(ownershipResource.DependsOn).toContain(applied.grantsId);
+    // The handler itself writes nothing until it sees the same policies in force.
+    expect(ownershipResource.Properties).toMatchObject({ ProbeName: `${IDENTITY.prefix}-probe`, PolicyMarker: expected.probe!.marker });
+  });
+
+  test('the probe: a ConfigMap the handler may get and patch by RBAC, and never write by policy (its first rule names the digest)', () => {
+    const manifest = VpcCniOwnership.rbacManifest(CniAction.disable());
+    const probeRole = manifest.find((m) => m.kind === 'Role' && m.metadata.name === 'cdk-vpc-cni-ownership-probe');
+    expect(probeRole.rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cdk-vpc-cni-ownership-probe'], verbs: ['get', 'patch'] }]);
+    const scope = manifest.find((m) => m.kind === 'ValidatingAdmissionPolicy' && m.metadata.name === POLICY_NAME);
+    expect(scope.spec.validations[0]).toEqual({
+      expression: 'variables.target != "/configmaps/kube-system/cdk-vpc-cni-ownership-probe"',
+      message: expect.stringMatching(/^cdk-vpc-cni-ownership \(disable\): policies [0-9a-f]{16} in force; the handler may never write its probe/),
+      reason: 'Forbidden',
+    });
+    // Another action's policies have another digest.
+    const other = VpcCniOwnership.rbacManifest(CniAction.remove()).find((m) => m.kind === 'ValidatingAdmissionPolicy' && m.metadata.name === POLICY_NAME);
+    expect(other.spec.validations[0].message.match(/policies (\w+)/)[1]).not.toBe(scope.spec.validations[0].message.match(/policies (\w+)/)[1]);
   });
 
   test.each(ACTIONS)('%s: no escalate, no bind, no wildcard, and the roles\' names carry the action', (name, action) => {
@@ -73,7 +95,7 @@ describe('each action synthesizes its own access', () => {
     }
     const suffix = name.split(' ')[0];
     expect(rolesOf(manifest).map((r) => r.metadata.name)).toEqual([`cdk-vpc-cni-ownership-${suffix}`, `cdk-vpc-cni-ownership-${suffix}`]);
-    for (const binding of manifest.filter((m) => /RoleBinding$/.test(m.kind))) {
+    for (const binding of manifest.filter((m) => /RoleBinding$/.test(m.kind) && !m.metadata.name.endsWith('-probe'))) {
       expect(binding.subjects).toEqual([{ kind: 'Group', name: 'cdk-vpc-cni-ownership', apiGroup: 'rbac.authorization.k8s.io' }]);
       expect(binding.roleRef.name).toBe(`cdk-vpc-cni-ownership-${suffix}`);
     }
@@ -132,7 +154,7 @@ describe('each action synthesizes its own access', () => {
     expect(verbsOn(manifest, 'configmaps').filter((v) => v === 'list')).toEqual([]);
 
     const reading = VpcCniOwnership.rbacManifest(CniAction.adoptIntoHelm({ readHelmReleaseRecords: true }));
-    const roles = reading.filter((m) => m.kind === 'Role');
+    const roles = rolesOf(reading).filter((m) => m.kind === 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['kube-system']);
     expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });
     expect(verbsOn([reading.find((m) => m.kind === 'ClusterRole')], 'secrets')).toEqual([]);
@@ -158,7 +180,7 @@ describe('the admission policies', () => {
 
   test('the first policy allows each action only its own writes', () => {
     const allowed = (action: CniAction) => policies(VpcCniOwnership.rbacManifest(action))
-      .find((p) => p.metadata.name === POLICY_NAME).spec.validations[0].expression as string;
+      .find((p) => p.metadata.name === POLICY_NAME).spec.validations.find((v: any) => v.expression.startsWith('variables.subResource')).expression as string;
     expect(allowed(CniAction.inspect())).toContain('request.operation == \'DELETE\' && variables.target in [])');
     expect(allowed(CniAction.inspect())).toContain('variables.target in ["apps/daemonsets/kube-system/aws-node"]');
     expect(allowed(CniAction.remove())).toContain('"rbac.authorization.k8s.io/clusterroles//aws-node"');
@@ -178,10 +200,17 @@ describe('the admission policies', () => {
     expect(POD_SPEC_FIELDS_1_30).toHaveLength(39);
   });
 
-  test('rbac({ admissionPolicy: false }) applies the RBAC alone', () => {
-    const manifest = appliedManifest(synth({ action: CniAction.remove(), kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) }));
-    expect(manifest.map((m) => m.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-    expect(VpcCniOwnership.rbacManifest(CniAction.remove(), { admissionPolicy: false })).toEqual(manifest);
+  test('rbac({ admissionPolicy: false }) applies the RBAC alone: one manifest, no check, no probe', () => {
+    const template = synth({ action: CniAction.remove(), kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: false }) });
+    const applied = constructAccess(template);
+    expect(applied.limits).toEqual([]);
+    expect(applied.check).toBeUndefined();
+    expect(applied.grants.map((m) => m.kind)).toEqual(['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding']);
+    const expected = accessManifests([{ addon: VPC_CNI, action: CniAction.remove()._action }], { admissionPolicy: false, identity: IDENTITY });
+    expect(expected.grants).toEqual(applied.grants);
+    const kinds = (manifest: any[]) => manifest.map((m) => m.kind);
+    expect(kinds(VpcCniOwnership.rbacManifest(CniAction.remove(), { admissionPolicy: false }))).toEqual(kinds(applied.grants));
+    expect(Object.values(template.findResources('Custom::VpcCniOwnership'))[0]).not.toHaveProperty('Properties.ProbeName');
   });
 
   test('a cluster construct older than Kubernetes 1.30 fails synthesis naming the option; with the option it synthesizes', () => {

@@ -2,6 +2,7 @@ import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { App, CfnParameter, Stack, aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, CrdPolicy, KubernetesAccess, OwnedByOthers, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
+import { constructAccess, identityAt } from '../support/construct-access';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -153,22 +154,28 @@ describe('cluster access', () => {
   test('aws-eks in API mode: an access entry mapping the handler role to the RBAC group, the RBAC manifest, and the custom resource after both', () => {
     const stack = newStack();
     const cluster = eksCluster(stack, { authenticationMode: eks.AuthenticationMode.API });
-    new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm() });
+    const construct = new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm() });
     const template = Template.fromStack(stack);
+    // Its own identity: two stacks on one cluster never share access objects.
+    const p = identityAt('Stack', 'Stack/Cni').prefix;
+    expect(p).toMatch(/^cdk-vpc-cni-ownership-[0-9a-f]{10}$/);
     template.hasResourceProperties('AWS::EKS::AccessEntry', {
       ClusterName: { Ref: Match.stringLikeRegexp('Cluster') },
-      KubernetesGroups: ['cdk-vpc-cni-ownership'],
-      Username: 'cdk-vpc-cni-ownership-handler',
+      KubernetesGroups: [p],
+      Username: `${p}-handler`,
       PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('VpcCniOwnershipHandlerFunctionServiceRole'), 'Arn'] },
     });
-    const manifest = rbacOf(template);
-    expect(manifest.map((m: any) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`)).toEqual([
-      'ClusterRole//cdk-vpc-cni-ownership-adopt', 'ClusterRoleBinding//cdk-vpc-cni-ownership-adopt',
-      'Role/kube-system/cdk-vpc-cni-ownership-adopt', 'RoleBinding/kube-system/cdk-vpc-cni-ownership-adopt',
-      'ValidatingAdmissionPolicy//cdk-vpc-cni-ownership-daemonset', 'ValidatingAdmissionPolicyBinding//cdk-vpc-cni-ownership-daemonset',
-      'ValidatingAdmissionPolicy//cdk-vpc-cni-ownership', 'ValidatingAdmissionPolicyBinding//cdk-vpc-cni-ownership',
+    const access = constructAccess(template);
+    const ids = (manifest: any[]) => manifest.map((m: any) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`);
+    expect(ids(access.limits)).toEqual([
+      `ValidatingAdmissionPolicy//${p}-daemonset`, `ValidatingAdmissionPolicyBinding//${p}-daemonset`,
+      `ValidatingAdmissionPolicy//${p}`, `ValidatingAdmissionPolicyBinding//${p}`,
+      `ConfigMap/kube-system/${p}-probe`, `Role/kube-system/${p}-probe`, `RoleBinding/kube-system/${p}-probe`,
     ]);
-    const [clusterRole, , role] = manifest;
+    expect(ids(access.grants)).toEqual([
+      `ClusterRole//${p}-adopt`, `Role/kube-system/${p}-adopt`, `ClusterRoleBinding//${p}-adopt`, `RoleBinding/kube-system/${p}-adopt`,
+    ]);
+    const [clusterRole, role] = access.grants;
     expect(clusterRole.rules.slice(0, 4)).toEqual([
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['aws-node'], verbs: ['get', 'patch'] },
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], resourceNames: ['aws-node'], verbs: ['get', 'patch'] },
@@ -179,6 +186,7 @@ describe('cluster access', () => {
     expect(JSON.stringify([clusterRole, role])).not.toMatch(/"\*"|"escalate"|"bind"/);
     const dependsOn = Object.values(template.findResources('Custom::VpcCniOwnership'))[0].DependsOn;
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^CniAccessEntry/), expect.stringMatching(/^CniRbac/)]));
+    expect(construct.kubernetesGroup).toBe(p);
   });
 
   test('aws-eks in API_AND_CONFIG_MAP mode also uses an access entry', () => {
@@ -197,8 +205,11 @@ describe('cluster access', () => {
     const awsAuth = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
       .find((r: any) => JSON.stringify(r).includes('aws-auth')) as any;
     const mapRoles = JSON.stringify(awsAuth.Properties.Manifest);
-    expect(mapRoles).toContain('cdk-vpc-cni-ownership-handler');
-    expect(mapRoles).toContain('\\\\\\"cdk-vpc-cni-ownership\\\\\\"');
+    const p = identityAt('Stack', 'Stack/Cni').prefix;
+    expect(mapRoles).toContain(`${p}-handler`);
+    expect(mapRoles).toContain(`\\\\\\"${p}\\\\\\"`);
+    // The access check waits for aws-auth too: it probes as the handler.
+    expect(constructAccess(template).check!.dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/AwsAuth/)]));
     const dependsOn = Object.values(template.findResources('Custom::VpcCniOwnership'))[0].DependsOn;
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/AwsAuth/)]));
   });
@@ -208,7 +219,7 @@ describe('cluster access', () => {
     const cluster = eksCluster(stack, { authenticationMode: eks.AuthenticationMode.API });
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.adoptIntoHelm({ readHelmReleaseRecords: true }) });
     Template.fromStack(stack).hasResourceProperties('Custom::VpcCniOwnership', { ActionType: 'ADOPT', ReadReleaseRecords: 'true' });
-    const roles = rbacOf(Template.fromStack(stack)).filter((m: any) => m.kind === 'Role');
+    const roles = constructAccess(Template.fromStack(stack)).grants.filter((m: any) => m.kind === 'Role');
     expect(roles.map((r: any) => r.metadata.namespace)).toEqual(['kube-system']);
     expect(roles[0].rules).toContainEqual({ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['list'] });
   });
@@ -233,8 +244,9 @@ describe('cluster access', () => {
     const cluster = eksV2Cluster(stack, { kubectlProviderOptions: { kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') } });
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.remove() });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::EKS::AccessEntry', { KubernetesGroups: ['cdk-vpc-cni-ownership'] });
-    expect(rbacOf(template).map((m: any) => m.metadata.name)).toContain('cdk-vpc-cni-ownership-remove');
+    const p = identityAt('Stack', 'Stack/Cni').prefix;
+    template.hasResourceProperties('AWS::EKS::AccessEntry', { KubernetesGroups: [p] });
+    expect(constructAccess(template).grants.map((m: any) => m.metadata.name)).toContain(`${p}-remove`);
   });
 
   test('an imported cluster: cluster-admin access entry by default; manual() creates nothing', () => {
@@ -245,8 +257,11 @@ describe('cluster access', () => {
     const manual = newStack();
     new VpcCniOwnership(manual, 'Cni', { cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }), action: CniAction.remove(), kubernetesAccess: KubernetesAccess.manual() });
     Template.fromStack(manual).resourceCountIs('AWS::EKS::AccessEntry', 0);
-    expect(VpcCniOwnership.rbacManifest(CniAction.remove()).map((m: any) => m.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding',
-      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    // What you apply yourself, limits first: the policies and the probe, then the roles and bindings.
+    expect(VpcCniOwnership.rbacManifest(CniAction.remove()).map((m: any) => m.kind)).toEqual([
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+      'ConfigMap', 'Role', 'RoleBinding', 'ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding',
+    ]);
   });
 });
 
@@ -274,16 +289,11 @@ describe('imported aws-eks clusters', () => {
     const cluster = imported(stack, { kubectlRoleArn: 'arn:aws:iam::111111111111:role/kubectl', kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') });
     new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.remove() });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::EKS::AccessEntry', { ClusterName: 'imported', KubernetesGroups: ['cdk-vpc-cni-ownership'] });
-    expect(rbacOf(template)).toContainEqual(expect.objectContaining({ kind: 'ClusterRoleBinding', subjects: [expect.objectContaining({ name: 'cdk-vpc-cni-ownership' })] }));
+    const p = identityAt('Stack', 'Stack/Cni').prefix;
+    template.hasResourceProperties('AWS::EKS::AccessEntry', { ClusterName: 'imported', KubernetesGroups: [p] });
+    expect(constructAccess(template).grants).toContainEqual(expect.objectContaining({ kind: 'ClusterRoleBinding', subjects: [expect.objectContaining({ name: p })] }));
   });
 });
-
-function rbacOf(template: Template): any[] {
-  const resource = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-    .find((r: any) => JSON.stringify(r).includes('cdk-vpc-cni-ownership') && !JSON.stringify(r).includes('aws-auth')) as any;
-  return JSON.parse(resource.Properties.Manifest);
-}
 
 describe('endpoint access', () => {
   test('public endpoint: the handler runs outside any VPC', () => {

@@ -13,9 +13,10 @@ import { App, Stack, aws_eks as eks } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ClusterTarget, CniAction, OwnedByOthers, VpcCniOwnership, VpcCniOwnershipProps } from '../../src';
 import { VPC_CNI } from '../../src/addons';
-import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
+import { ACCESS_CHECK_RESOURCE_TYPE } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
 import { Cli, CHART, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil } from '../support/cluster';
+import { constructAccess, identityAt } from '../support/construct-access';
 import { EksStandin } from '../support/eks-standin';
 import { TokenWebhook } from '../support/token-webhook';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
@@ -33,9 +34,16 @@ interface Synthesized {
   readonly assetDir: string;
   /** The custom resource's properties, with the cluster name the stand-in knows. */
   readonly properties: Record<string, string>;
-  /** The RBAC manifest the construct applies through the cluster's kubectl provider. */
-  readonly rbac: any[];
+  /** The admission policies and the probe the construct applies first, through the cluster's kubectl provider. */
+  readonly limits: any[];
+  /** The access check's properties (cluster name as the stand-in knows it). */
+  readonly check: Record<string, string>;
+  /** The roles and bindings it applies once the check has seen the policies in force. */
+  readonly grants: any[];
 }
+
+/** The construct's own Kubernetes identity (stack LocalDeploy, construct Cni), what its access entry maps the handler role to. */
+const IDENTITY = identityAt('LocalDeploy', 'LocalDeploy/Cni');
 
 /** Synthesizes a stack with the construct on an aws-eks cluster (API mode) and reads what it ships. */
 function synthesize(props: Omit<VpcCniOwnershipProps, 'cluster'>): Synthesized {
@@ -54,10 +62,17 @@ function synthesize(props: Omit<VpcCniOwnershipProps, 'cluster'>): Synthesized {
     .find((r: any) => String(r.Properties.Description).startsWith('cdk-vpc-cni-ownership')) as any;
   const assetDir = path.join(assembly.directory, fn.Metadata['aws:asset:path']);
   const cr = Object.values(template.findResources('Custom::VpcCniOwnership'))[0] as any;
-  const rbacResource = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
-    .find((r: any) => String(r.Properties.Manifest).includes(KUBERNETES_GROUP)) as any;
+  template.hasResourceProperties('AWS::EKS::AccessEntry', { Username: IDENTITY.username, KubernetesGroups: [IDENTITY.group] });
+  const access = constructAccess(template);
   const { ServiceToken, ...rest } = cr.Properties;
-  return { assetDir, properties: { ...rest, ClusterName: CLUSTER }, rbac: JSON.parse(rbacResource.Properties.Manifest) };
+  const { ServiceToken: _checkToken, ...checkRest } = access.check!.properties;
+  return {
+    assetDir,
+    properties: { ...rest, ClusterName: CLUSTER },
+    limits: access.limits,
+    check: { ...checkRest, ClusterName: CLUSTER },
+    grants: access.grants,
+  };
 }
 
 interface HandlerRun {
@@ -85,7 +100,7 @@ describe('local deploy of the bundled handler', () => {
       clusterName: CLUSTER,
       // What the construct's access entry does on EKS: the handler role becomes this user and group.
       identities: {
-        [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: KUBERNETES_USERNAME, groups: [KUBERNETES_GROUP] },
+        [CREDENTIALS.accessKeyId]: { secretAccessKey: CREDENTIALS.secretAccessKey, username: IDENTITY.username, groups: [IDENTITY.group] },
       },
       dir: path.join(state, 'webhook'),
     });
@@ -113,27 +128,31 @@ describe('local deploy of the bundled handler', () => {
   });
 
   /**
-   * Applies, as admin, exactly the access manifest the construct synthesizes (RBAC and admission
-   * policies): the handler gets nothing else. After `previous`, as CloudFormation's Update with
-   * prune does: the objects only the previous manifest had are deleted.
+   * Applies the construct's access as CloudFormation would: as admin, the manifest of the admission
+   * policies and the probe; then the bundled handler's access check, which returns only once they
+   * refuse a forbidden write of the handler's own; then, as admin, the roles and bindings. After
+   * `previous`, as CloudFormation's Update with prune does: objects only the previous manifests had are deleted.
    */
   async function applyConstructRbac(synth: Synthesized, previous?: Synthesized) {
     const docs = (manifest: any[]) => manifest.map((m) => JSON.stringify(m)).join('\n---\n');
-    cli.kubectl(['apply', '-f', '-'], docs(synth.rbac));
     const key = (m: any) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
-    const gone = (previous?.rbac ?? []).filter((m) => !synth.rbac.some((n) => key(n) === key(m)));
-    if (gone.length > 0) cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(gone));
-    // RBAC and admission policies take effect through informers: wait until a write RBAC allows
-    // (every action may patch the DaemonSet) is refused by this action's policy.
-    const action = synth.rbac.find((m) => m.kind === 'ClusterRole').metadata.name.slice(`${KUBERNETES_GROUP}-`.length);
-    const probe = ['patch', 'daemonset/aws-node', '-n', 'kube-system', '--type', 'merge', '-p', '{"metadata":{"labels":{"probe":"x"}}}',
-      '--dry-run=server', '--as', KUBERNETES_USERNAME, '--as-group', KUBERNETES_GROUP];
-    await waitUntil(`the ${action} admission policy`, async () => {
+    const prune = (now: any[], before: any[] = []) => {
+      const gone = before.filter((m) => !now.some((n) => key(n) === key(m)));
+      if (gone.length > 0) cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(gone));
+    };
+    cli.kubectl(['apply', '-f', '-'], docs(synth.limits));
+    prune(synth.limits, previous?.limits);
+    const checked = await invoke(synth, { RequestType: previous ? 'Update' : 'Create', ResourceType: ACCESS_CHECK_RESOURCE_TYPE, ResourceProperties: synth.check });
+    expect(checked.error).toBeUndefined();
+    cli.kubectl(['apply', '-f', '-'], docs(synth.grants));
+    prune(synth.grants, previous?.grants);
+    // RBAC takes effect through an informer too (CloudFormation takes seconds to start the next resource).
+    const role = synth.grants.find((m) => m.kind === 'ClusterRole').metadata.name;
+    await waitUntil(`the ${role} bindings`, async () => {
       try {
-        cli.kubectl(probe);
-        return false;
-      } catch (e: any) {
-        return String(e.stderr).includes(`${KUBERNETES_GROUP} (${action}):`);
+        return cli.kubectl(['auth', 'can-i', 'get', 'daemonset/aws-node', '-n', 'kube-system', '--as', IDENTITY.username, '--as-group', IDENTITY.group]).trim() === 'yes';
+      } catch {
+        return false; // "no" exits 1
       }
     });
   }
@@ -203,8 +222,13 @@ describe('local deploy of the bundled handler', () => {
     expect(created.response!.Data.PreviousOwner).toBe('EKS_BOOTSTRAP');
     expect(created.response!.Data.ChangedObjects.split(',')).toHaveLength(7);
     expect(JSON.parse(created.response!.Data.Plan).writes[0]).toMatch(/^PATCH DaemonSet\/kube-system\/aws-node: adopt into Helm release/);
-    expect(webhook.reviews.at(-1)).toMatchObject({ authenticated: true, username: KUBERNETES_USERNAME });
+    expect(webhook.reviews.at(-1)).toMatchObject({ authenticated: true, username: IDENTITY.username });
     expect(standin.calls.map((c) => c.operation)).toEqual(expect.arrayContaining(['DescribeCluster', 'DescribeAddon']));
+    // It saw its policies in force before its first write.
+    const steps = created.logLines.map((l) => JSON.parse(l));
+    const inForce = steps.findIndex((e) => e.step === 'policies' && e.inForce === true);
+    expect(inForce).toBeGreaterThanOrEqual(0);
+    expect(inForce).toBeLessThan(steps.findIndex((e) => e.step === 'write'));
 
     cli.helm(INSTALL);
     const before = await snapshot(admin);
@@ -268,6 +292,28 @@ describe('local deploy of the bundled handler', () => {
     expect(taken.response!.Data.ChangedObjects).toContain(DS);
     cli.helm(INSTALL);
   });
+
+  test('fail closed: with the admission policies gone, the handler refuses to write, says why, and changes nothing', async () => {
+    const synth = synthesize({ action: CniAction.disable() });
+    fixtures.newEksCluster();
+    await applyConstructRbac(synth);
+    cli.kubectl(['delete', '-f', '-'], synth.limits.filter((m) => m.kind.startsWith('ValidatingAdmissionPolicy')).map((m) => JSON.stringify(m)).join('\n---\n'));
+    // Until the API server stops enforcing them (an informer), the probe is still refused: wait for the window under test.
+    const probe = ['patch', 'configmap', synth.check.ProbeName, '-n', 'kube-system', '--type', 'merge', '-p', '{"metadata":{"labels":{"x":"y"}}}',
+      '--dry-run=server', '--as', IDENTITY.username, '--as-group', IDENTITY.group];
+    await waitUntil('the policies no longer enforced', async () => {
+      try {
+        cli.kubectl(probe);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const before = await snapshot(admin);
+    const created = await create(synth);
+    expect(created.error).toMatch(/PolicyNotInForceError: The admission policies that limit the handler were not seen in force .*ACCEPTED.*Nothing was changed/);
+    expect(await snapshot(admin)).toEqual(before);
+  }, 60_000);
 
   test('dry-run: the Plan attribute lists the writes; nothing is written', async () => {
     const synth = synthesize({ action: CniAction.remove(), dryRun: true });
