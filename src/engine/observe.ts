@@ -45,7 +45,8 @@ export async function observe(client: KubeClient, addon: AddonDefinition, facts:
 
   const objects = await Promise.all(addon.objects.map(async (object, i): Promise<ObjectState> => {
     const live = lives[i];
-    const customResources = live && object.crd && options.countCustomResources
+    // A CRD being deleted has no say any more (and the API server stops serving its resources).
+    const customResources = live && object.crd && options.countCustomResources && !live.metadata.deletionTimestamp
       ? await countCustomResources(client, live)
       : undefined;
     const managerRoles = live ? summarizeManagers(live) : { appliers: [], imperative: [], otherWriters: [] };

@@ -10,9 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
-import { VPC_CNI, deriveChartValues } from '../../src/addons';
-import { Action, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
-import { CHART, Cli, connection, Fixtures, RELEASE, waitUntil } from '../support/cluster';
+import { KUBE_PROXY, VPC_CNI, deriveChartValues } from '../../src/addons';
+import { Action, AddonDefinition, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
+import { CHART, Cli, connection, Fixtures, RELEASE, resetCluster, waitUntil } from '../support/cluster';
 import { EksStandin } from '../support/eks-standin';
 import { scratchUntilExit } from '../support/scratch';
 import { TokenWebhook } from '../support/token-webhook';
@@ -143,14 +143,14 @@ class Bench {
    * Runs the engine with a new client; `readMs` is the time until the plan was made (observe), `preflightMs` until the
    * API server had checked every write with dryRun=All; the rest is the writes.
    */
-  async engine(action: Action): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number; preflightMs: number }> {
+  async engine(action: Action, addon: AddonDefinition = VPC_CNI): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number; preflightMs: number }> {
     const start = performance.now();
     let readMs = 0;
     let preflightMs = 0;
     const client = new KubeClient(connection('token', STATE));
     try {
       const result = await run(client, {
-        addon: VPC_CNI,
+        addon,
         action,
         log: (e) => {
           if (e.step === 'plan') readMs = performance.now() - start;
@@ -173,6 +173,21 @@ class Bench {
 
   script(name: string, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
     return spawnSync('bash', [path.join(__dirname, name)], { env: { ...this.env, ...extraEnv }, encoding: 'utf8' });
+  }
+
+  /** kube-proxy as EKS may install it (applied as "eks"), and nothing else of it: no recovery copy. */
+  async newEksKubeProxy(): Promise<void> {
+    await resetCluster(this.admin, [KUBE_PROXY]);
+    this.fixtures.eksKubeProxy();
+  }
+
+  /** Each of kube-proxy's objects (the Windows binding is not installed here) is gone, or there, as `present` says. */
+  async checkKubeProxy(how: string, present: boolean): Promise<void> {
+    for (const o of KUBE_PROXY.objects.filter((x) => !x.optional)) {
+      const live = await this.admin.get(objectPath(o));
+      const there = !!live && !live.metadata.deletionTimestamp;
+      if (there !== present) throw new Error(`${how}: ${o.id} is ${there ? 'still there' : 'not there'}`);
+    }
   }
 
   /** Every non-CRD object carries the release annotation: the adoption really happened. */
@@ -249,6 +264,7 @@ async function measure(b: Bench): Promise<string> {
     { name: 'manual', before: () => b.newEksCluster(), run: async () => succeeded('manual-remove.sh', b.script('manual-remove.sh')), check: () => b.checkRemoved('manual') },
   ]);
 
+  const kubeProxy = await kubeProxyRemoveRestore(b);
   const cliParts = await cliPhases(b);
   const requests = await requestCounts(b);
   const takeover = await takeoverRestarts(b);
@@ -259,7 +275,7 @@ async function measure(b: Bench): Promise<string> {
   const adoptRead = summarize(adoptReads.slice(1));
   const adoptPreflight = summarize(adoptPreflights.slice(1));
   return render({
-    b, adopt, adoptRead, adoptPreflight, cliParts, remove, requests, takeover, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion,
+    b, adopt, adoptRead, adoptPreflight, cliParts, remove, kubeProxy, requests, takeover, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion,
   });
 }
 
@@ -332,6 +348,58 @@ async function cliPhases(b: Bench): Promise<CliParts> {
 interface RequestRow { readonly action: string; readonly requests: Record<string, number>; readonly objects: number }
 
 /** The engine's API requests per action, from a new EKS cluster (and the manual scripts', counted from kubectl -v=6). */
+interface KubeProxyResults {
+  readonly remove: Record<string, Summary>;
+  readonly restore: Summary;
+  readonly requests: RequestRow[];
+}
+
+/**
+ * kube-proxy's remove (the recovery copy first, then one DELETE per object) against `kubectl delete` of
+ * each object, and restore (re-created from the copy) on its own: there is no manual counterpart, the
+ * objects are gone once deleted by hand. Requests counted by the engine's client and by `kubectl -v=6`.
+ */
+async function kubeProxyRemoveRestore(b: Bench): Promise<KubeProxyResults> {
+  const REMOVE_KUBE_PROXY: Action = { type: 'REMOVE', crdPolicy: 'KEEP' };
+  const remove = await compare('kube-proxy remove', [
+    { name: 'engine', before: () => b.newEksKubeProxy(), run: () => b.engine(REMOVE_KUBE_PROXY, KUBE_PROXY), check: () => b.checkKubeProxy('engine', false) },
+    {
+      name: 'cli',
+      before: () => b.newEksKubeProxy(),
+      run: async () => succeeded('cli remove --addon kube-proxy', b.cli('remove', '--addon', 'kube-proxy')),
+      check: () => b.checkKubeProxy('CLI', false),
+    },
+    {
+      name: 'manual',
+      before: () => b.newEksKubeProxy(),
+      run: async () => succeeded('manual-remove-kube-proxy.sh', b.script('manual-remove-kube-proxy.sh')),
+      check: () => b.checkKubeProxy('manual', false),
+    },
+  ]);
+  const removed = async () => {
+    await b.newEksKubeProxy();
+    await b.engine(REMOVE_KUBE_PROXY, KUBE_PROXY);
+    for (const o of KUBE_PROXY.objects) await waitUntil(`${o.id} gone`, async () => !(await b.admin.get(objectPath(o))));
+  };
+  const restore = await compare('kube-proxy restore', [
+    { name: 'engine', before: removed, run: () => b.engine({ type: 'RESTORE' }, KUBE_PROXY), check: () => b.checkKubeProxy('restore', true) },
+  ]);
+
+  const objects = KUBE_PROXY.objects.filter((o) => !o.optional).length;
+  const requests: RequestRow[] = [];
+  await b.newEksKubeProxy();
+  requests.push({ action: 'remove', requests: (await b.engine(REMOVE_KUBE_PROXY, KUBE_PROXY)).requests, objects });
+  await removed();
+  requests.push({ action: 'restore', requests: (await b.engine({ type: 'RESTORE' }, KUBE_PROXY)).requests, objects });
+  await b.newEksKubeProxy();
+  const manual = b.script('manual-remove-kube-proxy.sh', { KUBECTL_VERBOSITY: '6' });
+  succeeded('manual-remove-kube-proxy.sh', manual);
+  const counted: Record<string, number> = {};
+  for (const [, verb] of manual.stderr.matchAll(/"Response" verb="([A-Z]+)"/g)) counted[verb] = (counted[verb] ?? 0) + 1;
+  requests.push({ action: 'manual remove (kubectl delete of each object)', requests: counted, objects });
+  return { remove, restore: restore.engine, requests };
+}
+
 async function requestCounts(b: Bench): Promise<{ engine: RequestRow[]; manual: RequestRow[] }> {
   const engine: RequestRow[] = [];
   const count = async (label: string, action: Action) => {
@@ -547,6 +615,7 @@ interface Results {
   readonly adoptPreflight: Summary;
   readonly cliParts: CliParts;
   readonly remove: Record<string, Summary>;
+  readonly kubeProxy: KubeProxyResults;
   readonly requests: { engine: RequestRow[]; manual: RequestRow[] };
   readonly takeover: TakeoverRow[];
   readonly asset: AssetSizes;
@@ -672,6 +741,25 @@ function render(r: Results): string {
       + 'an adopt asked to read Helm\'s release records adds two metadata-only lists (Secrets and ConfigMaps in kube-system) per Helm release the objects name. Writes are one PATCH or DELETE per object '
       + 'that needs it, and each is sent once before with dryRun=All (the preflight: `PATCH(dryRun)`, `DELETE(dryRun)`), so that a write the API server '
       + 'would refuse stops the action before anything is changed.',
+    '',
+    '## kube-proxy: remove and restore',
+    '',
+    `From kube-proxy as EKS may install it (${r.kubeProxy.requests[0].objects} objects applied as \`eks\`; the Windows binding not installed). `
+      + 'Remove keeps the recovery copy first (one server-side apply, checked in the preflight too), then deletes each object; restore re-creates '
+      + 'them from it, each as its own server-side apply. Removed by hand, the objects are gone for good: restore has no manual counterpart.',
+    '',
+    '| measurement | this library | baseline | ratio |',
+    '|---|---|---|---|',
+    `| remove, the engine (in process) | ${formatMs(r.kubeProxy.remove.engine)} | \`kubectl delete\` of each object: ${formatMs(r.kubeProxy.remove.manual)} | `
+      + `${formatRatio(speedup(r.kubeProxy.remove, 'engine'))} faster |`,
+    `| remove, the CLI (\`remove --addon kube-proxy\`, a fresh Node process) | ${formatMs(r.kubeProxy.remove.cli)} | \`kubectl delete\` of each object: `
+      + `${formatMs(r.kubeProxy.remove.manual)} | ${formatRatio(speedup(r.kubeProxy.remove, 'cli'))} faster |`,
+    `| restore, the engine (in process) | ${formatMs(r.kubeProxy.restore)} | – | – |`,
+    '',
+    '| action | requests | per object | per object without the preflight |',
+    '|---|---|---|---|',
+    ...r.kubeProxy.requests.map((row) => `| ${row.action} | ${total(row.requests)} (${byMethod(row.requests)}) | ${maxPerObject(row).toFixed(2)} | `
+      + `${row.action.startsWith('manual') ? '–' : perObjectWithout(row).toFixed(2)} |`),
     '',
     '## Pods restarted by a takeover',
     '',

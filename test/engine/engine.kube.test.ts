@@ -183,6 +183,25 @@ describe('remove', () => {
     expect(removed.result.changed).toContain('CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com');
   });
 
+  test('a concurrent change mid-removal (a label on the ServiceAccount before its delete): the run re-plans and finishes; changed names only what is gone', async () => {
+    fixtures.newEksCluster();
+    let labelled = false;
+    const result = await run(admin, {
+      addon: VPC_CNI,
+      action: { type: 'REMOVE', crdPolicy: 'KEEP' },
+      beforeWrite: (w) => {
+        if (!labelled && w.verb === 'DELETE' && w.objectId === 'ServiceAccount/kube-system/aws-node') {
+          labelled = true;
+          cli.kubectl(['label', '-n', 'kube-system', 'serviceaccount/aws-node', 'concurrent=yes']);
+        }
+      },
+    });
+    expect(labelled).toBe(true);
+    expect(result.attempts).toBeGreaterThan(1);
+    expect(result.changed).toEqual(VPC_CNI.objects.filter((o) => !o.crd).map((o) => o.id));
+    for (const id of result.changed) expect(await getLive(admin, id)).toBeUndefined();
+  });
+
   test('no aws-node DaemonSet, the rest of EKS\'s install left (deleted by hand): remove finishes the removal and says what it saw', async () => {
     fixtures.partlyRemoved();
     const removed = await engine({ type: 'REMOVE', crdPolicy: 'DELETE', deletePolicyEndpointCrd: true }, {}, 'REMOVE partly removed');

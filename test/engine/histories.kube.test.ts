@@ -4,8 +4,8 @@
  * what adopt, remove and disable do and leave. Each action starts from a fresh copy of the history.
  */
 import { VPC_CNI } from '../../src/addons';
-import { Action, KubeClient, OwnedByOthersError, OwnerKind, run, RunResult } from '../../src/engine';
-import { adoptedWithoutEngine, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
+import { Action, KubeClient, OwnedByOthersError, OwnerKind, PartialApplyError, recoveryCopyObject, objectPath, run, RunResult } from '../../src/engine';
+import { adoptedWithoutEngine, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster, snapshot, waitUntil } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const admin = new KubeClient(connection());
@@ -30,7 +30,7 @@ type Outcome = 'REFUSED' | { readonly changed: readonly string[]; readonly notes
 
 interface History {
   readonly name: string;
-  readonly make: () => void;
+  readonly make: () => void | Promise<void>;
   /** The owner as adopt sees it (adopt reads Helm's release records; the other actions do not). */
   readonly owner: OwnerKind;
   readonly ownerDescription?: RegExp;
@@ -43,6 +43,71 @@ const managersOf = async (id: string) => ((await getLive(admin, id))?.metadata.m
 const policyEndpoints = async () => (await admin.list('/apis/networking.k8s.aws/v1alpha1/policyendpoints')).items.length;
 
 const removed = { changed: [...NON_CRD, ENI_CRD, PE_CRD] };
+
+/** Nothing of the VPC CNI is left (CRDs may still be finishing their deletion). */
+const nothingLeft = async () => {
+  for (const id of ALL) {
+    const live = await getLive(admin, id);
+    expect({ id, left: !!live && !live.metadata.deletionTimestamp }).toEqual({ id, left: false });
+  }
+};
+
+/** A new EKS cluster, then a removal by the engine that stops at the first write `stopAt` matches, as a failure or a signal leaves it. */
+async function removalStoppedAt(stopAt: (verb: string, id: string) => boolean): Promise<void> {
+  fixtures.newEksCluster();
+  const stopped = run(admin, {
+    addon: VPC_CNI,
+    action: ACTIONS.remove,
+    beforeWrite: (w) => {
+      if (stopAt(w.verb, w.objectId)) throw new Error(`stopped before ${w.verb} ${w.objectId}`);
+    },
+  });
+  await expect(stopped).rejects.toThrow(PartialApplyError);
+  expect(await admin.get(objectPath(recoveryCopyObject(VPC_CNI)))).toBeDefined();
+}
+
+/**
+ * An admission policy of the cluster's own that refuses real (not dry-run) deletes of the aws-node
+ * ServiceAccount, for everybody: the preflight passes, the delete does not. Returns once it is in
+ * force (a real delete of a decoy ServiceAccount it also covers is refused).
+ */
+async function refuseRealServiceAccountDeletes(): Promise<void> {
+  const policy = 'test-refuse-real-delete';
+  cli.kubectl(['apply', '-f', '-'], [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['serviceaccounts'], resourceNames: ['aws-node', 'decoy'], operations: ['DELETE'] }],
+        },
+        validations: [{ expression: 'request.dryRun', message: 'real deletes refused by this cluster\'s policy' }],
+      },
+    },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: policy }, spec: { policyName: policy, validationActions: ['Deny'] } },
+  ].map((m) => JSON.stringify(m)).join('\n---\n'));
+  const decoy = '/api/v1/namespaces/kube-system/serviceaccounts/decoy';
+  for (let i = 0; i < 300; i++) {
+    if (!(await admin.get(decoy))) await admin.request('POST', '/api/v1/namespaces/kube-system/serviceaccounts', { body: { metadata: { name: 'decoy' } } });
+    const refused = await admin.delete(decoy).then(() => false, () => true);
+    if (refused) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the test policy never took effect');
+}
+
+async function liftRealDeleteRefusal(): Promise<void> {
+  cli.kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', 'test-refuse-real-delete']);
+  await waitUntil('the test policy lifted', async () => admin.delete('/api/v1/namespaces/kube-system/serviceaccounts/decoy').then(() => true, () => false));
+}
+
+const partialRemoval = (left: readonly string[]) => ({
+  changed: left,
+  notes: /aws-node DaemonSet is absent: .* left over from a removal of EKS's bootstrap install that stopped part-way/,
+  leaves: nothingLeft,
+});
 const bootstrapOutcomes = { adopt: { changed: ALL }, remove: removed, disable: { changed: [DS] } };
 
 const histories: History[] = [
@@ -137,6 +202,46 @@ const histories: History[] = [
     disable: { changed: [DS] },
   },
   {
+    name: 'partly removed: only the DaemonSet deleted by hand (what Calico\'s EKS guide does)',
+    make: () => {
+      fixtures.newEksCluster();
+      cli.kubectl(['delete', '-n', 'kube-system', 'daemonset/aws-node']);
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: NON_CRD.filter((id) => id !== DS), notes: /aws-node DaemonSet is absent/ },
+    remove: partialRemoval([...NON_CRD.filter((id) => id !== DS), ENI_CRD, PE_CRD]),
+    disable: { changed: [] },
+  },
+  {
+    name: 'partly removed: a removal interrupted after the DaemonSet and the ServiceAccount (a signal between two deletes)',
+    make: () => removalStoppedAt((verb, id) => verb === 'DELETE' && id === 'ClusterRole/aws-node'),
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: NON_CRD.filter((id) => id !== DS && !id.startsWith('ServiceAccount')), notes: /aws-node DaemonSet is absent/ },
+    remove: partialRemoval(['ClusterRole/aws-node', 'ClusterRoleBinding/aws-node', 'ConfigMap/kube-system/amazon-vpc-cni', ENI_CRD, PE_CRD]),
+    disable: { changed: [] },
+  },
+  {
+    name: 'partly removed: a removal interrupted by a delete the cluster refused after its preflight (the policy since lifted)',
+    make: async () => {
+      fixtures.newEksCluster();
+      await refuseRealServiceAccountDeletes();
+      await expect(run(admin, { addon: VPC_CNI, action: ACTIONS.remove })).rejects.toThrow(/real deletes refused by this cluster's policy/);
+      await liftRealDeleteRefusal();
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: NON_CRD.filter((id) => id !== DS), notes: /aws-node DaemonSet is absent/ },
+    remove: partialRemoval([...NON_CRD.filter((id) => id !== DS), ENI_CRD, PE_CRD]),
+    disable: { changed: [] },
+  },
+  {
+    name: 'partly removed: only the CRDs left, and the recovery copy of the removal that stopped before them',
+    make: () => removalStoppedAt((verb, id) => verb === 'DELETE' && id === ENI_CRD),
+    owner: 'ABSENT',
+    adopt: { changed: [], notes: /aws-node DaemonSet is absent/ },
+    remove: partialRemoval([ENI_CRD, PE_CRD]),
+    disable: { changed: [] },
+  },
+  {
     name: 'no aws-node DaemonSet, CRDs present (EKS Auto Mode)',
     make: () => fixtures.autoModeCrdsOnly(),
     owner: 'ABSENT',
@@ -149,7 +254,7 @@ const histories: History[] = [
 describe.each(histories.map((h) => [h.name, h]))('%s', (_name, history) => {
   beforeEach(async () => {
     await resetCluster(admin);
-    history.make();
+    await history.make();
   });
 
   test('owner', async () => {

@@ -132,6 +132,28 @@ const histories: History[] = [
     ...refused,
   },
   {
+    name: 'partly removed: only the DaemonSet deleted (what Cluster API Provider AWS does to disable kube-proxy)',
+    make: () => {
+      apply(['--server-side', '--field-manager', 'eks'], render());
+      cli.kubectl(['delete', '-n', 'kube-system', 'daemonset/kube-proxy']);
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: REQUIRED.filter((id) => id !== DS) },
+    remove: { changed: REQUIRED.filter((id) => id !== DS) },
+    disable: { changed: [] },
+  },
+  {
+    name: 'partly removed: the DaemonSet and ConfigMap kube-proxy deleted (what Cilium\'s kube-proxy-free guide does)',
+    make: () => {
+      apply(['--server-side', '--field-manager', 'eks'], render());
+      cli.kubectl(['delete', '-n', 'kube-system', 'daemonset/kube-proxy', 'configmap/kube-proxy']);
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: REQUIRED.filter((id) => id !== DS && id !== 'ConfigMap/kube-system/kube-proxy') },
+    remove: { changed: REQUIRED.filter((id) => id !== DS && id !== 'ConfigMap/kube-system/kube-proxy') },
+    disable: { changed: [] },
+  },
+  {
     name: 'absent (bootstrapSelfManagedAddons false, or removed by hand)',
     make: () => undefined,
     owner: 'ABSENT',
