@@ -100,6 +100,13 @@ async function main() {
   }
 }
 
+interface EngineRun {
+  readonly changed: readonly string[];
+  readonly requests: Record<string, number>;
+  readonly readMs: number;
+  readonly preflightMs: number;
+}
+
 /** What the measurements need: the cluster, the tools, and a way back to a new EKS cluster. */
 class Bench {
   readonly tools = layerTools(LAYER_PACKAGES[0]);
@@ -143,7 +150,7 @@ class Bench {
    * Runs the engine with a new client; `readMs` is the time until the plan was made (observe), `preflightMs` until the
    * API server had checked every write with dryRun=All; the rest is the writes.
    */
-  async engine(action: Action, addon: AddonDefinition = VPC_CNI): Promise<{ changed: readonly string[]; requests: Record<string, number>; readMs: number; preflightMs: number }> {
+  async engine(action: Action, addon: AddonDefinition = VPC_CNI): Promise<EngineRun> {
     const start = performance.now();
     let readMs = 0;
     let preflightMs = 0;
