@@ -145,6 +145,13 @@ export class ClusterNetworkSetup extends Construct {
    * @param options the node group's options
    */
   public addNodegroupCapacity(id: string, options: eksv2.NodegroupOptions = {}): eksv2.Nodegroup {
+    try {
+      // A node group is placed in the cluster's VPC: an imported cluster must have been given it.
+      void this.cluster.vpc;
+    } catch {
+      throw new Error(`${this.node.path}: addNodegroupCapacity("${id}") needs the cluster's VPC: import the cluster with vpc `
+        + '(eksv2.Cluster.fromClusterAttributes(this, id, { clusterName, vpc, kubectlProvider, ... }))');
+    }
     const nodegroup = new eksv2.Nodegroup(this, id, { cluster: this.cluster, ...this._nodegroupOptions(options) });
     this._waitForNetwork(nodegroup);
     return nodegroup;
@@ -175,7 +182,7 @@ export class ClusterNetworkSetup extends Construct {
   private createCiliumOperatorRole(serviceAccount: string): iam.IRole {
     let provider: iam.IOpenIdConnectProvider;
     try {
-      provider = this.cluster.openIdConnectProvider;
+      provider = clusterOidcProvider(this.cluster);
     } catch {
       throw new Error(`${this.node.path}: the Cilium operator's IAM role needs the cluster's OpenID Connect provider: `
         + 'import the cluster with openIdConnectProvider, or set createOperatorRole: false and grant '
@@ -204,6 +211,24 @@ export class ClusterNetworkSetup extends Construct {
     }
     return role;
   }
+}
+
+/**
+ * The cluster's IAM OIDC provider. For a cluster created in this app that has none yet, the native
+ * one (`OidcProviderNative`, an `AWS::IAM::OIDCProvider`): `cluster.openIdConnectProvider` would
+ * create the deprecated custom-resource provider unless the app sets the feature flag
+ * `@aws-cdk/aws-eks:useNativeOidcProvider`. It is created where and as the cluster creates it with
+ * that flag, and kept as the cluster's, so a later `cluster.openIdConnectProvider` returns it
+ * instead of making a second provider for the same issuer.
+ */
+function clusterOidcProvider(cluster: eksv2.ICluster): iam.IOpenIdConnectProvider {
+  if (!(cluster instanceof eksv2.Cluster)) return cluster.openIdConnectProvider;
+  const internals = cluster as unknown as { _openIdConnectProvider?: iam.IOpenIdConnectProvider; _removalPolicy?: RemovalPolicy };
+  internals._openIdConnectProvider ??= new eksv2.OidcProviderNative(cluster, 'OidcProviderNative', {
+    url: cluster.clusterOpenIdConnectIssuerUrl,
+    removalPolicy: internals._removalPolicy,
+  });
+  return internals._openIdConnectProvider;
 }
 
 /** The API server's host name, from the endpoint URL `https://<host>`. */

@@ -1,4 +1,5 @@
-import { aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
+import { Stack, aws_ec2 as ec2, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 
 /** Where the handler runs when the cluster endpoint is private. */
 export interface HandlerNetworkOptions {
@@ -69,7 +70,7 @@ export class ClusterTarget {
     const applyManifest = canApplyManifests
       ? (id: string, scope: any, manifest: Record<string, any>[]) => new eks.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true })
       : undefined;
-    return new ClusterTarget(cluster.clusterName, cluster, mode, network, applyManifest);
+    return new ClusterTarget(cluster.clusterName, cluster, mode, network, applyManifest, undefined, defaultCapacityOf(cluster));
   }
 
   /** An `aws-cdk-lib/aws-eks-v2` cluster (always access entries). */
@@ -81,7 +82,8 @@ export class ClusterTarget {
     const applyManifest = cluster.kubectlProvider
       ? (id: string, scope: any, manifest: Record<string, any>[]) => new eksv2.KubernetesManifest(scope, id, { cluster, manifest, overwrite: true })
       : undefined;
-    return new ClusterTarget(cluster.clusterName, cluster, ClusterAuthenticationMode.ACCESS_ENTRIES, network, applyManifest);
+    return new ClusterTarget(cluster.clusterName, cluster, ClusterAuthenticationMode.ACCESS_ENTRIES, network, applyManifest,
+      withoutPreinstalledAddons(cluster), defaultCapacityOf(cluster));
   }
 
   /** A cluster known only by name. Its authentication mode must allow access entries. */
@@ -98,7 +100,43 @@ export class ClusterTarget {
     /** @internal */ public readonly _network: HandlerNetworkOptions | undefined,
     /** @internal Applies a Kubernetes manifest through the cluster's kubectl provider, when it has one. */
     public readonly _applyManifest: ((id: string, scope: any, manifest: Record<string, any>[]) => any) | undefined,
+    /**
+     * @internal Why the cluster, as its construct was created, has no preinstalled add-ons (EKS Auto
+     * Mode, bootstrapSelfManagedAddons false), naming the property to change; undefined when it has them or cannot tell.
+     */
+    public readonly _noPreinstalledAddons?: string,
+    /** @internal The capacity created with the cluster (its default node group or Auto Scaling group): nodes that run before any action. */
+    public readonly _defaultCapacity?: IConstruct,
   ) {}
+}
+
+/**
+ * Why a created `aws-eks-v2` cluster has no preinstalled add-ons, from what its construct will deploy:
+ * EKS Auto Mode (`computeConfig.enabled`, what `defaultCapacityType` AUTOMODE, the default, sets) runs
+ * its own networking and has no aws-node, kube-proxy or CoreDNS; `bootstrapSelfManagedAddons: false`
+ * installs none.
+ */
+function withoutPreinstalledAddons(cluster: eksv2.ICluster): string | undefined {
+  if (!(cluster instanceof eksv2.Cluster)) return undefined;
+  const cfn = cluster.node.defaultChild as eks.CfnCluster | undefined;
+  if (!cfn) return undefined;
+  const compute = Stack.of(cluster).resolve(cfn.computeConfig);
+  if (compute?.enabled === true) {
+    return `cluster ${cluster.node.path} runs EKS Auto Mode (aws-eks-v2 Cluster's defaultCapacityType defaults to DefaultCapacityType.AUTOMODE), `
+      + 'which has no aws-node, kube-proxy or CoreDNS to adopt, remove or disable: create it with defaultCapacityType: DefaultCapacityType.NODEGROUP '
+      + '(and defaultCapacity: 0 where a network preset adds its own node groups), or use EksClusterWithNetwork';
+  }
+  if (Stack.of(cluster).resolve(cfn.bootstrapSelfManagedAddons) === false) {
+    return `cluster ${cluster.node.path} is created with bootstrapSelfManagedAddons: false, so EKS installs no VPC CNI, kube-proxy or CoreDNS `
+      + 'to adopt, remove or disable: leave bootstrapSelfManagedAddons unset (true), or install your network without this construct';
+  }
+  return undefined;
+}
+
+/** The node group or Auto Scaling group a created cluster construct adds by default (`defaultCapacity`). */
+function defaultCapacityOf(cluster: eks.ICluster | eksv2.ICluster): IConstruct | undefined {
+  if (cluster instanceof eksv2.Cluster || cluster instanceof eks.Cluster) return cluster.defaultNodegroup ?? cluster.defaultCapacity;
+  return undefined;
 }
 
 /**

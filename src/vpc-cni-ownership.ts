@@ -1,5 +1,5 @@
 import {
-  Arn, ArnFormat, CustomResource, Duration, Fn, Stack, Token,
+  Annotations, Arn, ArnFormat, CustomResource, Duration, Fn, Stack, Token,
   aws_iam as iam, aws_lambda as lambda, custom_resources as cr,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -307,10 +307,11 @@ export class PreinstalledAddonOwnership extends Construct {
     validateProps(this, addon, props);
     const target = props.cluster;
     const steps = stepsOf(addon, props.action);
+    warnOfRunningNodes(this, target, steps);
     const stack = Stack.of(this);
 
     const handler = HandlerSingleton.of(stack, target._network);
-    handler.claim(target.clusterName, this, addon);
+    handler.claim(target, this, addon);
     this.handlerRole = handler.role;
     for (const step of [...new Set(steps.map((x) => x.addon))]) {
       grantEksApi(handler.role, target.clusterName, step.eksAddonName, props.ifOwnedByOthers === OwnedByOthers.TAKE_OVER);
@@ -441,11 +442,32 @@ function validateProps(scope: Construct, addon: AddonDefinition, props: VpcCniOw
     }
   }
   if (!Token.isUnresolved(props.cluster.clusterName) && props.cluster.clusterName.length === 0) problems.push('clusterName must not be empty');
+  // What the cluster construct will deploy has none of the add-ons: an action would fail (or do nothing) only after the cluster is created.
+  if (props.cluster._noPreinstalledAddons && stepsOf(addon, props.action).some((s) => s.action.type !== 'INSPECT')) {
+    problems.push(`cluster: ${props.cluster._noPreinstalledAddons}`);
+  }
   // inspect() never writes: options about writing contradict it.
   if (action.type === 'INSPECT' && props.ifOwnedByOthers !== undefined) problems.push('ifOwnedByOthers has no meaning for action inspect(), which never writes');
   if (action.type === 'INSPECT' && props.dryRun !== undefined) problems.push('dryRun has no meaning for action inspect(), which never writes');
   const kind = addon === definitions.VPC_CNI ? 'VpcCniOwnership' : 'PreinstalledAddonOwnership';
   if (problems.length > 0) throw new Error(`${scope.node.path}: invalid ${kind} props:\n- ${problems.join('\n- ')}`);
+}
+
+/** The id of the warning that nodes created with the cluster run the VPC CNI before it is removed (acknowledge it with this id). */
+export const NODES_BEFORE_REMOVAL_WARNING = 'cdk-vpc-cni-ownership:nodesRunBeforeVpcCniRemoval';
+
+/**
+ * Removing the VPC CNI cuts off the pods of the nodes that already run it: capacity created with the
+ * cluster (its default node group) joins before any action and keeps aws-node's network until replaced.
+ */
+function warnOfRunningNodes(scope: Construct, target: ClusterTarget, steps: readonly AddonAction[]): void {
+  const removesVpcCni = steps.some((s) => s.addon === definitions.VPC_CNI && s.action.type === 'REMOVE');
+  if (!removesVpcCni || !target._defaultCapacity) return;
+  Annotations.of(scope).addWarningV2(NODES_BEFORE_REMOVAL_WARNING,
+    `The cluster's default capacity (${target._defaultCapacity.node.path}) is created with the cluster, so its nodes run the VPC CNI `
+    + 'when it is removed: their pods keep their addresses but lose their network until the nodes are replaced, and new pods there fail. '
+    + 'Create the cluster with defaultCapacity: 0 and add node groups through the network setup (addNodegroupCapacity), which waits for the new CNI; '
+    + 'or replace these nodes after the deployment.');
 }
 
 /** EKS API permissions, scoped to the one cluster and the add-on's EKS add-on name. */
@@ -498,11 +520,14 @@ class HandlerSingleton extends Construct {
    * One ownership construct per cluster in a stack: two on one add-on would undo each other, and the
    * handler's one admission policy per cluster describes one construct's actions.
    */
-  public claim(clusterName: string, owner: Construct, addon: AddonDefinition): void {
+  public claim(target: ClusterTarget, owner: Construct, addon: AddonDefinition): void {
+    const clusterName = target.clusterName;
     const other = this.clusters.get(clusterName);
     const kind = addon === definitions.VPC_CNI ? 'a VpcCniOwnership' : 'an ownership construct';
     if (other) {
-      throw new Error(`${owner.node.path}: cluster ${clusterName} already has ${kind} (${other}); use one per cluster and stack `
+      // A created cluster's name is a token until deploy: name the construct instead.
+      const cluster = Token.isUnresolved(clusterName) && target._cluster ? target._cluster.node.path : clusterName;
+      throw new Error(`${owner.node.path}: cluster ${cluster} already has ${kind} (${other}); use one per cluster and stack `
       + '(the handler\'s admission policy describes one construct\'s actions; the Cilium preset removes the VPC CNI and kube-proxy with one)');
     }
     this.clusters.set(clusterName, owner.node.path);

@@ -226,6 +226,8 @@ describe('the admission policies', () => {
     const stack = newStack();
     const cluster = new eksv2.Cluster(stack, 'Cluster', {
       version: eksv2.KubernetesVersion.V1_29,
+      defaultCapacityType: eksv2.DefaultCapacityType.NODEGROUP,
+      defaultCapacity: 0,
       kubectlProviderOptions: { kubectlLayer: new KubectlV33Layer(stack, 'Kubectl') },
     });
     expect(() => new VpcCniOwnership(stack, 'Cni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.disable() }))

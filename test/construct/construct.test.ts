@@ -19,8 +19,11 @@ function eksCluster(stack: Stack, props: Partial<eks.ClusterProps> = {}): eks.Cl
   });
 }
 
+/** An aws-eks-v2 cluster with node groups (its default, Auto Mode, has no preinstalled add-ons). */
 function eksV2Cluster(stack: Stack, props: Partial<eksv2.ClusterProps> = {}): eksv2.Cluster {
-  return new eksv2.Cluster(stack, 'Cluster', { version: eksv2.KubernetesVersion.V1_33, ...props });
+  return new eksv2.Cluster(stack, 'Cluster', {
+    version: eksv2.KubernetesVersion.V1_33, defaultCapacityType: eksv2.DefaultCapacityType.NODEGROUP, defaultCapacity: 0, ...props,
+  });
 }
 
 function ownership(template: Template): any {
