@@ -37,6 +37,15 @@ export interface ClusterNetworkSetupProps {
  *
  * On a cluster that already has nodes, removing the VPC CNI cuts their pods off until the nodes are
  * replaced: add new node groups here, then delete the old ones.
+ *
+ * @example
+ * declare const vpc: ec2.IVpc;
+ * declare const kubectlProvider: eksv2.IKubectlProvider;
+ *
+ * // A cluster you already have: import it with its VPC (for the node groups) and a kubectl provider (for the chart).
+ * const existing = eksv2.Cluster.fromClusterAttributes(this, 'Existing', { clusterName: 'prod', vpc, kubectlProvider });
+ * const network = new ClusterNetworkSetup(this, 'Network', { cluster: existing, network: ClusterNetwork.helmManagedVpcCni() });
+ * network.addNodegroupCapacity('Nodes', { minSize: 2 });
  */
 export class ClusterNetworkSetup extends Construct {
   /** What nodes must depend on: the CNI chart (the VPC CNI is disabled or adopted before it). */

@@ -165,7 +165,7 @@ export class ClusterNetwork {
   public static readonly CILIUM_AGENT_NOT_READY_TAINT_KEY = 'node.cilium.io/agent-not-ready';
   /**
    * The newest `aws-vpc-cni` chart version (https://aws.github.io/eks-charts) this library was checked
-   * with (docs/presets.md). Not a default: `helmManagedVpcCni()` installs the version EKS installed;
+   * with (https://github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership/blob/main/docs/presets.md). Not a default: `helmManagedVpcCni()` installs the version EKS installed;
    * give this as its `version` to upgrade to it.
    */
   public static readonly AWS_VPC_CNI_CHART_VERSION = '1.22.4';
@@ -198,8 +198,17 @@ export class ClusterNetwork {
   /**
    * Cilium in ENI mode (chart `cilium` from https://helm.cilium.io, release `cilium` in
    * `kube-system`) with the values of Cilium's EKS instructions: `eni.enabled=true`,
-   * `ipam.mode=eni`, `routingMode=native`. The VPC CNI is removed first (and kube-proxy disabled
-   * with `kubeProxyReplacement`).
+   * `ipam.mode=eni`, `routingMode=native`. The VPC CNI is removed first, and with
+   * `kubeProxyReplacement` kube-proxy too, once Cilium runs.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster; // defaultCapacityType NODEGROUP, defaultCapacity 0, kubectlProviderOptions
+   *
+   * const network = new ClusterNetworkSetup(this, 'Network', {
+   *   cluster,
+   *   network: ClusterNetwork.cilium({ kubeProxyReplacement: true, agentNotReadyTaint: true }),
+   * });
+   * network.addNodegroupCapacity('Nodes', { minSize: 2 });
    */
   public static cilium(options: CiliumOptions = {}): ClusterNetwork {
     const replaceKubeProxy = options.kubeProxyReplacement ?? false;
@@ -236,6 +245,11 @@ export class ClusterNetwork {
    * `tigera-operator`, release `calico`, both in namespace `tigera-operator`) with
    * `installation.kubernetesProvider=EKS`, `installation.cni.type=Calico`,
    * `installation.calicoNetwork.bgp=Disabled`. The VPC CNI is removed first.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new ClusterNetworkSetup(this, 'Network', { cluster, network: ClusterNetwork.calico() });
    */
   public static calico(options: CalicoOptions = {}): ClusterNetwork {
     const preset: HelmValues = {
@@ -259,7 +273,21 @@ export class ClusterNetwork {
     });
   }
 
-  /** Any CNI chart you give, installed after the VPC CNI is removed (and kube-proxy disabled if asked). */
+  /**
+   * Any CNI chart you give, installed after the VPC CNI is removed (and kube-proxy removed after it, if asked).
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new ClusterNetworkSetup(this, 'Network', {
+   *   cluster,
+   *   network: ClusterNetwork.customChart({
+   *     chart: 'oci://registry.example.com/charts/my-cni',
+   *     version: '2.0.1',
+   *     values: { mtu: 9001 },
+   *   }),
+   * });
+   */
   public static customChart(options: CustomChartOptions): ClusterNetwork {
     const problems: string[] = [];
     if (options.chart.trim().length === 0) problems.push('chart must not be empty');
@@ -293,6 +321,15 @@ export class ClusterNetwork {
    * `kube-system`, then the `aws-vpc-cni` chart (https://aws.github.io/eks-charts) is installed over
    * it with `originalMatchLabels=true` and your values. Later changes of values or version are
    * Helm upgrades.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * // The installed version, with the values that reproduce what runs; yours merged over them.
+   * new ClusterNetworkSetup(this, 'Network', {
+   *   cluster,
+   *   network: ClusterNetwork.helmManagedVpcCni({ values: { env: { ENABLE_PREFIX_DELEGATION: 'true' } } }),
+   * });
    */
   public static helmManagedVpcCni(options: HelmManagedVpcCniOptions = {}): ClusterNetwork {
     const values = options.values ?? {};

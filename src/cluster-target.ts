@@ -51,7 +51,14 @@ export enum ClusterAuthenticationMode {
  * cluster known only by name.
  */
 export class ClusterTarget {
-  /** An `aws-cdk-lib/aws-eks` cluster (created or imported). */
+  /**
+   * An `aws-cdk-lib/aws-eks` cluster (created or imported).
+   *
+   * @example
+   * declare const cluster: eks.Cluster;
+   *
+   * new VpcCniOwnership(this, 'VpcCni', { cluster: ClusterTarget.fromEksCluster(cluster), action: CniAction.disable() });
+   */
   public static fromEksCluster(cluster: eks.ICluster, options: ClusterTargetOptions = {}): ClusterTarget {
     const privateOnly = (cluster.kubectlPrivateSubnets?.length ?? 0) > 0;
     const network = options.handlerNetwork ?? (privateOnly ? {
@@ -73,7 +80,14 @@ export class ClusterTarget {
     return new ClusterTarget(cluster.clusterName, cluster, mode, network, applyManifest, undefined, defaultCapacityOf(cluster));
   }
 
-  /** An `aws-cdk-lib/aws-eks-v2` cluster (always access entries). */
+  /**
+   * An `aws-cdk-lib/aws-eks-v2` cluster (always access entries).
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new VpcCniOwnership(this, 'VpcCni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.adoptIntoHelm() });
+   */
   public static fromEksV2Cluster(cluster: eksv2.ICluster, options: ClusterTargetOptions = {}): ClusterTarget {
     const network = options.handlerNetwork ?? (needsPrivateEndpoint(cluster) ? {
       vpc: cluster.vpc,
@@ -86,7 +100,17 @@ export class ClusterTarget {
       withoutPreinstalledAddons(cluster), defaultCapacityOf(cluster));
   }
 
-  /** A cluster known only by name. Its authentication mode must allow access entries. */
+  /**
+   * A cluster known only by name. Its authentication mode must allow access entries.
+   *
+   * @example
+   * // No kubectl provider: give the handler its RBAC yourself (VpcCniOwnership.rbacManifest(action)).
+   * new VpcCniOwnership(this, 'VpcCni', {
+   *   cluster: ClusterTarget.fromClusterName({ clusterName: 'prod' }),
+   *   action: CniAction.inspect(),
+   *   kubernetesAccess: KubernetesAccess.manual(),
+   * });
+   */
   public static fromClusterName(options: ClusterNameOptions): ClusterTarget {
     return new ClusterTarget(options.clusterName, undefined, ClusterAuthenticationMode.ACCESS_ENTRIES, options.handlerNetwork, undefined);
   }

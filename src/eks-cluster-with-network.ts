@@ -45,6 +45,16 @@ export interface EksClusterWithNetworkProps extends eksv2.ClusterCommonOptions {
  * every node group or Auto Scaling group added through this cluster waits for it.
  *
  * `kubectlProviderOptions` is required: the CNI chart is installed with Helm.
+ *
+ * @example
+ * declare const kubectlLayer: lambda.ILayerVersion; // new KubectlV33Layer(this, 'Kubectl') from @aws-cdk/lambda-layer-kubectl-v33
+ *
+ * new EksClusterWithNetwork(this, 'Cluster', {
+ *   version: eksv2.KubernetesVersion.V1_33,
+ *   kubectlProviderOptions: { kubectlLayer },
+ *   network: ClusterNetwork.cilium({ kubeProxyReplacement: true }),
+ *   defaultNodegroup: { minSize: 2 },
+ * });
  */
 export class EksClusterWithNetwork extends eksv2.Cluster {
   /** The network setup: VPC CNI removal or adoption, kube-proxy patch, CNI chart. */

@@ -23,6 +23,15 @@ export class KubernetesAccess {
    * construct's own (`kubernetesGroup`; an access entry, or aws-auth in CONFIG_MAP mode). The
    * admission policies go first; the roles and bindings only once a custom resource of the handler's
    * has seen the policies refuse a write they forbid.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new VpcCniOwnership(this, 'VpcCni', {
+   *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+   *   action: CniAction.remove(),
+   *   kubernetesAccess: KubernetesAccess.rbac({ admissionPolicy: true }),
+   * });
    */
   public static rbac(options: RbacAccessOptions = {}): KubernetesAccess {
     return new KubernetesAccess('RBAC', options.admissionPolicy ?? true);

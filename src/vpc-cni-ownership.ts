@@ -45,6 +45,31 @@ export enum CrdPolicy {
   DELETE = 'DELETE',
 }
 
+/**
+ * Who owned an add-on before a deployment changed it: the values of the `previousOwner` attribute
+ * (https://github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership/blob/main/docs/ownership.md).
+ */
+export enum AddonOwner {
+  /** EKS installed it at cluster creation and nobody else applied it. */
+  EKS_BOOTSTRAP = 'EKS_BOOTSTRAP',
+  /** The EKS API reports it as a managed add-on. */
+  EKS_MANAGED_ADDON = 'EKS_MANAGED_ADDON',
+  /** A Helm release whose release record exists owns it (known only when the adopt reads release records). */
+  HELM_RELEASE = 'HELM_RELEASE',
+  /** Adopted for a Helm release that is not installed yet (known only when the adopt reads release records). */
+  HELM_ADOPTED = 'HELM_ADOPTED',
+  /** Annotated for a Helm release; whether the release is installed was not read. */
+  HELM_ANNOTATED = 'HELM_ANNOTATED',
+  /** Applied with client-side `kubectl apply`. */
+  KUBECTL = 'KUBECTL',
+  /** Applied server-side by another tool (Argo CD, Flux, eksctl, kubectl --server-side). */
+  OTHER_APPLIER = 'OTHER_APPLIER',
+  /** Present, but none of the above. */
+  UNKNOWN = 'UNKNOWN',
+  /** Not there (removed, EKS Auto Mode, or a cluster created without it). */
+  ABSENT = 'ABSENT',
+}
+
 /** What to do when the VPC CNI is owned by someone other than the EKS bootstrap install. */
 export enum OwnedByOthers {
   /** Fail the deployment before any write, saying who owns it. */
@@ -123,6 +148,15 @@ export class CniAction {
   /**
    * Adopt the add-on into a Helm release: Helm metadata on each object, and EKS's fields handed to
    * the release's field manager.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * // Then install the aws-vpc-cni chart as release aws-vpc-cni in kube-system (helm install, Argo CD, Flux).
+   * new VpcCniOwnership(this, 'VpcCni', {
+   *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+   *   action: CniAction.adoptIntoHelm({ fieldManager: 'helm' }),
+   * });
    */
   public static adoptIntoHelm(options: AdoptIntoHelmOptions = {}): CniAction {
     return new CniAction({
@@ -140,6 +174,16 @@ export class CniAction {
    * Delete the add-on's objects (the VPC CNI for Cilium, Calico or another CNI; kube-proxy for
    * Cilium's kube-proxy replacement), after keeping a recovery copy in the cluster that `restore()`
    * and the CLI's `restore` re-create them from. Deleting the custom resource never re-creates them.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * // kube-proxy, once a CNI that replaces it runs.
+   * new PreinstalledAddonOwnership(this, 'KubeProxy', {
+   *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+   *   addon: PreinstalledAddon.KUBE_PROXY,
+   *   action: CniAction.remove(),
+   * });
    */
   public static remove(options: RemoveOptions = {}): CniAction {
     return new CniAction({
@@ -149,7 +193,14 @@ export class CniAction {
     });
   }
 
-  /** Stop every pod of the add-on with a nodeSelector no node has; deleting the stack restores it. */
+  /**
+   * Stop every pod of the add-on with a nodeSelector no node has; deleting the stack restores it.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new VpcCniOwnership(this, 'VpcCni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.disable() });
+   */
   public static disable(): CniAction {
     return new CniAction({ type: 'DISABLE' });
   }
@@ -158,12 +209,29 @@ export class CniAction {
    * Undo a disable, and re-create what a removal deleted, as it was, from the recovery copy the
    * removal kept (the ConfigMap `cdk-vpc-cni-ownership-recovery-<addon>` in kube-system). Deleting
    * the custom resource changes nothing.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * new PreinstalledAddonOwnership(this, 'KubeProxy', {
+   *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+   *   addon: PreinstalledAddon.KUBE_PROXY,
+   *   action: CniAction.restore(),
+   * });
    */
   public static restore(): CniAction {
     return new CniAction({ type: 'RESTORE' });
   }
 
-  /** Only report who owns the VPC CNI. */
+  /**
+   * Only report who owns the add-on (the `previousOwner` attribute); never writes.
+   *
+   * @example
+   * declare const cluster: eksv2.Cluster;
+   *
+   * const owner = new VpcCniOwnership(this, 'VpcCni', { cluster: ClusterTarget.fromEksV2Cluster(cluster), action: CniAction.inspect() });
+   * new CfnOutput(this, 'VpcCniOwner', { value: owner.previousOwner });
+   */
   public static inspect(): CniAction {
     return new CniAction({ type: 'INSPECT' });
   }
@@ -245,6 +313,15 @@ function stepsOf(addon: AddonDefinition, action: CniAction): AddonAction[] {
  * deploy time, then adopts it into a Helm release, removes it (keeping a recovery copy), disables
  * it reversibly, or restores it. One per cluster in a stack: its handler's admission policy
  * describes the one construct's actions.
+ *
+ * @example
+ * declare const cluster: eksv2.Cluster;
+ *
+ * new PreinstalledAddonOwnership(this, 'CoreDnsIntoHelm', {
+ *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+ *   addon: PreinstalledAddon.COREDNS,
+ *   action: CniAction.adoptIntoHelm(),
+ * });
  */
 export class PreinstalledAddonOwnership extends Construct {
   /**
@@ -261,8 +338,9 @@ export class PreinstalledAddonOwnership extends Construct {
   }
 
   /**
-   * The owner before the deployment changed anything: EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE,
-   * HELM_ADOPTED, HELM_ANNOTATED, KUBECTL, OTHER_APPLIER, UNKNOWN or ABSENT (docs/ownership.md).
+   * The owner before the deployment changed anything: one of the values of `AddonOwner`
+   * (EKS_BOOTSTRAP, EKS_MANAGED_ADDON, HELM_RELEASE, HELM_ADOPTED, HELM_ANNOTATED, KUBECTL,
+   * OTHER_APPLIER, UNKNOWN, ABSENT; https://github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership/blob/main/docs/ownership.md). A token, resolved at deploy time.
    */
   public readonly previousOwner: string;
   /** The previous owner in words, e.g. `Helm release "cilium" in namespace "kube-system"`. */
@@ -371,6 +449,16 @@ export class PreinstalledAddonOwnership extends Construct {
  * Inspects who owns the Amazon VPC CNI (`aws-node`) of an EKS cluster at deploy time, then adopts it
  * into a Helm release, removes it, or disables it reversibly. The same as PreinstalledAddonOwnership
  * with `addon: PreinstalledAddon.VPC_CNI`, plus the chart values of the running install.
+ *
+ * @example
+ * declare const cluster: eksv2.Cluster;
+ *
+ * const vpcCni = new VpcCniOwnership(this, 'VpcCni', {
+ *   cluster: ClusterTarget.fromEksV2Cluster(cluster),
+ *   action: CniAction.remove({ crdPolicy: CrdPolicy.DELETE_IF_UNUSED }),
+ *   ifOwnedByOthers: OwnedByOthers.FAIL,
+ * });
+ * new CfnOutput(this, 'Removed', { value: vpcCni.changedObjects });
  */
 export class VpcCniOwnership extends PreinstalledAddonOwnership {
   /** The Kubernetes group the handler is mapped to, bound by `rbacManifest()`. */
