@@ -14,3 +14,4 @@ export type { PlanOptions } from './plan';
 export { run, PartialApplyError, PreflightRefusedError, HandOverNotKeptError } from './run';
 export type { RunOptions, RunResult, EngineLog } from './run';
 export { formatObservation, formatPlan, table } from './format';
+export { withoutUrlCredentials } from './redact';
