@@ -16,37 +16,25 @@ export interface FailureContext {
   readonly action: Action;
 }
 
-/** The API server could not be reached, or not through its proxy. */
-export class ClusterUnreachableError extends Error {
-  constructor(message: string, readonly cause: KubeNetworkError) {
+/** A failure of connecting or of access, in the CLI's terms; `cause` is the client's own error. Named by its class. */
+abstract class ExplainedFailure extends Error {
+  constructor(message: string, readonly cause: KubeNetworkError | KubeApiError) {
     super(message);
-    this.name = 'ClusterUnreachableError';
+    this.name = new.target.name;
   }
 }
+
+/** The API server could not be reached, or not through its proxy. */
+export class ClusterUnreachableError extends ExplainedFailure {}
 
 /** The API server's certificate is not one the CLI may trust. */
-export class ServerNotTrustedError extends Error {
-  constructor(message: string, readonly cause: KubeNetworkError) {
-    super(message);
-    this.name = 'ServerNotTrustedError';
-  }
-}
+export class ServerNotTrustedError extends ExplainedFailure {}
 
 /** The API server does not accept the context's credentials (401). */
-export class CredentialsRejectedError extends Error {
-  constructor(message: string, readonly cause: KubeApiError) {
-    super(message);
-    this.name = 'CredentialsRejectedError';
-  }
-}
+export class CredentialsRejectedError extends ExplainedFailure {}
 
-/** The API server does not allow the context's identity something the command needs (403 on a read). */
-export class PermissionDeniedError extends Error {
-  constructor(message: string, readonly cause: KubeApiError) {
-    super(message);
-    this.name = 'PermissionDeniedError';
-  }
-}
+/** The API server does not allow the context's identity something the command needs (403). */
+export class PermissionDeniedError extends ExplainedFailure {}
 
 /** Node.js's codes for a certificate no CA given verifies. */
 const UNTRUSTED_CERTIFICATE = new Set([
