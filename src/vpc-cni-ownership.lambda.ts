@@ -1,5 +1,6 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { withoutUrlCredentials } from './engine/redact';
 import { eksClient } from './handler/eks-client';
 import { onEvent } from './handler/handler';
 import { responseSafeError } from './handler/response';
@@ -14,8 +15,10 @@ const eks = eksClient({ region, credentials });
 
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context) {
   const remaining = context?.getRemainingTimeInMillis?.() ?? 5 * 60_000;
-  // One JSON line per step; the events never carry the token or credentials.
-  const log = (e: { step: string; [key: string]: unknown }) => console.log(JSON.stringify({ requestId: context?.awsRequestId, ...e }));
+  // One JSON line per step; the events never carry the token or credentials, nor a URL's (a proxy's user:password@).
+  const log = (e: { step: string; [key: string]: unknown }) => {
+    console.log(withoutUrlCredentials(JSON.stringify({ requestId: context?.awsRequestId, ...e })));
+  };
   try {
     return await onEvent(event, { eks, region, credentials, deadline: Date.now() + remaining - SAFETY_MARGIN_MS, log });
   } catch (e) {

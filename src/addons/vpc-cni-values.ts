@@ -27,6 +27,11 @@ export interface DerivedChartValues {
   readonly values: HelmValues;
   /** Customisations left to their owners, and anything the chart cannot express (the first install would change it). */
   readonly notes: readonly string[];
+  /**
+   * The notes that say installing the chart with the values changes what runs (adds, drops, sets,
+   * reorders or restarts something, or may: what the values cannot tell): `values --strict` fails on any.
+   */
+  readonly changes: readonly string[];
 }
 
 export interface DeriveOptions {
@@ -153,9 +158,17 @@ export function installedVersionOf(observation: Observation): { readonly version
 export function deriveChartValues(observation: Observation, options: DeriveOptions = {}): DerivedChartValues {
   const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind && !s.object.crd)?.live;
   const daemonSet = liveOf('DaemonSet');
-  if (!daemonSet) return { values: {}, notes: ['the aws-node DaemonSet is absent: there is no running VPC CNI to reproduce'] };
+  if (!daemonSet) {
+    const absent = 'the aws-node DaemonSet is absent: there is no running VPC CNI to reproduce';
+    return { values: {}, notes: [absent], changes: [absent] };
+  }
   const installers = [...(options.handOver ?? []), options.fieldManager ?? 'helm'];
   const notes: string[] = [];
+  const changes: string[] = [];
+  const change = (text: string) => {
+    notes.push(text);
+    changes.push(text);
+  };
   const values: HelmValues = { originalMatchLabels: true };
   const ds = appliedView(daemonSet, installers);
   const podSpec = ds.applied.spec?.template?.spec ?? {};
@@ -181,9 +194,9 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
   if (!version) notes.push(`the installed version cannot be told from the aws-node image ${awsNode.live?.image} or the helm.sh/chart label`);
 
   // Env vars: the install's, with their live values (an edit of one is kept); additions are customisations.
-  if (awsNode.live) Object.assign(values, envValues(awsNode, ds, 'env', true, notes));
+  if (awsNode.live) Object.assign(values, envValues(awsNode, ds, 'env', true, notes, change));
   if (init.live) {
-    const { env } = envValues(init, ds, 'init.env', false, notes);
+    const { env } = envValues(init, ds, 'init.env', false, notes, change);
     if (env) setAt(values, 'init.env', env);
   }
 
@@ -196,7 +209,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
     if (!container.live) continue;
     const own = resourcesOf(container);
     if (own && !deepEqual(own, awsNodeResources)) setAt(values, path, own);
-    else if (!own && awsNodeResources) notes.push(`${container.live.name} has no resources; the chart gives it the aws-node container's: the first install adds them`);
+    else if (!own && awsNodeResources) change(`${container.live.name} has no resources; the chart gives it the aws-node container's: the first install adds them`);
   }
 
   // Security contexts and probes.
@@ -218,7 +231,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
       const eq = arg.indexOf('=');
       const flag = NODE_AGENT_FLAGS[eq > 0 ? arg.slice(0, eq) : arg];
       if (!flag || eq < 0) {
-        notes.push(`aws-eks-nodeagent: argument ${arg} is not a chart value: the first install drops it`);
+        change(`aws-eks-nodeagent: argument ${arg} is not a chart value: the first install drops it`);
         continue;
       }
       const value = arg.slice(eq + 1);
@@ -238,7 +251,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
     (key) => key !== DISABLED_NODE_SELECTOR_KEY);
   if (Object.keys(nodeSelector).length > 0) values.nodeSelector = nodeSelector;
   if (livePodSpec.nodeSelector?.[DISABLED_NODE_SELECTOR_KEY] !== undefined) {
-    notes.push(`the DaemonSet is disabled (nodeSelector ${DISABLED_NODE_SELECTOR_KEY}); the values leave that key out, so the chart runs aws-node again`);
+    change(`the DaemonSet is disabled (nodeSelector ${DISABLED_NODE_SELECTOR_KEY}); the values leave that key out, so the chart runs aws-node again`);
   }
   const templateMetadata = daemonSet.spec?.template?.metadata ?? {};
   const podAnnotations = installedEntries(templateMetadata.annotations, [...POD_METADATA, 'f:annotations'], ds, 'pod annotation', notes);
@@ -248,26 +261,26 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
   if (Object.keys(podLabels).length > 0) values.podLabels = podLabels;
   const instance = templateMetadata.labels?.['app.kubernetes.io/instance'];
   if (options.releaseName && instance && instance !== options.releaseName) {
-    notes.push(`the pods are labelled app.kubernetes.io/instance=${instance}, and the chart labels them with the release name `
+    change(`the pods are labelled app.kubernetes.io/instance=${instance}, and the chart labels them with the release name `
       + `"${options.releaseName}": the first install restarts every aws-node pod; use the release name "${instance}" to avoid it`);
   }
 
   // What the chart cannot render at all.
   for (const c of livePodSpec.containers ?? []) {
-    if (![IMAGES.awsNode.container, IMAGES.nodeAgent.container].includes(c.name)) notes.push(`container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
+    if (![IMAGES.awsNode.container, IMAGES.nodeAgent.container].includes(c.name)) change(`container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
   }
   for (const c of livePodSpec.initContainers ?? []) {
-    if (c.name !== IMAGES.init.container) notes.push(`init container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
+    if (c.name !== IMAGES.init.container) change(`init container ${c.name} is not the chart's: the first install drops it unless it is a customisation`);
   }
   for (const v of (podSpec.volumes ?? []) as { name: string }[]) {
-    if (v.name === 'cni-config') notes.push('volume cni-config (cniConfig.enabled) comes from a ConfigMap the chart renders from cniConfig.fileContents, which the cluster cannot tell: set cniConfig yourself');
-    else if (!CHART_VOLUMES.includes(v.name)) notes.push(`volume ${v.name} is not rendered by the chart (extraVolumes): the first install drops it unless it is a customisation`);
+    if (v.name === 'cni-config') change('volume cni-config (cniConfig.enabled) comes from a ConfigMap the chart renders from cniConfig.fileContents, which the cluster cannot tell: set cniConfig yourself');
+    else if (!CHART_VOLUMES.includes(v.name)) change(`volume ${v.name} is not rendered by the chart (extraVolumes): the first install drops it unless it is a customisation`);
   }
 
-  configMapValues(liveOf('ConfigMap'), values, notes);
+  configMapValues(liveOf('ConfigMap'), values, change);
   serviceAccountValues(liveOf('ServiceAccount'), installers, values);
 
-  return { version, imageRegistry, values, notes };
+  return { version, imageRegistry, values, notes, changes };
 }
 
 /**
@@ -277,6 +290,7 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
  */
 function envValues(
   container: { live: any; path: string[] }, view: AppliedView, where: string, extraEnvAllowed: boolean, notes: string[],
+  change: (text: string) => void,
 ): { env?: HelmValues; extraEnv?: unknown[] } {
   const env: HelmValues = {};
   const extraEnv: unknown[] = [];
@@ -293,7 +307,7 @@ function envValues(
     }
     if (item.valueFrom) {
       if (!extraEnvAllowed) {
-        notes.push(`${container.live.name}: env ${item.name} takes its value from ${Object.keys(item.valueFrom).join(', ')}, which ${where} cannot express: the first install drops it`);
+        change(`${container.live.name}: env ${item.name} takes its value from ${Object.keys(item.valueFrom).join(', ')}, which ${where} cannot express: the first install drops it`);
         continue;
       }
       extraEnv.push(item);
@@ -305,7 +319,7 @@ function envValues(
   const rendered = [...Object.keys(env).sort(), ...extraEnv.map((e: any) => e.name), ...(extraEnvAllowed ? CHART_FIELD_REF_ENV : [])]
     .filter((name) => order.includes(name));
   if (!deepEqual(rendered, order)) {
-    notes.push(`${container.live.name}: the chart renders its env in the order ${rendered.join(', ')}, but it runs in the order ${order.join(', ')}: `
+    change(`${container.live.name}: the chart renders its env in the order ${rendered.join(', ')}, but it runs in the order ${order.join(', ')}: `
       + 'the first install reorders it, which restarts the pods');
   }
   return { env: Object.keys(env).length > 0 ? env : undefined, ...(extraEnv.length > 0 ? { extraEnv } : {}) };
@@ -326,20 +340,21 @@ function installedEntries(
 }
 
 /** ConfigMap amazon-vpc-cni: each key the chart renders, from its value. */
-function configMapValues(live: KubeObject | undefined, values: HelmValues, notes: string[]): void {
+function configMapValues(live: KubeObject | undefined, values: HelmValues, change: (text: string) => void): void {
   if (!live) {
-    notes.push('ConfigMap amazon-vpc-cni is absent: the first install creates it');
+    change('ConfigMap amazon-vpc-cni is absent: the first install creates it');
     return;
   }
   for (const [key, value] of Object.entries((live.data ?? {}) as Record<string, string>)) {
     const path = CONFIG_MAP_KEYS[key];
     if (!path) {
-      notes.push(`ConfigMap amazon-vpc-cni: key ${key} is not rendered by the chart`);
+      // Left out of the chart's ConfigMap: an install that applies server-side removes it.
+      change(`ConfigMap amazon-vpc-cni: key ${key} is not rendered by the chart`);
       continue;
     }
     if (path in values && values[path] !== value) {
       // One value renders both the agent's flag and this key: keep the pods as they run.
-      notes.push(`ConfigMap amazon-vpc-cni: ${key} is "${value}" but the node agent runs with ${values[path]}; the chart renders both from ${path}: the first install sets the key to "${values[path]}"`);
+      change(`ConfigMap amazon-vpc-cni: ${key} is "${value}" but the node agent runs with ${values[path]}; the chart renders both from ${path}: the first install sets the key to "${values[path]}"`);
       continue;
     }
     values[path] = value;
@@ -380,13 +395,15 @@ export function chartValuesToInstall(observation: Observation, request: ChartVal
   const derived = deriveChartValues(observation, { fieldManager: 'helm', releaseName: request.releaseName });
   const running = observation.objects.some((s) => s.object.kind === 'DaemonSet' && !!s.live);
   if (!request.chartVersion || request.chartVersion === derived.version) return { ...derived, chartVersion: derived.version, running };
+  const otherVersion = `chart ${request.chartVersion} is not the installed version (${derived.version ?? 'unknown'}): the image tags and `
+    + 'VPC_CNI_VERSION are left to that chart, so the install updates the VPC CNI and restarts every aws-node pod';
   return {
     ...derived,
     running,
     chartVersion: request.chartVersion,
     values: withoutVersionPins(derived.values),
-    notes: [...derived.notes, `chart ${request.chartVersion} is not the installed version (${derived.version ?? 'unknown'}): the image tags and `
-      + 'VPC_CNI_VERSION are left to that chart, so the install updates the VPC CNI and restarts every aws-node pod'],
+    notes: [...derived.notes, otherVersion],
+    changes: [...derived.changes, otherVersion],
   };
 }
 

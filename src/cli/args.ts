@@ -6,8 +6,11 @@ import {
   OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
 } from '../engine';
 
-/** The command line is wrong: exit code 2, with the usage hint. */
+/** The command line is wrong: exit code 2, with the usage hint (the command's own help once the command is known). */
 export class UsageError extends Error {
+  /** The command whose help says what it takes, e.g. `adopt` (also for `plan adopt`); undefined: the overview's. */
+  command?: string;
+
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
@@ -36,6 +39,8 @@ export interface CommandLine {
   readonly action: Action;
   /** Set for `values`. */
   readonly values?: ValuesRequest;
+  /** `values --strict`: fail (exit 5) when installing the chart with the values would change what runs. */
+  readonly strict?: boolean;
   readonly dryRun: boolean;
   readonly ifOwnedByOthers: OwnedByOthers;
   readonly managedAddon: boolean;
@@ -125,6 +130,12 @@ export const OPTIONS: Record<string, OptionSpec> = {
       + 'Another version leaves the image tags to that chart: the install then updates\n'
       + 'the VPC CNI (its pods restart)',
   },
+  'strict': {
+    type: 'boolean',
+    help: 'exit 5 when installing the chart with the values would change what runs (any\n'
+      + 'note that says the install adds, drops, sets or restarts something); the values\n'
+      + 'and the notes are printed all the same',
+  },
   'if-owned-by-others': { type: 'string', placeholder: 'WHAT', help: 'when not the EKS bootstrap install: FAIL (default), SKIP or TAKE_OVER' },
   'dry-run': { type: 'boolean', help: 'plan only, checked by the API server (dryRun=All); write nothing' },
   'output': { type: 'string', short: 'o', placeholder: 'table|json', help: 'default table (values: yaml|json, default yaml)' },
@@ -157,7 +168,7 @@ export interface CommandSpec {
 
 type OptionValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
-const ALL_EXIT_CODES: readonly ExitCode[] = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.REFUSED, EXIT.UNEXPECTED_STATE];
+const ALL_EXIT_CODES: readonly ExitCode[] = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.REFUSED, EXIT.UNEXPECTED_STATE, EXIT.INTERRUPTED];
 
 /** The commands, in the order the overview lists them. To add one, add it here (and its options to OPTIONS). */
 export const COMMANDS: Record<string, CommandSpec> = {
@@ -169,23 +180,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       + 'all three (vpc-cni, kube-proxy, coredns), one line each, then the details. Writes nothing.',
     options: [],
     outputs: ['table', 'json', 'yaml'],
-    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE],
-    action: () => ({ type: 'INSPECT' }),
-  },
-  values: {
-    summary: 'the aws-vpc-cni chart values that reproduce the running install (for Helm, Argo CD, Flux)',
-    description: 'Prints the aws-vpc-cni chart values under which the chart renders what runs now: the cluster\'s\n'
-      + 'own images and tags, every env var, the network policy agent\'s flags, resources, scheduling, with\n'
-      + 'the chart version to install and, as comments, what stays a customisation or what the first install\n'
-      + 'would change. To take the VPC CNI over with plain Helm (Argo CD and Flux: the same version and values):\n'
-      + '  cdk-vpc-cni-ownership values > values.yaml\n'
-      + '  cdk-vpc-cni-ownership adopt\n'
-      + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml\n'
-      + 'Nothing restarts: the install renders the pod template that runs. Reads only (GET requests).',
-    options: ['release-name', 'chart-version'],
-    outputs: ['yaml', 'json'],
-    withoutClusterOptions: ['managed-addon'],
-    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.INTERRUPTED],
     action: () => ({ type: 'INSPECT' }),
   },
   plan: {
@@ -219,6 +214,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
       return { type: 'ADOPT', releaseName, releaseNamespace, fieldManager, readReleaseRecords: true, ...(handOver.length > 0 ? { handOver } : {}) };
     },
   },
+  values: {
+    summary: 'the aws-vpc-cni chart values that reproduce the running install (for Helm, Argo CD, Flux)',
+    description: 'Prints the aws-vpc-cni chart values under which the chart renders what runs now: the cluster\'s\n'
+      + 'own images and tags, every env var, the network policy agent\'s flags, resources, scheduling, with\n'
+      + 'the chart version to install and, as comments, what stays a customisation or what the first install\n'
+      + 'would change. To take the VPC CNI over with plain Helm (Argo CD and Flux: the same version and values),\n'
+      + 'adopt first: after adopt --hand-over, the handed-over edits are the install\'s, and so in the values:\n'
+      + '  cdk-vpc-cni-ownership adopt\n'
+      + '  cdk-vpc-cni-ownership values --strict > values.yaml\n'
+      + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml\n'
+      + 'Nothing restarts: the install renders the pod template that runs; --strict stops (exit 5) where a note\n'
+      + 'says the install would change something. Reads only (GET requests).',
+    options: ['release-name', 'chart-version', 'strict'],
+    outputs: ['yaml', 'json'],
+    withoutClusterOptions: ['managed-addon'],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE, EXIT.WOULD_CHANGE, EXIT.INTERRUPTED],
+    action: () => ({ type: 'INSPECT' }),
+  },
   remove: {
     summary: 'delete the add-on\'s objects (workload first), keeping a recovery copy; CRDs by --crd-policy',
     description: 'Deletes the add-on\'s objects, the DaemonSet (or Deployment) first: the VPC CNI for a cluster whose\n'
@@ -250,7 +263,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       + 'The ownership guard does not apply: it writes only the key of this tool\'s own and absent objects.',
     // restore writes only our own key and absent objects, so the guard does not apply to it.
     options: ['dry-run'],
-    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE],
+    exitCodes: [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNEXPECTED_STATE, EXIT.INTERRUPTED],
     action: () => ({ type: 'RESTORE' }),
   },
 };
@@ -327,7 +340,7 @@ export const USAGE = [
   row('-h, --help, --version', ''),
   '',
   'Exit codes:',
-  ...exitCodeRows(ALL_EXIT_CODES, true, true),
+  ...exitCodeRows(Object.values(EXIT), true, true),
   '',
 ].join('\n');
 
@@ -357,7 +370,7 @@ export function commandHelp(command: string): string {
   ].join('\n');
 }
 
-/** Parses the arguments; throws UsageError for anything it does not understand. */
+/** Parses the arguments; throws UsageError for anything it does not understand, naming the command whose help to read. */
 export function parseArgs(argv: readonly string[]): Parsed {
   const { tokens } = parseArgv({
     args: [...argv],
@@ -369,10 +382,20 @@ export function parseArgs(argv: readonly string[]): Parsed {
     allowPositionals: true,
     tokens: true,
   });
-  const positional: string[] = [];
+  const positional = (tokens ?? []).flatMap((t) => (t.kind === 'positional' ? [t.value] : []));
+  try {
+    return parseTokens(tokens ?? [], positional);
+  } catch (e) {
+    if (e instanceof UsageError && e.command === undefined) e.command = helpTopic(positional[0] === 'help' ? positional.slice(1) : positional);
+    throw e;
+  }
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgv>['tokens']>[number];
+
+function parseTokens(tokens: readonly Token[], positional: readonly string[]): Parsed {
   const values: Record<string, string | boolean | string[]> = {};
-  for (const token of tokens ?? []) {
-    if (token.kind === 'positional') positional.push(token.value);
+  for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const spec = Object.prototype.hasOwnProperty.call(OPTIONS, token.name) ? OPTIONS[token.name] : undefined;
     if (!spec) throw new UsageError(`Unknown option ${token.rawName}`);
@@ -425,7 +448,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     addon,
     allAddons: command === 'inspect' && addonName === undefined,
     action: spec.action(values, addon),
-    ...(command === 'values' ? { values: valuesRequest(values) } : {}),
+    ...(command === 'values' ? { values: valuesRequest(values), strict: values.strict === true } : {}),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,
     managedAddon: values['managed-addon'] === true,

@@ -10,6 +10,10 @@ export const EXIT = {
   REFUSED: 3,
   /** The objects are not what the library knows. Nothing was written. */
   UNEXPECTED_STATE: 4,
+  /** `values --strict`: installing the chart with the values would change what runs (the values are printed all the same). */
+  WOULD_CHANGE: 5,
+  /** SIGINT or SIGTERM: no write was started after it; what was done and what was not is listed. 128 + 2, as shells report Ctrl-C. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = typeof EXIT[keyof typeof EXIT];
@@ -27,4 +31,6 @@ export const EXIT_MEANINGS: Record<ExitCode, string> = {
   [EXIT.USAGE]: 'usage: unknown command or option, invalid value, or a context the kubeconfig does not have',
   [EXIT.REFUSED]: 'refused by the ownership guard: someone else owns it; nothing was changed',
   [EXIT.UNEXPECTED_STATE]: 'unexpected cluster state: the objects are not what EKS installs; nothing was changed',
+  [EXIT.WOULD_CHANGE]: '--strict: installing the chart with these values would change what runs (the notes say what);\n     the values are printed all the same',
+  [EXIT.INTERRUPTED]: 'interrupted (Ctrl-C, SIGTERM): no write was started after the signal, those in flight\n       finished; what was done and what was not is listed. Running again continues',
 };

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { KubeConnection, proxyFromEnvironment } from '../engine';
+import { KubeConnection, proxyFromEnvironment, withoutUrlCredentials } from '../engine';
 
 /** A problem with the kubeconfig itself (unreadable, incomplete, unsupported). */
 export class KubeconfigError extends Error {
@@ -116,9 +116,15 @@ function collect<T>(list: unknown, key: string, dir: string, into: Map<string, N
 /** What a context resolves to, before its credentials are fetched. */
 export interface KubeTarget {
   readonly context: string;
+  /** The context's cluster entry, by name. */
+  readonly cluster: string;
   readonly server: string;
+  /** The kubeconfig files read. */
+  readonly files: readonly string[];
   /** The cluster's CA; absent: the system's trust store, as kubectl does. */
   readonly caData?: string;
+  /** Where the CA came from: the kubeconfig's `certificate-authority-data`, or the file `certificate-authority` names. */
+  readonly caSource?: { readonly key: 'certificate-authority-data' | 'certificate-authority'; readonly file?: string };
   /** The cluster's `proxy-url`. */
   readonly proxyUrl?: string;
   readonly user: Named<UserEntry>;
@@ -145,13 +151,24 @@ export function resolveContext(config: Kubeconfig, contextName?: string): KubeTa
   if (c['tls-server-name']) throw new KubeconfigError(`${where}: tls-server-name is not supported`);
   const proxyUrl = c['proxy-url'] || undefined;
   if (proxyUrl && !/^http:\/\//i.test(proxyUrl)) {
-    throw new KubeconfigError(`${where}: proxy-url ${JSON.stringify(proxyUrl.replace(/\/\/[^@/]*@/, '//…@'))} is not supported; only http:// proxies (HTTP CONNECT)`);
+    throw new KubeconfigError(`${where}: proxy-url ${JSON.stringify(withoutUrlCredentials(proxyUrl))} is not supported; only http:// proxies (HTTP CONNECT)`);
   }
+  if (proxyUrl && !isUrl(proxyUrl)) throw new KubeconfigError(`${where}: proxy-url ${JSON.stringify(withoutUrlCredentials(proxyUrl))} is not a URL`);
   // Without a CA in the kubeconfig, kubectl verifies with the system's trust store; so does this CLI.
+  const caFile = c['certificate-authority'] ? path.resolve(cluster.dir, c['certificate-authority']) : undefined;
   const caData = c['certificate-authority-data']
     ? decodeBase64(c['certificate-authority-data'], `${where} certificate-authority-data`)
-    : c['certificate-authority'] ? readFile(cluster.dir, c['certificate-authority'], `${where} certificate-authority`) : undefined;
-  return { context: name, server: c.server, caData, proxyUrl, user };
+    : caFile ? readFile(cluster.dir, caFile, `${where} certificate-authority`) : undefined;
+  const caSource = c['certificate-authority-data'] ? { key: 'certificate-authority-data' as const }
+    : caFile ? { key: 'certificate-authority' as const, file: caFile } : undefined;
+  return { context: name, cluster: cluster.name, server: c.server, files: config.files, caData, caSource, proxyUrl, user };
+}
+
+/** The proxy the connection goes through, and what set it; undefined: none (direct). */
+export function proxyOf(target: KubeTarget, env: NodeJS.ProcessEnv): { readonly url: string; readonly source: string } | undefined {
+  if (target.proxyUrl) return { url: target.proxyUrl, source: `proxy-url of cluster "${target.cluster}"` };
+  const url = proxyFromEnvironment(target.server, env);
+  return url ? { url, source: env.HTTPS_PROXY ? 'HTTPS_PROXY' : 'https_proxy' } : undefined;
 }
 
 /** Fetches the user's credentials (running an exec plugin if there is one) and returns a connection. */
@@ -161,7 +178,7 @@ export async function connect(target: KubeTarget, env: NodeJS.ProcessEnv): Promi
   if (u['auth-provider']) throw new KubeconfigError(`${where}: auth-provider plugins are not supported; use an exec plugin`);
   if (u.username) throw new KubeconfigError(`${where}: basic authentication (username/password) is not supported`);
   // As kubectl: the cluster's proxy-url if it has one (for any server), else HTTPS_PROXY unless NO_PROXY exempts the server.
-  const proxyUrl = target.proxyUrl ?? proxyFromEnvironment(target.server, env);
+  const proxyUrl = proxyOf(target, env)?.url;
 
   let token = u.token ?? (u.tokenFile ? readFile(dir, u.tokenFile, `${where} tokenFile`).trim() : undefined);
   let clientCertData = u['client-certificate-data']
@@ -261,6 +278,14 @@ function clusterInfo(target: KubeTarget): Record<string, string> {
   if (target.caData) info['certificate-authority-data'] = Buffer.from(target.caData).toString('base64');
   if (target.proxyUrl) info['proxy-url'] = target.proxyUrl;
   return info;
+}
+
+function isUrl(text: string): boolean {
+  try {
+    return !!new URL(text);
+  } catch {
+    return false;
+  }
 }
 
 function readFile(dir: string, file: string, what: string): string {

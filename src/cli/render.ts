@@ -1,9 +1,10 @@
 import { CommandLine } from './args';
 import { ManagedAddonCheck } from './eks-addon';
+import { InterruptedError, InterruptSignal } from './interrupt';
 import { installedVersionOf, VPC_CNI } from '../addons';
 import {
   formatObservation, formatPlan, Observation, OwnedByOthersError, PartialApplyError, PreflightRefusedError, PreflightResult, RunResult,
-  UnexpectedClusterStateError,
+  UnexpectedClusterStateError, withoutUrlCredentials,
 } from '../engine';
 
 /** Everything a command did, for either output format. */
@@ -17,6 +18,8 @@ export interface Report {
   readonly requests?: Readonly<Record<string, number>>;
   readonly exitCode?: number;
   readonly error?: Error;
+  /** A signal that came after the run's last write had started: the run finished all the same. */
+  readonly interrupted?: InterruptSignal;
 }
 
 /** A dry run's preflight found writes the API server would refuse: the real run would stop before its first write. */
@@ -173,6 +176,7 @@ export function renderJson(report: Report): Record<string, unknown> {
     changed: result?.changed,
     requests: report.requests,
     notes: notes(report),
+    ...(report.interrupted ? { interrupted: report.interrupted } : {}),
     ...(error ? { error: errorJson(error) } : {}),
   };
 }
@@ -194,10 +198,13 @@ export function preflightRefusalText(e: PreflightRefusedError, context: string |
 }
 
 function errorJson(e: Error): Record<string, unknown> {
-  const base = { kind: e.name.replace(/Error$/, ''), message: e.message };
+  const base = { kind: e.name.replace(/Error$/, ''), message: withoutUrlCredentials(e.message) };
   if (e instanceof OwnedByOthersError) return { ...base, owner: e.owner };
   if (e instanceof UnexpectedClusterStateError) return { ...base, problems: e.problems };
-  if (e instanceof PartialApplyError) return { ...base, done: e.done, notDone: e.notDone };
+  if (e instanceof InterruptedError) return { ...base, signal: e.signal, done: [] };
+  if (e instanceof PartialApplyError) {
+    return { ...base, done: e.done, notDone: e.notDone, ...(e.cause instanceof InterruptedError ? { signal: e.cause.signal } : {}) };
+  }
   if (e instanceof PreflightRefusedError || e instanceof DryRunRefusedError) return { ...base, refusals: e.refusals };
   return base;
 }

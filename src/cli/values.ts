@@ -21,13 +21,15 @@ export interface ValuesDocument {
   readonly values: HelmValues;
   /** What stays a customisation, and what the first install would change. */
   readonly notes: readonly string[];
+  /** The notes that say the install would change what runs (`--strict` exits 5 on any). */
+  readonly changes: readonly string[];
 }
 
 export function valuesDocument(observation: Observation, request: ValuesRequest): ValuesDocument {
   const toInstall = chartValuesToInstall(observation, request);
   if (!toInstall.running) throw new NoRunningVpcCniError();
-  const { chartVersion, imageRegistry, values, notes } = toInstall;
-  return { version: chartVersion ?? null, imageRegistry: imageRegistry ?? null, values, notes };
+  const { chartVersion, imageRegistry, values, notes, changes } = toInstall;
+  return { version: chartVersion ?? null, imageRegistry: imageRegistry ?? null, values, notes, changes };
 }
 
 /** A values file: a comment header (version, registry, how to install, the notes), then the values. */
@@ -39,7 +41,7 @@ export function valuesYaml(doc: ValuesDocument, request: ValuesRequest): string 
     comment(`image registry: ${doc.imageRegistry ?? 'unknown'}`),
     comment(`after cdk-vpc-cni-ownership adopt: helm install ${request.releaseName} eks/aws-vpc-cni --version ${doc.version ?? '<version>'} `
       + '-n kube-system -f values.yaml'),
-    ...doc.notes.map((note) => comment(`Note: ${note}`)),
+    ...doc.notes.map((note) => comment(`${doc.changes.includes(note) ? 'Note (the install changes this)' : 'Note'}: ${note}`)),
   ];
   // No line folding: each value stays on its line, as a person would edit it.
   return `${header.join('\n')}\n${stringify(doc.values, { lineWidth: 0 })}`;

@@ -16,3 +16,4 @@ export type { RunOptions, RunResult, EngineLog } from './run';
 export { formatObservation, formatPlan, table } from './format';
 export { probePolicies, waitForPoliciesInForce, PolicyNotInForceError } from './policy-probe';
 export type { PolicyProbeTarget, ProbeOutcome } from './policy-probe';
+export { withoutUrlCredentials } from './redact';

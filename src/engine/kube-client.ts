@@ -3,6 +3,7 @@ import * as https from 'https';
 import * as net from 'net';
 import type { Duplex } from 'stream';
 import * as tls from 'tls';
+import { withoutUrlCredentials } from './redact';
 
 /**
  * How to reach and authenticate to a Kubernetes API server. TLS is always verified: against `caData`,
@@ -81,10 +82,35 @@ export interface WriteOptions {
 
 /** The API server could not be reached or did not answer (after the retries). */
 export class KubeNetworkError extends Error {
-  constructor(readonly method: string, readonly path: string, readonly code: string, detail: string) {
+  /** Attempts made at the request before giving up. */
+  attempts = 1;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    /** Node.js's code: `ECONNREFUSED`, `ETIMEDOUT`, a TLS verification code such as `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `EPROXY`, … */
+    readonly code: string,
+    /** What went wrong, in Node.js's words (never a proxy's credentials). */
+    readonly detail: string,
+    /** `host:port` of the HTTP proxy when the failure was the proxy's (it could not be reached, or refused the tunnel). */
+    readonly proxy?: string,
+  ) {
     super(`${method} ${path}: ${detail}`);
     this.name = 'KubeNetworkError';
   }
+}
+
+/** One retry: the request, which attempt failed (of how many), how long until the next, and why. */
+export interface RetryInfo {
+  readonly method: string;
+  readonly path: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly waitMs: number;
+  /** A code or status, e.g. `ETIMEDOUT`, `503 ServiceUnavailable`. */
+  readonly reason: string;
+  /** The failure in words (the error's message). */
+  readonly detail: string;
 }
 
 export interface KubeClientOptions {
@@ -94,8 +120,14 @@ export interface KubeClientOptions {
   readonly backoffMs?: number;
   /** Epoch milliseconds after which no retry is started. */
   readonly deadline?: number;
-  /** Told of every retry, for logs. */
-  readonly onRetry?: (info: { method: string; path: string; attempt: number; waitMs: number; reason: string }) => void;
+  /** Told of every retry, for logs and progress lines: `reason` is a code or status, `detail` the failure in words. */
+  readonly onRetry?: (info: RetryInfo) => void;
+  /**
+   * Retry a timeout before the server has answered anything. Default true. false: a server that accepts
+   * connections but never answers (or never completes the TLS handshake) fails after one request timeout,
+   * not `maxAttempts` of them: nothing suggests it is only busy. Timeouts after a first answer are retried as usual.
+   */
+  readonly retryTimeoutsBeforeFirstAnswer?: boolean;
   /** The largest answer accepted, in bytes; a larger one fails the request. Default 8 MiB. */
   readonly maxResponseBytes?: number;
 }
@@ -121,13 +153,18 @@ export function dryRunKey(method: string): string {
  */
 export class KubeClient {
   /**
-   * Requests sent, by HTTP method (retries included); writes sent with `dryRun` under
-   * `PATCH(dryRun)` and `DELETE(dryRun)` (see {@link dryRunKey}), so real writes stay apart.
+   * Requests that reached the API server, by HTTP method (retries included): each counts once a
+   * verified TLS session carries it, whether or not its answer came back. A request that never got
+   * there (connection refused, TLS not verified, no answer to the handshake) is not counted. Writes sent
+   * with `dryRun` count under `PATCH(dryRun)` and `DELETE(dryRun)` (see {@link dryRunKey}), so real writes stay apart.
    */
   readonly requests: Record<string, number> = {};
+  /** Whether the server has answered anything yet (any HTTP status). */
+  private answered = false;
+  private closed = false;
   private readonly agent: https.Agent;
   private readonly url: URL;
-  private readonly timeoutMs: number;
+  protected readonly timeoutMs: number;
 
   constructor(private readonly connection: KubeConnection, private readonly options: KubeClientOptions = {}) {
     if (!connection.token && !(connection.clientCertData && connection.clientKeyData)) {
@@ -195,7 +232,9 @@ export class KubeClient {
     }
   }
 
+  /** Ends every connection; requests still under way fail, and none is retried. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 
@@ -205,11 +244,16 @@ export class KubeClient {
       try {
         return await this.send<T>(method, path, options);
       } catch (e) {
-        const retry = retryAdvice(e, attempt, this.options.backoffMs ?? 250);
+        const silent = !this.answered && this.options.retryTimeoutsBeforeFirstAnswer === false && e instanceof KubeNetworkError && e.code === 'ETIMEDOUT';
+        const retry = silent ? undefined : retryAdvice(e, attempt, this.options.backoffMs ?? 250);
         const deadline = this.options.deadline ?? Infinity;
-        if (!retry || attempt >= maxAttempts || Date.now() + retry.waitMs > deadline) throw e;
-        this.options.onRetry?.({ method, path, attempt, waitMs: retry.waitMs, reason: retry.reason });
+        if (!retry || this.closed || attempt >= maxAttempts || Date.now() + retry.waitMs > deadline) {
+          if (e instanceof KubeNetworkError) e.attempts = attempt;
+          throw e;
+        }
+        this.options.onRetry?.({ method, path, attempt, maxAttempts, waitMs: retry.waitMs, reason: retry.reason, detail: (e as Error).message });
         await new Promise((r) => setTimeout(r, retry.waitMs));
+        if (this.closed) throw e;
       }
     }
   }
@@ -225,7 +269,12 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const counted = options.query?.dryRun ? dryRunKey(method) : method;
-    this.requests[counted] = (this.requests[counted] ?? 0) + 1;
+    let reached = false;
+    const reach = () => {
+      if (reached) return;
+      reached = true;
+      this.requests[counted] = (this.requests[counted] ?? 0) + 1;
+    };
     const timeout = this.timeoutMs;
     const maxBytes = this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const tooLarge = (status: number) => new KubeResponseError(method, path, status,
@@ -240,7 +289,8 @@ export class KubeClient {
         clearTimeout(timer);
         outcome();
       };
-      const networkError = (e: NodeJS.ErrnoException) => settle(() => reject(new KubeNetworkError(method, path, e.code ?? 'ECONNRESET', e.message)));
+      const networkError = (e: NodeJS.ErrnoException & { proxy?: string }) => settle(() => reject(
+        new KubeNetworkError(method, path, e.code ?? 'ECONNRESET', withoutUrlCredentials(e.message), e.proxy)));
       const req = https.request({
         method,
         host: this.url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -251,6 +301,8 @@ export class KubeClient {
         rejectUnauthorized: true,
       }, (res) => {
         answered = true;
+        this.answered = true;
+        reach();
         const code = res.statusCode ?? 0;
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > maxBytes) {
@@ -287,6 +339,11 @@ export class KubeClient {
         req.destroy();
       }, timeout);
       req.on('error', networkError);
+      // The request counts once a verified TLS session carries it (a kept-alive one at once).
+      req.on('socket', (socket) => {
+        if ((socket as tls.TLSSocket).authorized) reach();
+        else socket.once('secureConnect', reach);
+      });
       req.end(payload);
     });
 
@@ -349,7 +406,7 @@ function parseProxyUrl(value: string, what: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`${what} is not a URL: ${JSON.stringify(value)}`);
+    throw new Error(`${what} is not a URL: ${JSON.stringify(withoutUrlCredentials(value))}`);
   }
   if (url.protocol !== 'http:') throw new Error(`${what} must be an http:// proxy (HTTP CONNECT), not ${url.protocol}//`);
   return url;
@@ -389,7 +446,7 @@ class TunnelAgent extends https.Agent {
     const fail = (message: string, code: string) => {
       if (finished) return;
       finished = true;
-      done(Object.assign(new Error(`${proxyName}: ${message}`), { code }), undefined as unknown as Duplex);
+      done(Object.assign(new Error(`${proxyName}: ${message}`), { code, proxy: this.proxy.host }), undefined as unknown as Duplex);
     };
     connect.once('connect', (res, socket, head) => {
       if (res.statusCode !== 200) {

@@ -206,7 +206,9 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     }
     const done = new Set(changed);
     const cause = failures.find((f) => !isConflict(f.error))?.error ?? failures[0].error;
-    throw new PartialApplyError(inObjectOrder(changed), plan.writes.map((w) => w.objectId).filter((id) => !done.has(id)), cause);
+    // The recovery copy, when written, is done too (it is no object of the add-on's, so not in `changed`).
+    throw new PartialApplyError([...recoveryCopy ? [recoveryCopy] : [], ...inObjectOrder(changed)],
+      plan.writes.map((w) => w.objectId).filter((id) => !done.has(id) && id !== recoveryCopy), cause);
   }
 }
 

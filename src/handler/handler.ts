@@ -52,6 +52,11 @@ export interface HandlerDependencies {
 export interface HandlerResponse {
   readonly PhysicalResourceId: string;
   readonly Data: Record<string, string>;
+  /**
+   * The attributes may carry secrets (chart values copy aws-node's env, e.g. an HTTPS_PROXY with
+   * credentials): CloudFormation masks them, and the Provider framework logs them redacted.
+   */
+  readonly NoEcho?: boolean;
 }
 
 interface ParsedProperties {
@@ -437,7 +442,10 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   const json = JSON.stringify(values);
   const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
   const pieces = splitForResponse(json, CHART_VALUES_PART_BUDGET);
-  deps.log({ step: 'chartValues', part: props.part, version, installedVersion: derived.version, bytes: json.length, pieces: pieces.length, digest, notes: derived.notes, values });
+  // Only their size and digest: the values copy aws-node's env as it runs, credentials included.
+  deps.log({
+    step: 'chartValues', part: props.part, version, installedVersion: derived.version, bytes: Buffer.byteLength(json), pieces: pieces.length, digest, notes: derived.notes,
+  });
   if (pieces.length > props.parts) {
     throw new Error(`The aws-vpc-cni chart values of cluster "${props.clusterName}" take ${Buffer.byteLength(json)} bytes, more than `
       + `${props.parts} custom resource responses can carry (CloudFormation limits each to 4,096 bytes). Give version and values `
@@ -451,6 +459,7 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
     return {
       PhysicalResourceId: physicalResourceId,
       Data: { [CHART_VALUES_ATTRIBUTE.chunk]: pieces[props.part - 1] ?? '', [CHART_VALUES_ATTRIBUTE.digest]: digest },
+      NoEcho: true,
     };
   }
   const summary: Record<string, string> = {
@@ -463,5 +472,6 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   return {
     PhysicalResourceId: physicalResourceId,
     Data: { ...summary, [CHART_VALUES_ATTRIBUTE.notes]: boundedMessage(derived.notes.join('\n'), notesBudget) },
+    NoEcho: true,
   };
 }

@@ -5,6 +5,8 @@
  * with the function's log group and the error's stack). Full detail goes to the log.
  */
 
+import { withoutUrlCredentials } from '../engine/redact';
+
 /** CloudFormation's limit on the whole response document. */
 export const RESPONSE_LIMIT = 4096;
 /**
@@ -65,10 +67,10 @@ export function boundedMessage(message: string, budget = MESSAGE_BUDGET, pointer
 
 /**
  * The error the Lambda function throws: the message bounded, pointing to the log (where the whole
- * error was written), and no stack frames, which the Provider framework would append to `Reason`.
+ * error was written), no URL's credentials, and no stack frames, which the Provider framework would append to `Reason`.
  */
 export function responseSafeError(e: unknown, requestId?: string): Error {
-  const message = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  const message = withoutUrlCredentials(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
   const pointer = `the function's log has the whole message${requestId ? ` (request ${requestId})` : ''}`;
   const safe = new Error(boundedMessage(message, MESSAGE_BUDGET, pointer));
   // One line: the framework appends the stack lines after the first to Reason, which would repeat a multi-line message.

@@ -4,7 +4,7 @@
  * and an exec plugin (our stand-in for `aws eks get-token`). Cluster states are made with the real
  * kubectl and helm, as in the engine tests.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,7 +13,7 @@ import { EXIT, runCli } from '../../src/cli/cli';
 import { KubeClient } from '../../src/engine';
 import { awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
-import { closedPort } from '../support/fault-proxy';
+import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
 import { certificateIdentity, unrelatedCa } from '../support/identity';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -131,7 +131,8 @@ describe('usage', () => {
   test('--help prints the commands, options and exit codes; exit 0', async () => {
     const out = await cli(['--help']);
     expect(out.code).toBe(EXIT.OK);
-    for (const word of ['inspect', 'plan <action>', 'adopt', 'remove', 'disable', 'restore', '--if-owned-by-others', '--managed-addon', 'Exit codes']) {
+    for (const word of ['inspect', 'plan <action>', 'adopt', 'remove', 'disable', 'restore', '--if-owned-by-others', '--managed-addon', 'Exit codes',
+      '\n  4  unexpected', '\n  5  --strict', '\n  130  interrupted']) {
       expect(out.stdout).toContain(word);
     }
   });
@@ -150,7 +151,8 @@ describe('usage', () => {
     const out = await cli([command, '--help']);
     expect(out.code).toBe(EXIT.OK);
     expect(out.stdout).toMatch(new RegExp(`^Usage: cdk-vpc-cni-ownership ${command} \\[options\\]\n`));
-    for (const text of [...has, '--kubeconfig FILE', '--context NAME', '--managed-addon', '-o, --output table|json', 'Exit codes:', '\n  0  done', '\n  2  usage']) {
+    for (const text of [...has, '--kubeconfig FILE', '--context NAME', '--managed-addon', '-o, --output table|json', 'Exit codes:', '\n  0  done', '\n  2  usage',
+      '\n  130  interrupted (Ctrl-C, SIGTERM): no write was started after the signal']) {
       expect(out.stdout).toContain(text);
     }
     for (const text of hasNot) expect(out.stdout).not.toContain(text);
@@ -160,17 +162,33 @@ describe('usage', () => {
     if (command !== 'inspect') expect((await cli(['plan', command, '--help'])).stdout).toBe(out.stdout);
   });
 
-  test('values --help: how to install with its output after adopt, that nothing restarts; yaml|json; no --managed-addon', async () => {
+  test('values --help: adopt, then values --strict, then helm install; that nothing restarts; yaml|json; no --managed-addon', async () => {
     const out = await cli(['values', '--help']);
     expect(out.code).toBe(EXIT.OK);
     expect(out.stdout).toMatch(/^Usage: cdk-vpc-cni-ownership values \[options\]\n/);
-    for (const text of ['cdk-vpc-cni-ownership adopt\n  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml',
-      'Nothing restarts', 'Reads only', '--release-name NAME', '--chart-version VERSION', '-o, --output yaml|json      default yaml', '\n  4  unexpected']) {
+    for (const text of ['  cdk-vpc-cni-ownership adopt\n  cdk-vpc-cni-ownership values --strict > values.yaml\n'
+      + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml',
+    'after adopt --hand-over, the handed-over edits are the install\'s', 'Nothing restarts', 'Reads only', '--release-name NAME',
+    '--chart-version VERSION', '--strict', 'exit 5 when installing the chart with the values would change what runs',
+    '-o, --output yaml|json      default yaml', '\n  4  unexpected', '\n  5  --strict', '\n  130  interrupted']) {
       expect(out.stdout).toContain(text);
     }
     for (const text of ['--managed-addon', 'table', '--dry-run', '\n  3  ']) expect(out.stdout).not.toContain(text);
     expect((await cli(['help', 'values'])).stdout).toBe(out.stdout);
     expect((await cli(['--help'])).stdout).toMatch(/^ {2}values +the aws-vpc-cni chart values that reproduce the running install/m);
+  });
+
+  test('one order everywhere: adopt before values, in the overview, values --help and the README\'s takeover', async () => {
+    const overview = (await cli(['--help'])).stdout;
+    const commands = overview.slice(overview.indexOf('Commands:'), overview.indexOf('Cluster:')).split('\n').map((l) => /^ {2}(\S+)/.exec(l)?.[1]).filter((c) => c);
+    expect(commands).toEqual(['inspect', 'plan', 'adopt', 'values', 'remove', 'disable', 'restore']);
+    const help = (await cli(['values', '--help'])).stdout;
+    expect(help.indexOf('cdk-vpc-cni-ownership adopt\n')).toBeLessThan(help.indexOf('cdk-vpc-cni-ownership values --strict >'));
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const takeover = readme.slice(readme.indexOf('Taking the VPC CNI over with plain Helm'));
+    const block = takeover.slice(takeover.indexOf('```sh'), takeover.indexOf('```', takeover.indexOf('```sh') + 5));
+    const steps = block.split('\n').map((l) => /^npx cdk-vpc-cni-ownership (\w+)|^(helm install)/.exec(l)).filter((m) => m).map((m) => m![1] ?? m![2]);
+    expect(steps).toEqual(['adopt', 'values', 'helm install']);
   });
 
   test('plan --help names the actions; --help alone and help of an unknown command print the overview', async () => {
@@ -229,6 +247,27 @@ describe('usage', () => {
     expect(out.stderr).toMatch(message as RegExp);
     expect(out.stderr).toContain('--help');
     expect(out.stdout).toBe('');
+  });
+
+  test.each([
+    [['adopt', '--crd-policy', 'KEEP'], 'adopt'],
+    [['plan', 'adopt', '--bogus'], 'adopt'],
+    [['remove', '--crd-policy', 'SOMETIMES'], 'remove'],
+    [['values', '-o', 'table'], 'values'],
+    [['inspect', 'extra'], 'inspect'],
+    [['plan', 'frobnicate'], 'plan'],
+    [['help', 'restore', '--bogus'], 'restore'],
+  ])('a usage error after a command points at that command\'s help: %j', async (args, command) => {
+    const out = await cli(args);
+    expect(out.code).toBe(EXIT.USAGE);
+    expect(out.stderr.split('\n')[1]).toBe(`Run cdk-vpc-cni-ownership ${command} --help for what ${command} takes.`);
+    expect((await cli([command, '--help'])).code).toBe(EXIT.OK);
+  });
+
+  test.each([[[]], [['frobnicate']], [['--bogus']]])('without a known command, a usage error points at the overview: %j', async (args) => {
+    const out = await cli(args);
+    expect(out.code).toBe(EXIT.USAGE);
+    expect(out.stderr.split('\n')[1]).toBe('Run cdk-vpc-cni-ownership --help for the commands and options.');
   });
 
   test('a context the kubeconfig does not have: exit 2, naming the contexts it has', async () => {
@@ -341,18 +380,26 @@ describe('kubeconfig and credentials', () => {
   test.each([
     ['no kubeconfig at all', undefined, /No kubeconfig found \(looked for .*\.kube\/config\); pass --kubeconfig/],
     ['--kubeconfig that does not exist', '/nonexistent/kubeconfig', /Cannot read kubeconfig \/nonexistent\/kubeconfig/],
-    ['a wrong token', () => kubeconfig('wrong-token', { token: 'wrong' }), /GET .*: 401 Unauthorized/],
+    ['a wrong token', () => kubeconfig('wrong-token', { token: 'wrong' }),
+      /^Error: The API server https:\/\/127\.0\.0\.1:\d+ \(context "wrong-token"\) does not accept the credentials of user "u" \(GET .*: 401 Unauthorized.*\)\. Its token is not valid for this cluster/m],
     ['insecure-skip-tls-verify', () => kubeconfig('insecure', { token: files.token }, { 'certificate-authority-data': undefined, 'insecure-skip-tls-verify': true }),
       /insecure-skip-tls-verify is not supported/],
     ['another CA than the server\'s', () => kubeconfig('other-ca', { token: files.token }, { 'certificate-authority-data': b64(otherCa()) }),
-      /GET .*: unable to verify the first certificate/],
+      new RegExp('^Error: Cannot trust the API server https://127\\.0\\.0\\.1:\\d+ \\(context "other-ca"\\): its certificate is not signed by the CA in the '
+        + 'kubeconfig \\(certificate-authority-data\\) \\(GET .*: unable to verify the first certificate\\)\\. Give cluster "c" in .*other-ca\\.kubeconfig the CA '
+        + 'that signed the API server\'s certificate, as certificate-authority-data \\(base64 PEM\\) or certificate-authority \\(a PEM file\\)', 'm')],
+    ['another CA than the server\'s, as a file', () => kubeconfig('other-ca-file', { token: files.token }, { 'certificate-authority-data': undefined, 'certificate-authority': otherCa() }),
+      /its certificate is not signed by the CA file \S+ca\.crt \(certificate-authority\) \(GET .*: unable to verify the first certificate\)/],
     ['a user without credentials', () => kubeconfig('anonymous', {}), /user "u" has no token, client certificate or exec plugin/],
-    ['nothing listening at the server', () => kubeconfig('closed', { token: files.token }, { server: 'https://127.0.0.1:1' }), /ECONNREFUSED/],
+    ['nothing listening at the server', () => kubeconfig('closed', { token: files.token }, { server: 'https://127.0.0.1:1' }),
+      /^Error: Cannot connect to the API server https:\/\/127\.0\.0\.1:1 \(context "closed"\): nothing accepts connections at 127\.0\.0\.1:1 \(GET .*: connect ECONNREFUSED 127\.0\.0\.1:1; 4 attempts\)\. Check the server address of cluster "c" in \S+closed\.kubeconfig, and that the cluster is running\.$/m],
+    ['a server name that does not resolve', () => kubeconfig('no-such-name', { token: files.token }, { server: 'https://no-such-host.cni-ownership.invalid' }),
+      /^Error: Cannot connect to the API server https:\/\/no-such-host\.cni-ownership\.invalid \(context "no-such-name"\): the name no-such-host\.cni-ownership\.invalid does not resolve here \(GET .*ENOTFOUND.*\)\. Check the server address .*a private endpoint answers only within its own network/m],
   ])('%s: exit 1 with the reason', async (_, kubeconfigFile, message) => {
     const file = typeof kubeconfigFile === 'function' ? kubeconfigFile() : kubeconfigFile;
     const out = await cli(['inspect', '--addon', 'vpc-cni', ...(file ? ['--kubeconfig', file] : [])]);
     expect(out.code).toBe(EXIT.ERROR);
-    expect(out.stderr).toMatch(/^Error: /);
+    expect(out.stderr).toMatch(/^Error: /m);
     expect(out.stderr).toMatch(message);
     expect(out.stdout).toBe('');
   });
@@ -416,12 +463,32 @@ describe('proxies and CAs, as kubectl has them', () => {
     ['HTTPS_PROXY that is not http://', () => kubeconfig('env-socks', { token: files.token }, { server: byName }), { HTTPS_PROXY: 'socks5://127.0.0.1:1080' },
       /HTTPS_PROXY must be an http:\/\/ proxy \(HTTP CONNECT\), not socks5:/],
     ['a proxy nobody listens on', () => kubeconfig('proxy-down', { token: files.token }, { server: byName }), 'closed',
-      /^Error: GET .*: proxy 127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/m],
+      /^Error: Cannot reach the API server https:\/\/apiserver\.cni-ownership\.test:\d+ \(context "proxy-down"\) through the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY\) \(GET .*: proxy 127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+; 4 attempts\)\. Check the proxy's address and that it runs, or exempt the server with NO_PROXY\.$/m],
+    ['HTTPS_PROXY with credentials that is not a URL', () => kubeconfig('env-bad-url', { token: files.token }, { server: byName }),
+      { HTTPS_PROXY: 'http://alice:S3cretPassw0rd@proxy.corp.example:31x28' }, /^Error: HTTPS_PROXY is not a URL: "http:\/\/…@proxy\.corp\.example:31x28"$/m],
+    ['a proxy-url with credentials that is not a URL', () => kubeconfig('proxy-url-bad', { token: files.token }, { 'proxy-url': 'http://alice:S3cret/Passw0rd@proxy.corp.example:3128' }), {},
+      /^Error: cluster "c": proxy-url "http:\/\/…@proxy\.corp\.example:3128" is not a URL$/m],
   ])('%s: exit 1 naming it (and no secret)', async (_name, file, env, message) => {
     const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file()], env === 'closed' ? { HTTPS_PROXY: await closedHttpUrl() } : env as NodeJS.ProcessEnv);
     expect(out.code).toBe(EXIT.ERROR);
     expect(out.stderr).toMatch(message);
-    expect(out.stderr).not.toContain('secret');
+    for (const secret of ['secret', 'S3cret', 'alice', 'Passw0rd']) expect(out.stderr).not.toContain(secret);
+  });
+
+  test('a proxy that wants other credentials: exit 1, the proxy named without them, and what to do; JSON the same, no request counted', async () => {
+    const guarded = await ConnectProxy.start({ hosts: { [PROXY_ONLY_NAME]: '127.0.0.1' }, credentials: { username: 'alice', password: 'right' } });
+    try {
+      const file = kubeconfig('proxy-auth', { token: files.token }, { server: byName });
+      const env = { HTTPS_PROXY: guarded.url.replace('http://', 'http://alice:S3cretPassw0rd@') };
+      const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], env);
+      expect(out.code).toBe(EXIT.ERROR);
+      expect(out.stderr).toMatch(/^Error: Cannot reach the API server https:\/\/apiserver\.cni-ownership\.test:\d+ \(context "proxy-auth"\) through the proxy http:\/\/…@127\.0\.0\.1:\d+ \(HTTPS_PROXY\) \(GET .*: CONNECT apiserver\.cni-ownership\.test:\d+ answered 407 Proxy Authentication Required\)\. The proxy asks for credentials: give them in its URL/m);
+      const { json } = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file], env);
+      expect(json).toMatchObject({ exitCode: EXIT.ERROR, requests: {}, error: { kind: 'ClusterUnreachable' } });
+      for (const text of [out.stderr, JSON.stringify(json)]) expect(text).not.toMatch(/S3cret|alice/);
+    } finally {
+      await guarded.close();
+    }
   });
 
   test('no CA in the kubeconfig: the system\'s CAs, which lack the test CA (exit 1); with NODE_EXTRA_CA_CERTS naming it, a CLI process succeeds', () => {
@@ -429,7 +496,7 @@ describe('proxies and CAs, as kubectl has them', () => {
     expect(fs.readFileSync(file, 'utf8')).not.toContain('certificate-authority');
     const without = runMain(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file]);
     expect(without.status).toBe(EXIT.ERROR);
-    expect(without.stderr).toMatch(/^Error: GET .*: unable to verify the first certificate$/m);
+    expect(without.stderr).toMatch(/^Error: Cannot trust the API server .*: its certificate is not signed by any of the system's CAs \(GET .*: unable to verify the first certificate\)\. The kubeconfig names no CA for it: give cluster "c" .*Or add that CA to the system's for this command: NODE_EXTRA_CA_CERTS=ca\.pem\./m);
     const withTestCa = runMain(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file, '-o', 'json'], { NODE_EXTRA_CA_CERTS: files.caFile });
     expect(withTestCa.stderr).toBe('');
     expect([withTestCa.status, JSON.parse(withTestCa.stdout).owner.kind]).toEqual([EXIT.OK, 'ABSENT']);
@@ -709,12 +776,12 @@ describe('values: the chart values that reproduce the running install', () => {
     expect(awsNodeEnv(after)).toContain('MY_SETTING');
   });
 
-  test('-o json: { version, imageRegistry, values, notes }, the same values as the YAML', async () => {
+  test('-o json: { version, imageRegistry, values, notes, changes }, the same values as the YAML', async () => {
     fixtures.newEksCluster();
     fixtures.userSetEnv('MY_SETTING', 'on');
     const { code, json } = await cliJson(['values', ...K]);
     expect(code).toBe(EXIT.OK);
-    expect(Object.keys(json)).toEqual(['version', 'imageRegistry', 'values', 'notes']);
+    expect(Object.keys(json)).toEqual(['version', 'imageRegistry', 'values', 'notes', 'changes']);
     expect(json).toMatchObject({ version: '1.20.4', imageRegistry: REGISTRY });
     expect(json.notes).toContainEqual(expect.stringMatching(/^aws-node: env MY_SETTING was added by an imperative edit/));
     expect(json.values).toEqual(parseYaml((await cli(['values', ...K])).stdout));
@@ -965,5 +1032,217 @@ describe('as a process', () => {
     expect([inspect.status, JSON.parse(inspect.stdout).exitCode]).toEqual([EXIT.OK, EXIT.OK]);
     const usage = main(['inspect', '--addon', 'vpc-cni', '--nope']);
     expect([usage.status, usage.stderr.split('\n')[0]]).toEqual([EXIT.USAGE, 'Unknown option --nope']);
+  });
+});
+
+describe('bad networks: which server, what happened, what to do; no request counted that never reached it', () => {
+  test('nothing listening, all three add-ons: the reason once, JSON with no requests (none reached a server)', async () => {
+    const file = kubeconfig('closed-all', { token: files.token }, { server: await closedPort() });
+    const out = await cli(['inspect', '--kubeconfig', file]);
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stdout).toBe('');
+    // One "Error:" line, however many add-ons, and one progress line per retry (not one per request).
+    expect(out.stderr.match(/^Error: /gm)).toHaveLength(1);
+    expect(out.stderr.match(/trying again in .* \(attempt 2 of 4\)$/gm)).toHaveLength(1);
+    expect(out.stderr).toMatch(/^Error: Cannot connect to the API server https:\/\/127\.0\.0\.1:\d+ \(context "closed-all"\): nothing accepts connections/m);
+    const { json } = await cliJson(['inspect', '--kubeconfig', file]);
+    expect(json.addons.map((a: any) => [a.addon, a.requests, a.error.kind])).toEqual([
+      ['vpc-cni', {}, 'ClusterUnreachable'], ['kube-proxy', {}, 'ClusterUnreachable'], ['coredns', {}, 'ClusterUnreachable'],
+    ]);
+  });
+
+  test('a server whose certificate is not trusted: no request counted', async () => {
+    const file = kubeconfig('untrusted-json', { token: files.token }, { 'certificate-authority-data': b64(otherCa()) });
+    const { code, json } = await cliJson(['adopt', '--kubeconfig', file]);
+    expect(code).toBe(EXIT.ERROR);
+    expect(json).toMatchObject({ requests: {}, error: { kind: 'ServerNotTrusted', message: expect.stringMatching(/^Cannot trust the API server/) } });
+  });
+
+  test('a server that accepts and never answers: a progress line after 3 s, one attempt (no retry of a server that never answered), advice', async () => {
+    const silent = await blackHole();
+    try {
+      const file = kubeconfig('silent', { token: files.token }, { server: silent.endpoint });
+      const out = await cli(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file]);
+      expect(out.code).toBe(EXIT.ERROR);
+      const lines = out.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(new RegExp(`^${silent.endpoint}: waiting for an answer to GET /\\S+ \\(none after 3 s; each attempt gives up after 10 s\\)$`));
+      expect(lines[1]).toMatch(new RegExp(`^Error: No answer from the API server ${silent.endpoint} \\(context "silent"\\) \\(GET \\S+: no answer within 10000 ms\\)\\. `
+        + 'Nothing answers at that address, or the network drops the packets: check the server address of cluster "c" in \\S+, and that this machine may reach it'));
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('a server that answers, then fails a request: a line for the retry, and the command succeeds', async () => {
+    fixtures.newEksCluster();
+    const proxy = await FaultProxy.start(process.env.CNI_TEST_CONTROLPLANE!);
+    try {
+      proxy.addRule({ method: 'GET', path: /daemonsets\/aws-node$/, times: 1, fault: { kind: 'status', status: 503 } });
+      const file = kubeconfig('flaky', { token: files.token }, { server: proxy.endpoint });
+      const { code, json, stderr } = await cliJson(['inspect', '--addon', 'vpc-cni', '--kubeconfig', file]);
+      expect(code).toBe(EXIT.OK);
+      expect(stderr).toBe(`${proxy.endpoint}: GET /apis/apps/v1/namespaces/kube-system/daemonsets/aws-node: 503 Injected503: injected by the fault proxy; `
+        + 'trying again in 0.25 s (attempt 2 of 4)\n');
+      // Every request that reached the server counts, the retry too.
+      expect(json.requests).toEqual({ GET: proxy.requests.length });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('an identity that may not read what the command needs: exit 1, the refusal, and the rules the action needs', async () => {
+    fixtures.newEksCluster();
+    const { cert, key } = clientCertificate('cni-cli-nobody');
+    const file = kubeconfig('nobody', { 'client-certificate': cert, 'client-key': key });
+    const out = await cli(['plan', 'remove', '--kubeconfig', file]);
+    expect(out.code).toBe(EXIT.ERROR);
+    expect(out.stderr).toMatch(/^Error: The identity of context "nobody" may not do what plan remove --addon vpc-cni needs \(GET \S+: 403 Forbidden: .* User "cni-cli-nobody" cannot get resource .*\)\. These rules are enough, the construct's handler RBAC for the same action \(rbacManifest\(\)\):\n/);
+    expect(out.stderr).toMatch(/^ {2}cluster-wide: get, delete clusterroles \(rbac\.authorization\.k8s\.io\) aws-node; .*list eniconfigs \(crd\.k8s\.amazonaws\.com\)/m);
+    expect(out.stderr).toMatch(/^ {2}in namespace kube-system: get, patch, delete daemonsets \(apps\) aws-node; .*get, patch, create configmaps cdk-vpc-cni-ownership-recovery-vpc-cni$/m);
+    expect(out.stderr).toMatch(/\nGrant them, or use an identity that has them \(e\.g\. cluster-admin\)\.\n$/);
+    const { json } = await cliJson(['plan', 'remove', '--kubeconfig', file]);
+    expect(json.error.kind).toBe('PermissionDenied');
+  });
+});
+
+describe('values --strict: fails where the install would change what runs', () => {
+  const K = ['--kubeconfig', files.kubeconfig];
+
+  test('the ConfigMap\'s enable-network-policy-controller and the node agent\'s --enable-network-policy disagree: exit 5, the note on stderr, the values printed', async () => {
+    fixtures.newEksCluster();
+    kube.kubectl(['patch', 'configmap/amazon-vpc-cni', '-n', 'kube-system', '--type', 'merge', '-p', '{"data":{"enable-network-policy-controller":"true"}}']);
+    const lenient = await cli(['values', ...K]);
+    expect(lenient.code).toBe(EXIT.OK);
+    expect(lenient.stdout).toMatch(/^# Note \(the install changes this\): ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true" but the node agent runs with false/m);
+
+    const strict = await cli(['values', '--strict', ...K]);
+    expect(strict.code).toBe(EXIT.WOULD_CHANGE);
+    expect(strict.stdout).toBe(lenient.stdout);
+    expect(strict.stderr).toBe('Would change what runs: installing the chart with these values would change what runs:\n'
+      + '- ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true" but the node agent runs with false; the chart renders both from '
+      + 'enableNetworkPolicy: the first install sets the key to "false"\n');
+    const { code, json } = await cliJson(['values', '--strict', ...K]);
+    expect(code).toBe(EXIT.WOULD_CHANGE);
+    expect(json.changes).toEqual([expect.stringMatching(/^ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true"/)]);
+  });
+
+  test('a customisation is no change (kept as it is): exit 0; another chart version is one: exit 5', async () => {
+    fixtures.newEksCluster();
+    fixtures.userSetEnv('MY_SETTING', 'on');
+    const strict = await cliJson(['values', '--strict', ...K]);
+    expect([strict.code, strict.stderr]).toEqual([EXIT.OK, '']);
+    expect(strict.json.notes).toContainEqual(expect.stringMatching(/env MY_SETTING was added by an imperative edit/));
+    expect(strict.json.changes).toEqual([]);
+    const upgrade = await cli(['values', '--strict', '--chart-version', '1.21.1', ...K]);
+    expect(upgrade.code).toBe(EXIT.WOULD_CHANGE);
+    expect(upgrade.stderr).toMatch(/^- chart 1\.21\.1 is not the installed version \(1\.20\.4\)/m);
+  });
+});
+
+/** src/cli/main.ts as a process of its own, to signal: its output so far, and how it ended. */
+function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    env: { PATH: process.env.PATH, HOME: home, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'), ...env },
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
+  });
+  return { child, out, ended };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('Ctrl-C and SIGTERM: no new write, those in flight finish, what was done and what was not, exit 130', () => {
+  let proxy: FaultProxy;
+  let file: string;
+  beforeEach(async () => {
+    proxy = await FaultProxy.start(process.env.CNI_TEST_CONTROLPLANE!);
+    file = kubeconfig('through-faults', { token: files.token }, { server: proxy.endpoint });
+  });
+  afterEach(async () => proxy.close());
+  const realWrites = () => proxy.requests.filter((r) => r.method !== 'GET' && !/dryRun/.test(r.query));
+
+  test('SIGINT during remove\'s ServiceAccount delete: it finishes, nothing more is deleted, exit 130 listing both; a rerun finishes the removal', async () => {
+    fixtures.newEksCluster();
+    proxy.addRule({ method: 'DELETE', path: /serviceaccounts\/aws-node$/, times: 1, fault: { kind: 'delay', ms: 2000 } });
+    const main = startMain(['remove', '--kubeconfig', file]);
+    await until(() => realWrites().some((r) => r.method === 'DELETE' && /serviceaccounts\/aws-node$/.test(r.path)), 'the ServiceAccount delete');
+    main.child.kill('SIGINT');
+    const ended = await main.ended;
+    expect([ended.code, ended.signal]).toEqual([EXIT.INTERRUPTED, null]);
+    expect(ended.stdout).toBe('');
+    expect(ended.stderr).toBe('SIGINT: starting no new write; waiting for the ones in flight to finish (a second signal stops at once, leaving their outcome unknown)\n'
+      + 'Interrupted: SIGINT received: no write was started after it, and those in flight finished.\n'
+      + `Done: ConfigMap/kube-system/cdk-vpc-cni-ownership-recovery-vpc-cni, ${DS}, ServiceAccount/kube-system/aws-node. `
+      + `Not done: ClusterRole/aws-node, ClusterRoleBinding/aws-node, ${CONFIG_MAP}, CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com. `
+      + 'Running again continues from here.\n');
+    // The ServiceAccount's delete was the last write: none after the signal.
+    expect(realWrites().map((r) => `${r.method} ${r.path.split('/').slice(-2).join('/')}`)).toEqual([
+      'PATCH configmaps/cdk-vpc-cni-ownership-recovery-vpc-cni', 'DELETE daemonsets/aws-node', 'DELETE serviceaccounts/aws-node',
+    ]);
+    expect(await getLive(admin, 'ServiceAccount/kube-system/aws-node')).toBeUndefined();
+    expect(await getLive(admin, 'ClusterRole/aws-node')).toBeDefined();
+
+    // Issue 20, 1(c): the rerun finishes what the interrupted run left, rather than "Changed nothing".
+    const rerun = await cli(['remove', '--kubeconfig', files.kubeconfig]);
+    expect(rerun.code).toBe(EXIT.OK);
+    expect(rerun.stdout).toMatch(/^Changed 4 objects: ClusterRole\/aws-node, ClusterRoleBinding\/aws-node, ConfigMap\/kube-system\/amazon-vpc-cni, CustomResourceDefinition\/eniconfigs/m);
+    for (const id of ['ClusterRole/aws-node', 'ClusterRoleBinding/aws-node', CONFIG_MAP]) expect(await getLive(admin, id)).toBeUndefined();
+    const third = await cliJson(['remove', '--kubeconfig', files.kubeconfig]);
+    expect([third.code, third.json.error, third.json.plan?.writes]).toEqual([EXIT.OK, undefined, []]);
+  });
+
+  test('SIGTERM while reading, before any write: stops at once, nothing changed, exit 130 (JSON: the error)', async () => {
+    fixtures.newEksCluster();
+    const before = await snapshot(admin);
+    proxy.addRule({ method: 'GET', path: /daemonsets\/aws-node$/, times: 1, fault: { kind: 'hang' } });
+    const main = startMain(['remove', '--kubeconfig', file, '-o', 'json']);
+    await until(() => proxy.requests.some((r) => /daemonsets\/aws-node$/.test(r.path)), 'the DaemonSet read');
+    main.child.kill('SIGTERM');
+    const ended = await main.ended;
+    expect(ended.code).toBe(EXIT.INTERRUPTED);
+    const json = JSON.parse(ended.stdout);
+    expect(json).toMatchObject({ exitCode: EXIT.INTERRUPTED, error: { kind: 'Interrupted', signal: 'SIGTERM', done: [], message: 'SIGTERM received before any write: nothing was changed.' } });
+    expect(realWrites()).toEqual([]);
+    expect(await snapshot(admin)).toEqual(before);
+  });
+
+  test('SIGINT while adopt\'s writes are all in flight: they finish, everything is done, and it says so; exit 130', async () => {
+    fixtures.newEksCluster();
+    proxy.addRule({ method: 'PATCH', path: /daemonsets\/aws-node\?fieldManager=helm$/, times: 1, fault: { kind: 'delay', ms: 1500 } });
+    const main = startMain(['adopt', '--kubeconfig', file, '-o', 'json']);
+    await until(() => realWrites().length === 7, 'the seven patches');
+    main.child.kill('SIGINT');
+    const ended = await main.ended;
+    expect(ended.code).toBe(EXIT.INTERRUPTED);
+    const json = JSON.parse(ended.stdout);
+    expect(json).toMatchObject({ exitCode: EXIT.INTERRUPTED, interrupted: 'SIGINT' });
+    expect(json.changed).toHaveLength(7);
+    expect(json).not.toHaveProperty('error');
+    expect((await cliJson(['adopt', '--kubeconfig', files.kubeconfig])).json.plan.writes).toEqual([]);
+  });
+
+  test('a second SIGINT stops at once, saying the writes in flight may or may not have been applied', async () => {
+    fixtures.newEksCluster();
+    proxy.addRule({ method: 'DELETE', path: /daemonsets\/aws-node$/, times: 1, fault: { kind: 'delay', ms: 20_000 } });
+    const main = startMain(['remove', '--kubeconfig', file]);
+    await until(() => realWrites().some((r) => r.method === 'DELETE' && /daemonsets\/aws-node$/.test(r.path)), 'the DaemonSet delete');
+    main.child.kill('SIGINT');
+    await until(() => main.out.stderr.includes('waiting for the ones in flight'), 'the first signal\'s line');
+    main.child.kill('SIGINT');
+    const ended = await main.ended;
+    expect(ended.code).toBe(EXIT.INTERRUPTED);
+    expect(ended.stderr).toMatch(/\nSIGINT again: stopping at once\. The writes in flight may or may not have been applied: run inspect to see where the cluster stands, and the same command again to finish\.\n$/);
+    expect(realWrites().map((r) => r.method)).toEqual(['PATCH', 'DELETE']);
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '../../src/engine';
 import { connection } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
-import { FaultProxy } from '../support/fault-proxy';
+import { blackHole, FaultProxy } from '../support/fault-proxy';
 import { unrelatedCa } from '../support/identity';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -79,10 +79,11 @@ describe('TLS', () => {
     expect(outcome({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })).toEqual({ plain: expect.stringMatching(/^HTTP \d+$/), client: 'GET /version: unable to verify the first certificate' });
   });
 
-  test('a wrong CA fails at once, without retries', async () => {
+  test('a wrong CA fails at once, without retries; the request never reached the server, so it is not counted', async () => {
     const wrongCa = client({ caData: otherCa() });
     await expect(wrongCa.get(OBJECT)).rejects.toThrow(/unable to verify the first certificate/);
-    expect(wrongCa.requests).toEqual({ GET: 1 });
+    await expect(wrongCa.get(OBJECT)).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', attempts: 1 });
+    expect(wrongCa.requests).toEqual({});
   });
 
   test('without caData the system trust store is used, which does not have the test CA', async () => {
@@ -90,7 +91,7 @@ describe('TLS', () => {
     const c = new KubeClient(withoutCa);
     clients.push(c);
     await expect(c.get(OBJECT)).rejects.toThrow(/unable to get local issuer certificate|unable to verify the first certificate/);
-    expect(c.requestCount).toBe(1);
+    expect(c.requestCount).toBe(0);
   });
 });
 
@@ -199,6 +200,51 @@ describe('dry-run writes', () => {
   });
 });
 
+describe('what counts, and what is retried', () => {
+  const through = (options: KubeClientOptions = {}, conn: Partial<KubeConnection> = {}) => client({ endpoint: faults.endpoint, ...conn }, options);
+
+  test('a request counts once it reached the server, answered or not (a reset after it arrived); retries count too', async () => {
+    faults.addRule({ method: 'GET', path: /configmaps$/, times: 1, fault: { kind: 'reset' } });
+    faults.addRule({ method: 'GET', path: /configmaps$/, times: 1, fault: { kind: 'status', status: 503 } });
+    const c = through();
+    expect(await c.list(CONFIGMAPS)).toMatchObject({ kind: 'ConfigMapList' });
+    expect(c.requests).toEqual({ GET: 3 });
+    expect(faults.requests.map((r) => r.fault)).toEqual(['reset', 'status', undefined]);
+  });
+
+  test.each([
+    ['by default, a timeout is retried even before the first answer', undefined, 2],
+    ['retryTimeoutsBeforeFirstAnswer: false: a server that never answered gets one attempt', false, 0],
+  ])('%s; nothing is counted, as nothing reached it', async (_name, retryTimeoutsBeforeFirstAnswer, retries) => {
+    const silent = await blackHole();
+    try {
+      const seen: string[] = [];
+      const c = client({ endpoint: silent.endpoint, requestTimeoutMs: 300 }, {
+        maxAttempts: 3, retryTimeoutsBeforeFirstAnswer, onRetry: (info) => seen.push(`${info.attempt}/${info.maxAttempts} ${info.reason}: ${info.detail}`),
+      });
+      await expect(c.get(OBJECT)).rejects.toMatchObject({ code: 'ETIMEDOUT', attempts: retries + 1, message: `GET ${OBJECT}: no answer within 300 ms` });
+      expect(seen).toEqual([`1/3 ETIMEDOUT: GET ${OBJECT}: no answer within 300 ms`, `2/3 ETIMEDOUT: GET ${OBJECT}: no answer within 300 ms`].slice(0, retries));
+      expect(c.requests).toEqual({});
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('after the server answered once, a timeout is retried even with retryTimeoutsBeforeFirstAnswer: false', async () => {
+    const c = through({ maxAttempts: 2, retryTimeoutsBeforeFirstAnswer: false }, { requestTimeoutMs: 500 });
+    await c.get('/version');
+    faults.addRule({ method: 'GET', path: /configmaps$/, times: 1, fault: { kind: 'hang' } });
+    expect(await c.list(CONFIGMAPS)).toMatchObject({ kind: 'ConfigMapList' });
+  });
+
+  test('a closed client starts no retry', async () => {
+    faults.addRule({ method: 'GET', times: 10, fault: { kind: 'status', status: 503 } });
+    const c = through({ onRetry: () => c.close() });
+    await expect(c.get(OBJECT)).rejects.toMatchObject({ status: 503 });
+    expect(faults.requests).toHaveLength(1);
+  });
+});
+
 describe('through an HTTP CONNECT proxy', () => {
   let proxy: ConnectProxy;
   afterEach(async () => proxy?.close());
@@ -218,7 +264,8 @@ describe('through an HTTP CONNECT proxy', () => {
     proxy = await ConnectProxy.start({ credentials: { username: 'cni', password: 'p@ss:word' } });
     const anonymous = client({ proxyUrl: proxy.url });
     await expect(anonymous.get('/version')).rejects.toThrow(/^GET \/version: proxy 127\.0\.0\.1:\d+: CONNECT 127\.0\.0\.1:\d+ answered 407 Proxy Authentication Required$/);
-    expect(anonymous.requestCount).toBe(1);
+    await expect(anonymous.get('/version')).rejects.toMatchObject({ code: 'EPROXYAUTH', proxy: new URL(proxy.url).host });
+    expect(anonymous.requestCount).toBe(0);
     const withCredentials = proxy.url.replace('http://', `http://cni:${encodeURIComponent('p@ss:word')}@`);
     expect(await client({ proxyUrl: withCredentials }).get('/version')).toHaveProperty('gitVersion');
     expect(proxy.opened).toBe(1);

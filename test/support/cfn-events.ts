@@ -46,6 +46,7 @@ export function successBytes(response: HandlerResponse): number {
     RequestId: LONGEST_EVENT.RequestId,
     PhysicalResourceId: response.PhysicalResourceId,
     LogicalResourceId: LONGEST_EVENT.LogicalResourceId,
+    ...(response.NoEcho ? { NoEcho: true } : {}),
     Data: response.Data,
   });
 }

@@ -32,6 +32,8 @@ export interface FaultRule {
 export interface ProxiedRequest {
   readonly method: string;
   readonly path: string;
+  /** The query string, without the `?` (`dryRun=All` marks a dry run). */
+  readonly query: string;
   readonly fault?: Fault['kind'];
 }
 
@@ -106,7 +108,8 @@ export class FaultProxy {
       const method = req.method ?? 'GET';
       const url = req.url ?? '/';
       const fault = this.match(method, url);
-      this.requests.push({ method, path: url.split('?')[0], fault: fault?.kind });
+      const [urlPath, query = ''] = url.split('?');
+      this.requests.push({ method, path: urlPath, query, fault: fault?.kind });
       switch (fault?.kind) {
         case 'status': {
           const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -143,7 +146,8 @@ export class FaultProxy {
               res.writeHead(status, headers);
               res.end(body);
             };
-            if (fault?.kind === 'delay') setTimeout(answer, fault.ms);
+            // Unref'd: a delayed answer nobody waits for any more keeps no test run alive.
+            if (fault?.kind === 'delay') setTimeout(answer, fault.ms).unref();
             else if (fault?.kind === 'trickle') this.trickle(res, status, headers, body, fault.intervalMs);
             else answer();
           }, () => req.socket.destroy());
