@@ -100,6 +100,13 @@ packageDotnet.say('package:dotnet skipped: no .NET SDK on this machine (the dotn
 // generate the module only, and let smoke:go build and run it (with the nearest versions it has).
 project.tasks.tryFind('package:go')!.reset('jsii-pacmak -v --target go --code-only');
 
+// Every packaging path bundles the handler first: jsii-pacmak packs whatever assets/ holds, and only `bundle` builds it
+// (a clean clone's `compile` then `package:js` made a tarball without it). package, package-all, release (through
+// build) and smoke:* all reach jsii-pacmak through these tasks; test/package/pack.test.ts checks it.
+for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
+  project.tasks.tryFind(`package:${lang}`)!.prependSpawn(project.tasks.tryFind('bundle')!);
+}
+
 // Smoke apps: each language's binding, built by jsii-pacmak, synthesizes a stack (smoke/run.sh).
 const smoke = project.addTask('smoke', { description: 'Run the Python, Java and Go smoke apps against freshly packaged bindings' });
 for (const lang of ['python', 'java', 'go']) {
