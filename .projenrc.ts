@@ -1,4 +1,5 @@
 import { awscdk, javascript } from 'projen';
+import { CONTRIBUTOR_NODE_VERSIONS, USER_NODE_VERSION, USER_NODE_VERSIONS } from './projenrc/release';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-vpc-cni-ownership',
@@ -15,7 +16,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.0.0',
+  // Users' Node.js (package.json engines, set below); contributors' (devEngines): projenrc/release.ts.
+  minNodeVersion: USER_NODE_VERSION,
+  devEngines: { runtime: { name: 'node', version: CONTRIBUTOR_NODE_VERSIONS, onFail: 'error' } },
+  // commit-and-tag-version 13 and its conventional-changelog packages declare Node.js 22+ (17 EBADENGINE warnings
+  // on `npm ci` with Node.js 20); 12 needs Node.js 18+ and writes the same changelog.
+  bumpPackage: 'commit-and-tag-version@^12',
   // jsii targets: npm, PyPI, Maven Central, NuGet and a Go module.
   publishToPypi: { distName: 'cdk-vpc-cni-ownership', module: 'cdk_vpc_cni_ownership' },
   publishToMaven: {
@@ -45,6 +51,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/types@4.20.0',
     '@types/aws-lambda@8.10.164',
     'aws-sdk-client-mock@4.1.0',
+    // test/package/node-versions.test.ts compares the Node.js ranges of package.json and package-lock.json.
+    'semver@7.8.6',
+    '@types/semver@7.7.1',
     // AwsSolutions checks on the integ apps (integ/nag.ts).
     'cdk-nag@2.38.2',
   ],
@@ -106,6 +115,10 @@ project.tasks.tryFind('package:go')!.reset('jsii-pacmak -v --target go --code-on
 for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
   project.tasks.tryFind(`package:${lang}`)!.prependSpawn(project.tasks.tryFind('bundle')!);
 }
+
+// The users' Node.js versions exactly, not just projen's `>= minNodeVersion`; test/package/node-versions.test.ts keeps
+// engines, devEngines, the lock file, the README and CONTRIBUTING.md in agreement.
+project.package.addEngine('node', USER_NODE_VERSIONS);
 
 // Smoke apps: each language's binding, built by jsii-pacmak, synthesizes a stack (smoke/run.sh).
 const smoke = project.addTask('smoke', { description: 'Run the Python, Java and Go smoke apps against freshly packaged bindings' });
