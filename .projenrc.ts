@@ -1,5 +1,7 @@
-import { awscdk, javascript } from 'projen';
-import { CONTRIBUTOR_NODE_VERSIONS, USER_NODE_VERSION, USER_NODE_VERSIONS } from './projenrc/release';
+import { awscdk, javascript, ReleasableCommits } from 'projen';
+import {
+  buildWorkflowSetupSteps, CONTRIBUTOR_NODE_VERSIONS, USER_NODE_VERSION, USER_NODE_VERSIONS, WORKFLOW_NODE_VERSION,
+} from './projenrc/release';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-vpc-cni-ownership',
@@ -19,6 +21,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // Users' Node.js (package.json engines, set below); contributors' (devEngines): projenrc/release.ts.
   minNodeVersion: USER_NODE_VERSION,
   devEngines: { runtime: { name: 'node', version: CONTRIBUTOR_NODE_VERSIONS, onFail: 'error' } },
+  // Below 1.0 the whole API is experimental (jsii marks every type so, in every language).
+  stability: 'experimental',
   // commit-and-tag-version 13 and its conventional-changelog packages declare Node.js 22+ (17 EBADENGINE warnings
   // on `npm ci` with Node.js 20); 12 needs Node.js 18+ and writes the same changelog.
   bumpPackage: 'commit-and-tag-version@^12',
@@ -31,8 +35,30 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   publishToNuget: { dotNetNamespace: 'CdkVpcCniOwnership', packageId: 'CdkVpcCniOwnership' },
   publishToGo: { moduleName: 'github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership-go' },
-  // GitHub workflows are not used: CI runs `.ci/run` on a clean clone.
-  github: false,
+  // Releases: versions from Conventional Commits; the first is 0.1.0 (with no tag projen would release 0.0.0), then
+  // only feat, fix, perf and revert commits release. Below 1.0, commit-and-tag-version bumps the minor version for a
+  // breaking change and the patch version for the rest. The release task bumps, builds, packages every language and
+  // unbumps; the release workflow publishes from main, one job per registry (README, "Releasing").
+  nextVersionCommand: 'node -e "if (!process.env.LATEST_TAG) console.log(\'0.1.0\')"',
+  releasableCommits: ReleasableCommits.ofType(['feat', 'fix', 'perf', 'revert']),
+  // GitHub workflows: build (pull requests), release (main), pull request title lint (a squash-merged pull request's
+  // title is the Conventional Commit the release reads). CI proper stays `.ci/run` on a clean clone.
+  workflowNodeVersion: WORKFLOW_NODE_VERSION,
+  buildWorkflowOptions: {
+    // A build that changes files (API.md, snapshots, projen's files) fails instead of pushing a commit.
+    mutableBuild: false,
+    preBuildSteps: buildWorkflowSetupSteps(),
+  },
+  releaseWorkflowSetupSteps: buildWorkflowSetupSteps(),
+  githubOptions: {
+    mergify: false,
+    pullRequestLintOptions: {
+      semanticTitleOptions: { types: ['feat', 'fix', 'perf', 'revert', 'docs', 'test', 'refactor', 'build', 'ci', 'chore'] },
+    },
+  },
+  // Dependencies are pinned on purpose (the registries here are mirrors that lack versions): no upgrade workflow.
+  depsUpgrade: false,
+  pullRequestTemplate: false,
   // The CLI (src/cli/) reads kubeconfig YAML; a jsii library must bundle its non-jsii runtime dependencies.
   bundledDeps: ['yaml@^2.9.1'],
   bin: { 'cdk-vpc-cni-ownership': 'lib/cli/main.js' },
@@ -115,6 +141,10 @@ project.tasks.tryFind('package:go')!.reset('jsii-pacmak -v --target go --code-on
 for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
   project.tasks.tryFind(`package:${lang}`)!.prependSpawn(project.tasks.tryFind('bundle')!);
 }
+
+// The build workflow runs what .ci/run runs: the bindings' smoke apps after the build (ubuntu-latest has Python, a JDK
+// and Maven; Go comes from the setup steps).
+project.buildWorkflow!.addPostBuildSteps({ name: 'Smoke apps (Python, Java, Go)', run: 'npx projen smoke' });
 
 // The users' Node.js versions exactly, not just projen's `>= minNodeVersion`; test/package/node-versions.test.ts keeps
 // engines, devEngines, the lock file, the README and CONTRIBUTING.md in agreement.

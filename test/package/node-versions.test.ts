@@ -5,8 +5,8 @@ import * as semver from 'semver';
 /**
  * The Node.js versions the project states, and what its dependencies ask for. Users: package.json `engines` (the
  * library, its CLI and their dependencies, in every language: the bindings run the library in Node.js). Contributors:
- * `devEngines` (the whole toolchain in package-lock.json). The README and CONTRIBUTING.md say the same. Set in
- * projenrc/release.ts.
+ * `devEngines` (the whole toolchain in package-lock.json). The README and CONTRIBUTING.md say the same; the GitHub
+ * workflows run a version inside both. Set in projenrc/release.ts.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -104,5 +104,25 @@ describe('Node.js versions', () => {
     expect([...new Set(stated)]).toEqual([minimum]);
     expect(read('CONTRIBUTING.md')).toContain(`\`${contributors}\``);
   });
+
+  test('the GitHub workflows set up a Node.js line the contributors\' range admits', () => {
+    const workflows = fs.readdirSync(path.join(ROOT, '.github', 'workflows')).map((f) => read(path.join('.github', 'workflows', f)));
+    const versions = [...new Set(workflows.flatMap((text) => [...text.matchAll(/node-version: (\S+)/g)].map((m) => m[1])))];
+    expect(versions.length).toBeGreaterThan(0);
+    for (const version of versions) expect({ version, admitted: semver.intersects(version, contributors) }).toEqual({ version, admitted: true });
+  });
 });
 
+describe('API stability', () => {
+  test('below 1.0 the package and its jsii assembly are experimental', () => {
+    // The release task runs the tests with the bumped version (0.1.0 and up), the repository with 0.0.0.
+    if (semver.major(pkg.version) < 1) expect(pkg.stability).toBe('experimental');
+    const assembly = path.join(ROOT, '.jsii');
+    if (!fs.existsSync(assembly)) throw new Error('Not compiled: .jsii is missing; run "npx projen compile" first.');
+    const jsii = JSON.parse(fs.readFileSync(assembly, 'utf8'));
+    expect(jsii.version).toBe(pkg.version);
+    const types: Array<{ fqn: string; docs?: { stability?: string } }> = Object.values(jsii.types ?? {});
+    expect(types.length).toBeGreaterThan(0);
+    expect(types.filter((t) => t.docs?.stability !== pkg.stability).map((t) => t.fqn)).toEqual([]);
+  });
+});
