@@ -1,4 +1,7 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, ReleasableCommits } from 'projen';
+import {
+  buildWorkflowSetupSteps, CONTRIBUTOR_NODE_VERSIONS, USER_NODE_VERSION, USER_NODE_VERSIONS, WORKFLOW_NODE_VERSION,
+} from './projenrc/release';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-vpc-cni-ownership',
@@ -15,7 +18,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.0.0',
+  // Users' Node.js (package.json engines, set below); contributors' (devEngines): projenrc/release.ts.
+  minNodeVersion: USER_NODE_VERSION,
+  devEngines: { runtime: { name: 'node', version: CONTRIBUTOR_NODE_VERSIONS, onFail: 'error' } },
+  // Below 1.0 the whole API is experimental (jsii marks every type so, in every language).
+  stability: 'experimental',
+  // commit-and-tag-version 13 and its conventional-changelog packages declare Node.js 22+ (17 EBADENGINE warnings
+  // on `npm ci` with Node.js 20); 12 needs Node.js 18+ and writes the same changelog.
+  bumpPackage: 'commit-and-tag-version@^12',
   // jsii targets: npm, PyPI, Maven Central, NuGet and a Go module.
   publishToPypi: { distName: 'cdk-vpc-cni-ownership', module: 'cdk_vpc_cni_ownership' },
   publishToMaven: {
@@ -25,8 +35,30 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   publishToNuget: { dotNetNamespace: 'CdkVpcCniOwnership', packageId: 'CdkVpcCniOwnership' },
   publishToGo: { moduleName: 'github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership-go' },
-  // GitHub workflows are not used: CI runs `.ci/run` on a clean clone.
-  github: false,
+  // Releases: versions from Conventional Commits; the first is 0.1.0 (with no tag projen would release 0.0.0), then
+  // only feat, fix, perf and revert commits release. Below 1.0, commit-and-tag-version bumps the minor version for a
+  // breaking change and the patch version for the rest. The release task bumps, builds, packages every language and
+  // unbumps; the release workflow publishes from main, one job per registry (README, "Releasing").
+  nextVersionCommand: 'node -e "if (!process.env.LATEST_TAG) console.log(\'0.1.0\')"',
+  releasableCommits: ReleasableCommits.ofType(['feat', 'fix', 'perf', 'revert']),
+  // GitHub workflows: build (pull requests), release (main), pull request title lint (a squash-merged pull request's
+  // title is the Conventional Commit the release reads). CI proper stays `.ci/run` on a clean clone.
+  workflowNodeVersion: WORKFLOW_NODE_VERSION,
+  buildWorkflowOptions: {
+    // A build that changes files (API.md, snapshots, projen's files) fails instead of pushing a commit.
+    mutableBuild: false,
+    preBuildSteps: buildWorkflowSetupSteps(),
+  },
+  releaseWorkflowSetupSteps: buildWorkflowSetupSteps(),
+  githubOptions: {
+    mergify: false,
+    pullRequestLintOptions: {
+      semanticTitleOptions: { types: ['feat', 'fix', 'perf', 'revert', 'docs', 'test', 'refactor', 'build', 'ci', 'chore'] },
+    },
+  },
+  // Dependencies are pinned on purpose (the registries here are mirrors that lack versions): no upgrade workflow.
+  depsUpgrade: false,
+  pullRequestTemplate: false,
   // The CLI (src/cli/) reads kubeconfig YAML; a jsii library must bundle its non-jsii runtime dependencies.
   bundledDeps: ['yaml@^2.9.1'],
   bin: { 'cdk-vpc-cni-ownership': 'lib/cli/main.js' },
@@ -45,6 +77,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/types@4.20.0',
     '@types/aws-lambda@8.10.164',
     'aws-sdk-client-mock@4.1.0',
+    // test/package/node-versions.test.ts compares the Node.js ranges of package.json and package-lock.json.
+    'semver@7.8.6',
+    '@types/semver@7.7.1',
     // AwsSolutions checks on the integ apps (integ/nag.ts).
     'cdk-nag@2.38.2',
   ],
@@ -99,6 +134,21 @@ packageDotnet.say('package:dotnet skipped: no .NET SDK on this machine (the dotn
 // aws-cdk-go at exactly our cdkVersion; the module proxy these machines use lacks that version, so
 // generate the module only, and let smoke:go build and run it (with the nearest versions it has).
 project.tasks.tryFind('package:go')!.reset('jsii-pacmak -v --target go --code-only');
+
+// Every packaging path bundles the handler first: jsii-pacmak packs whatever assets/ holds, and only `bundle` builds it
+// (a clean clone's `compile` then `package:js` made a tarball without it). package, package-all, release (through
+// build) and smoke:* all reach jsii-pacmak through these tasks; test/package/pack.test.ts checks it.
+for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
+  project.tasks.tryFind(`package:${lang}`)!.prependSpawn(project.tasks.tryFind('bundle')!);
+}
+
+// The build workflow runs what .ci/run runs: the bindings' smoke apps after the build (ubuntu-latest has Python, a JDK
+// and Maven; Go comes from the setup steps).
+project.buildWorkflow!.addPostBuildSteps({ name: 'Smoke apps (Python, Java, Go)', run: 'npx projen smoke' });
+
+// The users' Node.js versions exactly, not just projen's `>= minNodeVersion`; test/package/node-versions.test.ts keeps
+// engines, devEngines, the lock file, the README and CONTRIBUTING.md in agreement.
+project.package.addEngine('node', USER_NODE_VERSIONS);
 
 // Smoke apps: each language's binding, built by jsii-pacmak, synthesizes a stack (smoke/run.sh).
 const smoke = project.addTask('smoke', { description: 'Run the Python, Java and Go smoke apps against freshly packaged bindings' });

@@ -1,5 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -104,5 +105,81 @@ describe('npm package contents', () => {
 
   test(`has no file over ${MAX_FILE_BYTES / 1024 / 1024} MB`, () => {
     expect(packed.files.filter((f) => f.size > MAX_FILE_BYTES).map((f) => `${f.path} (${f.size} bytes)`)).toEqual([]);
+  });
+});
+
+/** The handler's bundle, as `bundle` writes it and the library's Function points at it (lib/vpc-cni-ownership-function.js). */
+const HANDLER_ASSET = 'assets/vpc-cni-ownership.lambda/index.js';
+
+interface TaskStep {
+  readonly spawn?: string;
+  readonly exec?: string;
+  readonly execArgs?: readonly string[];
+}
+
+const TASKS: Record<string, { readonly steps?: readonly TaskStep[] }> = JSON.parse(
+  fs.readFileSync(path.join(ROOT, '.projen', 'tasks.json'), 'utf8')).tasks;
+
+/** The commands a task runs, in order, with the tasks it spawns expanded (conditions ignored: every branch counts). */
+function commandsOf(task: string, seen: readonly string[] = []): string[] {
+  if (seen.includes(task)) throw new Error(`task cycle: ${[...seen, task].join(' -> ')}`);
+  if (!TASKS[task]) throw new Error(`no task ${task} in .projen/tasks.json`);
+  return (TASKS[task].steps ?? []).flatMap((step) => step.spawn ? commandsOf(step.spawn, [...seen, task])
+    : step.exec ? [step.exec] : step.execArgs ? [step.execArgs.join(' ')] : []);
+}
+
+describe('packaging bundles the Lambda handler first', () => {
+  const bundles = (command: string) => command.startsWith('esbuild ') && command.includes(`--outfile=${HANDLER_ASSET}`);
+
+  test.each(['package', 'package-all', 'package:js', 'package:java', 'package:python', 'package:dotnet', 'package:go',
+    'release', 'build', 'smoke', 'smoke:python', 'smoke:java', 'smoke:go'])('%s: every jsii-pacmak run comes after the bundle', (task) => {
+    const commands = commandsOf(task);
+    const packs = commands.flatMap((command, at) => command.startsWith('jsii-pacmak') ? [at] : []);
+    expect(packs.length).toBeGreaterThan(0);
+    for (const at of packs) {
+      expect({ pack: commands[at], bundledBefore: commands.slice(0, at).some(bundles) }).toEqual({ pack: commands[at], bundledBefore: true });
+    }
+  });
+
+  test('no other task runs jsii-pacmak without bundling first', () => {
+    const unbundled = Object.keys(TASKS).filter((task) => {
+      const commands = commandsOf(task);
+      return commands.some((command, at) => command.startsWith('jsii-pacmak') && !commands.slice(0, at).some(bundles));
+    });
+    expect(unbundled).toEqual([]);
+  });
+
+  /**
+   * A clean clone that was compiled but never bundled (the issue: `npx projen compile && npx projen package:js` made a
+   * tarball without assets/ and apps failed with `Cannot find asset`): a copy of what packaging reads, without assets/,
+   * packed with the project's own task.
+   */
+  test('package:js on a compiled copy without assets/ makes a tarball that holds the handler the library points at', () => {
+    const functionJs = fs.readFileSync(path.join(ROOT, 'lib', 'vpc-cni-ownership-function.js'), 'utf8');
+    expect(functionJs).toContain('\'../assets/vpc-cni-ownership.lambda\'');
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'package-js-'));
+    try {
+      for (const entry of ['package.json', '.npmignore', '.projen', 'src', 'lib', '.jsii', 'tsconfig.json', 'test/tsconfig.json',
+        'README.md', 'LICENSE', 'API.md', 'rosetta']) {
+        fs.cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
+      }
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+      expect(fs.existsSync(path.join(copy, 'assets'))).toBe(false);
+
+      execFileSync('npx', ['projen', 'package:js'], { cwd: copy, stdio: 'pipe', env: { ...process.env, CI: 'true' } });
+
+      const tarballs = fs.readdirSync(path.join(copy, 'dist', 'js')).filter((f) => f.endsWith('.tgz'));
+      expect(tarballs).toEqual([`cdk-vpc-cni-ownership@${pkg.version}.jsii.tgz`]);
+      const listing = execFileSync('tar', ['-tzvf', path.join(copy, 'dist', 'js', tarballs[0])], { encoding: 'utf8' });
+      const entry = listing.split('\n').find((line) => line.endsWith(` package/${HANDLER_ASSET}`));
+      expect(entry).toBeDefined();
+      // tar -v: permissions, owner, size, date, time, name. The minified handler is about 0.6 MB; a stub would be tiny.
+      expect(Number(entry!.trim().split(/\s+/)[2])).toBeGreaterThan(100 * 1024);
+      for (const file of ['lib/index.js', 'lib/cli/main.js', 'lib/vpc-cni-ownership-function.js', '.jsii']) {
+        expect(listing).toContain(` package/${file}\n`);
+      }
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
