@@ -271,7 +271,10 @@ function recreateWrites(observation: Observation, notes: string[]): Write[] {
     return [];
   }
   const writes: Write[] = [];
-  for (const state of [...absent].reverse()) {
+  // Roles before everything else: creating a binding passes RBAC's escalation check only once its role exists.
+  const isRole = (s: ObjectState) => ['ClusterRole', 'Role'].includes(s.object.kind);
+  const ordered = [...absent].reverse().sort((a, b) => Number(isRole(b)) - Number(isRole(a)));
+  for (const state of ordered) {
     const kept = copy.objects.find((r) => r.id === state.object.id);
     if (!kept) continue;
     writes.push({
