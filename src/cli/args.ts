@@ -1,6 +1,6 @@
 import { parseArgs as parseArgv } from 'util';
 import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
-import { ADDON_NAMES, addonNamed, VPC_CNI } from '../addons';
+import { ADDON_NAMES, ADDONS, addonNamed, VPC_CNI } from '../addons';
 import {
   Action, AddonDefinition, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems,
   OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
@@ -413,8 +413,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const addonName = str(values, 'addon');
   const addon = addonName === undefined ? VPC_CNI : addonNamed(addonName);
   if (!addon) throw new UsageError(`--addon must be one of ${ADDON_NAMES.join(', ')}, not "${addonName}"`);
-  if (command === 'values' && addon !== VPC_CNI) {
-    throw new UsageError(`values derives chart values for the VPC CNI (the aws-vpc-cni chart) only; there is none for ${addon.name} yet`);
+  if (command === 'values' && !addon.chart) {
+    const withChart = ADDONS.filter((a) => a.chart).map((a) => `${a.name} (the ${a.chart!.name} chart)`);
+    throw new UsageError(`values derives chart values for ${withChart.join(' and ')}; no chart renders ${addon.name} as EKS installs it`);
   }
   if (addonName === undefined && command === 'inspect' && values['managed-addon'] === true) {
     throw new UsageError('--managed-addon says one add-on is managed: name it with --addon');
@@ -424,7 +425,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     addon,
     allAddons: command === 'inspect' && addonName === undefined,
     action: spec.action(values, addon),
-    ...(command === 'values' ? { values: valuesRequest(values) } : {}),
+    ...(command === 'values' ? { values: valuesRequest(values, addon) } : {}),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,
     managedAddon: values['managed-addon'] === true,
@@ -437,12 +438,12 @@ export function parseArgs(argv: readonly string[]): Parsed {
 /** A chart version as Helm takes it (`1.19.2`), not an image tag (`v1.19.2-eksbuild.1`). */
 const CHART_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
-function valuesRequest(values: OptionValues): ValuesRequest {
-  const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
+function valuesRequest(values: OptionValues, addon: AddonDefinition): ValuesRequest {
+  const releaseName = str(values, 'release-name') ?? addon.defaultReleaseName;
   const chartVersion = str(values, 'chart-version');
   const problems = releaseNameProblems(releaseName, '--release-name');
   if (chartVersion !== undefined && !CHART_VERSION.test(chartVersion)) {
-    problems.push(`--chart-version "${chartVersion}" must be an aws-vpc-cni chart version such as 1.19.2 (not an image tag such as v1.19.2-eksbuild.1)`);
+    problems.push(`--chart-version "${chartVersion}" must be an ${addon.chart!.name} chart version such as 1.19.2 (not an image tag such as v1.19.2-eksbuild.1)`);
   }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   return { releaseName, ...(chartVersion ? { chartVersion } : {}) };

@@ -5,7 +5,7 @@ import { CommandLine, commandHelp, parseArgs, USAGE, UsageError } from './args';
 import { describeVpcCniAddon, eksTokenPlugin, ManagedAddonCheck } from './eks-addon';
 import { EXIT } from './exit-codes';
 import { connect, KubeTarget, kubeconfigFiles, loadKubeconfig, resolveContext, UnknownContextError } from './kubeconfig';
-import { NoRunningVpcCniError, valuesDocument, valuesYaml } from './values';
+import { NoRunningAddonError, valuesDocument, valuesYaml } from './values';
 import { ADDONS, VPC_CNI } from '../addons';
 import { AddonDefinition, KubeClient, observe, OwnedByOthersError, PreflightRefusedError, run, UnexpectedClusterStateError } from '../engine';
 import { DryRunRefusedError, preflightRefusalText, renderJson, renderTable, Report, summaryLine } from './render';
@@ -161,11 +161,11 @@ async function printValues(line: CommandLine, io: CliIo): Promise<number> {
     const client = new KubeClient(await connect(targetOf(line, io.env), io.env));
     let doc;
     try {
-      doc = valuesDocument(await observe(client, VPC_CNI, {}), request);
+      doc = valuesDocument(line.addon, await observe(client, line.addon, {}), request);
     } finally {
       client.close();
     }
-    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : valuesYaml(doc, request));
+    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : valuesYaml(line.addon, doc, request));
     return EXIT.OK;
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
@@ -179,7 +179,7 @@ async function printValues(line: CommandLine, io: CliIo): Promise<number> {
 export function exitCodeOf(e: unknown): number {
   if (e instanceof UnknownContextError) return EXIT.USAGE;
   if (e instanceof OwnedByOthersError || e instanceof ManagedAddonRefusal) return EXIT.REFUSED;
-  if (e instanceof UnexpectedClusterStateError || e instanceof NoRunningVpcCniError) return EXIT.UNEXPECTED_STATE;
+  if (e instanceof UnexpectedClusterStateError || e instanceof NoRunningAddonError) return EXIT.UNEXPECTED_STATE;
   return EXIT.ERROR;
 }
 

@@ -1,6 +1,7 @@
 // The ownership engine: observe an add-on's objects (from its definition), plan writes, apply them. Pure of AWS and of any one add-on.
 export * from './types';
 export * from './objects';
+export * from './addon-chart';
 export * from './kube-client';
 export * from './managed-fields';
 export * from './managers';
