@@ -1,6 +1,6 @@
 import { parseArgs as parseArgv } from 'util';
 import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
-import { ADDON_NAMES, ADDONS, addonNamed, VPC_CNI } from '../addons';
+import { ADDON_NAMES, ADDONS, addonNamed, COREDNS_CHART_VERSION, VPC_CNI } from '../addons';
 import {
   Action, AddonDefinition, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems,
   OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
@@ -123,7 +123,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
     placeholder: 'VERSION',
     help: 'the aws-vpc-cni chart version you will install (default: the installed one).\n'
       + 'Another version leaves the image tags to that chart: the install then updates\n'
-      + 'the VPC CNI (its pods restart)',
+      + 'the VPC CNI (its pods restart). With --addon coredns: the coredns chart version\n'
+      + `(default ${COREDNS_CHART_VERSION}, the newest checked; the image tag stays the running one)`,
   },
   'if-owned-by-others': { type: 'string', placeholder: 'WHAT', help: 'when not the EKS bootstrap install: FAIL (default), SKIP or TAKE_OVER' },
   'dry-run': { type: 'boolean', help: 'plan only, checked by the API server (dryRun=All); write nothing' },
@@ -181,7 +182,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       + '  cdk-vpc-cni-ownership values > values.yaml\n'
       + '  cdk-vpc-cni-ownership adopt\n'
       + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml\n'
-      + 'Nothing restarts: the install renders the pod template that runs. Reads only (GET requests).',
+      + 'Nothing restarts: the install renders the pod template that runs. Reads only (GET requests).\n'
+      + 'With --addon coredns: the coredns chart\'s values (EKS\'s names, both selectors, the Service\'s address,\n'
+      + 'replicas, image, scheduling, the Corefile as servers). That chart renders some of the pod template\n'
+      + 'whatever the values say: the header lists each change; CoreDNS rolls once, one pod at a time.\n'
+      + '  helm install coredns coredns/coredns --version <version> -n kube-system -f values.yaml',
     options: ['release-name', 'chart-version'],
     outputs: ['yaml', 'json'],
     withoutClusterOptions: ['managed-addon'],

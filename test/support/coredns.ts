@@ -3,6 +3,8 @@
  * the names, labels, selectors, ports and Corefile of the facts), and our own chart with the value
  * structure of the coredns/helm chart (test/fixtures/chart/coredns), which the takeover installs.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Cli } from './cluster';
 
@@ -21,4 +23,11 @@ export function renderEksCoreDns(cli: Cli, ...extra: string[]): string {
 /** CoreDNS applied server-side as "eks" (one of the ways EKS may install it: docs/ownership.md). */
 export function eksCoreDns(cli: Cli, ...extra: string[]): void {
   cli.kubectl(['apply', '--server-side', '--field-manager', 'eks', '-f', '-'], renderEksCoreDns(cli, ...extra));
+}
+
+/** Writes values to a file helm can read (JSON is YAML). */
+export function valuesFile(values: object): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'coredns-values-')), 'values.json');
+  fs.writeFileSync(file, JSON.stringify(values));
+  return file;
 }
