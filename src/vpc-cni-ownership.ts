@@ -183,6 +183,13 @@ export class CniAction {
   }
 }
 
+/** @internal The chart values custom resources' answer: the chart version, the values' JSON, and the notes (changes first). */
+export interface ChartValuesAttributes {
+  readonly version: string;
+  readonly valuesJson: string;
+  readonly notes: string;
+}
+
 /** Properties of VpcCniOwnership. */
 export interface VpcCniOwnershipProps {
   /** The cluster whose VPC CNI is handled. */
@@ -354,7 +361,7 @@ export class PreinstalledAddonOwnership extends Construct {
    * this construct's action, by custom resources whose responses each carry a part of the values' JSON
    * (CloudFormation limits a response to 4,096 bytes).
    */
-  public _chartValues(userValues: Record<string, any>, version?: string): { readonly version: string; readonly valuesJson: string } {
+  public _chartValues(userValues: Record<string, any>, version?: string): ChartValuesAttributes {
     const common = {
       ClusterName: this._clusterName,
       // Resources of the VPC CNI carry no Addon property, as before there were other add-ons.
@@ -379,6 +386,7 @@ export class PreinstalledAddonOwnership extends Construct {
     return {
       version: summary.getAttString(CHART_VALUES_ATTRIBUTE.version),
       valuesJson: Fn.join('', parts.map((p) => p.getAttString(CHART_VALUES_ATTRIBUTE.chunk))),
+      notes: summary.getAttString(CHART_VALUES_ATTRIBUTE.notes),
     };
   }
 }
