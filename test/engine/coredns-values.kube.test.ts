@@ -12,7 +12,7 @@ import { COREDNS, corefileDirectives, deriveCorednsValues, HelmValues, parseCore
 import { Action, KubeClient, KubeObject, observe, run } from '../../src/engine';
 import { snapshotOf } from '../support/addon-state';
 import { Cli, connection, resetCluster } from '../support/cluster';
-import { COREDNS_CHART, eksCoreDns, KUBE_DNS_IP, valuesFile } from '../support/coredns';
+import { COREDNS_CHART, dryRunAsHelm, eksCoreDns, KUBE_DNS_IP, valuesFile, withNamedChanges } from '../support/coredns';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const admin = new KubeClient(connection());
@@ -23,7 +23,6 @@ const ADOPT: Action = { type: 'ADOPT', releaseName: RELEASE, releaseNamespace: '
 const DEPLOYMENT = 'Deployment/kube-system/coredns';
 const SERVICE = 'Service/kube-system/kube-dns';
 const CONFIG_MAP = 'ConfigMap/kube-system/coredns';
-const TOLERATIONS_ANNOTATION = '[{"key":"CriticalAddonsOnly", "operator":"Exists"}]';
 const snapshot = () => snapshotOf(admin, COREDNS);
 const derive = async () => deriveCorednsValues(await observe(admin, COREDNS, {}), { releaseName: RELEASE });
 const directives = (corefile: string) => corefileDirectives(parseCorefile(corefile));
@@ -79,49 +78,6 @@ const SNIPPET_COREFILE = `(common) {
 function render(cli: Cli, values: HelmValues, ...extra: string[]): KubeObject[] {
   const rendered = cli.helm(['template', RELEASE, COREDNS_CHART, '--namespace', 'kube-system', '-f', valuesFile(values), ...extra]);
   return parseAllDocuments(rendered).map((d) => d.toJS()).filter(Boolean);
-}
-
-/** Each rendered object applied server-side as "helm" (Helm 4's manager, which adopt handed EKS's fields to) as a dry run: what it would become. */
-function dryRunAsHelm(cli: Cli, objects: readonly KubeObject[]): Record<string, KubeObject> {
-  const out: Record<string, KubeObject> = {};
-  for (const object of objects) {
-    const applied = JSON.parse(cli.kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager', 'helm', '-o', 'json', '-f', '-'],
-      JSON.stringify(object)));
-    out[`${object.kind}/${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`] = applied;
-  }
-  return out;
-}
-
-const chartName = (p: any) => `${String(p.protocol).toLowerCase()}-${p.containerPort ?? p.targetPort}`;
-
-/**
- * The live Deployment's and Service's specs with exactly the changes the values' `changes` name:
- * the chart's pod labels and annotations, its port names and, under Helm 4 (server-side apply by the
- * owner of every field), no readOnly on the Corefile mount and no Service port the servers do not
- * make. Helm 3's client-side merge keys ports by number: it renames only the first port of a number.
- */
-function withNamedChanges(deployment: KubeObject, service: KubeObject, checksum: string, helm: 3 | 4, dnsPorts: readonly number[]) {
-  const spec = JSON.parse(JSON.stringify(deployment.spec));
-  const template = spec.template;
-  template.metadata.labels = { ...template.metadata.labels, 'app.kubernetes.io/name': 'coredns', 'app.kubernetes.io/instance': RELEASE };
-  template.metadata.annotations = { ...template.metadata.annotations, 'checksum/config': checksum, 'scheduler.alpha.kubernetes.io/tolerations': TOLERATIONS_ANNOTATION };
-  const rename = (ports: any[], rendered: (p: any) => boolean) => {
-    const seen = new Set<number>();
-    for (const p of ports.filter(rendered)) {
-      const number = p.containerPort ?? p.targetPort;
-      if (helm === 4 || !seen.has(number)) p.name = chartName(p);
-      seen.add(number);
-    }
-  };
-  const container = template.spec.containers.find((c: any) => c.name === 'coredns');
-  rename(container.ports, () => true);
-  if (helm === 4) for (const m of container.volumeMounts) delete m.readOnly;
-  const serviceSpec = JSON.parse(JSON.stringify(service.spec));
-  // The chart renders the servers' ports only.
-  const rendered = (p: any) => dnsPorts.includes(p.targetPort);
-  if (helm === 4) serviceSpec.ports = serviceSpec.ports.filter(rendered);
-  rename(serviceSpec.ports, rendered);
-  return { deployment: spec, service: serviceSpec };
 }
 
 interface History {
@@ -212,7 +168,7 @@ describe('derived values reproduce the running CoreDNS but for the named changes
     await run(admin, { addon: COREDNS, action: ADOPT });
     const live = await snapshot();
     const applied = dryRunAsHelm(cli, render(cli, derived.values));
-    const expected = withNamedChanges(live[DEPLOYMENT]!, live[SERVICE]!, applied[DEPLOYMENT].spec.template.metadata.annotations['checksum/config'], 4,
+    const expected = withNamedChanges(live[DEPLOYMENT]!, live[SERVICE]!, RELEASE, applied[DEPLOYMENT].spec.template.metadata.annotations['checksum/config'], 4,
       derived.values.servers.map((s: any) => s.port));
     expect(applied[DEPLOYMENT].spec).toEqual(expected.deployment);
     expect(applied[SERVICE].spec).toEqual(expected.service);
@@ -296,7 +252,7 @@ describe.each(LAYER_PACKAGES.map((p) => [p]))('take CoreDNS over with %s: DNS ne
     expect(directives(after[CONFIG_MAP]!.data.Corefile)).toEqual(directives(before[CONFIG_MAP]!.data.Corefile));
     expect(after['ClusterRole/system:coredns']!.rules).toEqual(before['ClusterRole/system:coredns']!.rules);
     // Exactly the named changes, in one write of the pod template.
-    const expected = withNamedChanges(before[DEPLOYMENT]!, before[SERVICE]!, d.spec.template.metadata.annotations['checksum/config'], helm, [53]);
+    const expected = withNamedChanges(before[DEPLOYMENT]!, before[SERVICE]!, RELEASE, d.spec.template.metadata.annotations['checksum/config'], helm, [53]);
     expect(d.spec).toEqual(expected.deployment);
     expect(after[SERVICE]!.spec).toEqual(expected.service);
 
