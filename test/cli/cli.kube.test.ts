@@ -9,8 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { EXIT, runCli } from '../../src/cli/cli';
+import { EXIT } from '../../src/cli/cli';
 import { KubeClient } from '../../src/engine';
+import { Outcome, runCliCaptured } from '../support/cli-run';
 import { awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
 import { closedPort } from '../support/fault-proxy';
@@ -42,18 +43,7 @@ afterAll(() => {
 });
 beforeEach(async () => resetCluster(admin));
 
-interface Outcome { code: number; stdout: string; stderr: string }
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { PATH: process.env.PATH, HOME: home, ...env },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> => runCliCaptured(args, home, env);
 
 /** Runs with --output json; the document must parse whatever the exit code. */
 async function cliJson(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -11,15 +11,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CniAction, CrdPolicy, PreinstalledAddon } from '../../src';
 import { COREDNS, VPC_CNI } from '../../src/addons';
 import { actionProperties, ATTRIBUTE, RESOURCE_TYPE } from '../../src/contract';
-import {
-  Action, KubeClient, objectPath, OwnedByOthersError, OwnerKind, recoveryCopyObject, run, RunResult,
-} from '../../src/engine';
+import { Action, KubeClient, objectPath, recoveryCopyObject, run } from '../../src/engine';
 import { onEvent } from '../../src/handler/handler';
 import { asRun, snapshotOf } from '../support/addon-state';
 import { handlerDeps, LONGEST_EVENT, mockEksCluster } from '../support/cfn-events';
 import { Cli, connection, Fixtures, resetCluster } from '../support/cluster';
 import { COREDNS_EKS_CHART, eksCoreDns, KUBE_DNS_IP, renderEksCoreDns } from '../support/coredns';
 import { HandlerAccess, refusal } from '../support/handler-access';
+import { AddonHistory, describeHistories } from '../support/histories';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const admin = new KubeClient(connection());
@@ -30,36 +29,18 @@ const DEPLOYMENT = 'Deployment/kube-system/coredns';
 const SERVICE = 'Service/kube-system/kube-dns';
 const REQUIRED = COREDNS.objects.filter((o) => !o.optional).map((o) => o.id);
 const WITH_PDB = COREDNS.objects.map((o) => o.id);
-const COPY = recoveryCopyObject(COREDNS);
 const snapshot = () => snapshotOf(admin, COREDNS);
 
 const apply = (args: string[], manifests: string) => cli.kubectl(['apply', ...args, '-f', '-'], manifests);
 const resetCoreDns = () => resetCluster(admin, [COREDNS]);
 
-const ADOPT: Action = { type: 'ADOPT', releaseName: 'coredns', releaseNamespace: 'kube-system', fieldManager: 'helm' };
-const ACTIONS: Record<'adopt' | 'remove' | 'disable', Action> = {
-  adopt: ADOPT,
-  remove: { type: 'REMOVE', crdPolicy: 'KEEP' },
-  disable: { type: 'DISABLE' },
-};
-
-type Outcome = 'REFUSED' | { readonly changed: readonly string[] };
-
-interface History {
-  readonly name: string;
-  readonly make: () => void;
-  readonly managedAddon?: boolean;
-  readonly owner: OwnerKind;
-  readonly ownerDescription?: RegExp;
-  readonly adopt: Outcome;
-  readonly remove: Outcome;
-  readonly disable: Outcome;
-}
+const ADOPT = { type: 'ADOPT', releaseName: 'coredns', releaseNamespace: 'kube-system', fieldManager: 'helm' } as const;
+const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'KEEP' };
 
 const eksOutcomes = { adopt: { changed: REQUIRED }, remove: { changed: REQUIRED }, disable: { changed: [DEPLOYMENT] } };
 const refused = { adopt: 'REFUSED', remove: 'REFUSED', disable: 'REFUSED' } as const;
 
-const histories: History[] = [
+const histories: AddonHistory[] = [
   {
     name: 'EKS applies it server-side as "eks" (as it does the VPC CNI)',
     make: () => eksCoreDns(cli),
@@ -135,59 +116,24 @@ const histories: History[] = [
   },
 ];
 
-describe.each(histories.map((h) => [h.name, h]))('CoreDNS history: %s', (_name, history) => {
-  const engine = (action: Action, extra: { dryRun?: boolean; ifOwnedByOthers?: 'TAKE_OVER' } = {}) =>
-    run(admin, { addon: COREDNS, action, facts: { managedAddon: history.managedAddon }, ...extra });
-
-  beforeEach(async () => {
-    await resetCoreDns();
-    history.make();
-  });
-
-  test('owner', async () => {
-    const { previousOwner } = await engine(ADOPT, { dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
-    expect(previousOwner.kind).toBe(history.owner);
-    if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
-  });
-
-  test.each(Object.keys(ACTIONS).map((a) => [a]))('%s', async (name) => {
-    const outcome = history[name as keyof typeof ACTIONS];
-    const action = ACTIONS[name as keyof typeof ACTIONS];
-    if (outcome === 'REFUSED') {
-      const before = await snapshot();
-      const error = await engine(action).then(() => undefined, (e) => e);
-      expect(error).toBeInstanceOf(OwnedByOthersError);
-      expect(error.message).toMatch(new RegExp(`Refusing to ${name} CoreDNS: it is owned by .*TAKE_OVER`));
-      expect(await snapshot()).toEqual(before);
-      expect(await admin.get(objectPath(COPY))).toBeUndefined();
-      return;
-    }
-    const before = await snapshot();
-    const result: RunResult = await engine(action);
-    expect(result.changed).toEqual(outcome.changed);
-    if (name === 'adopt' && outcome.changed.length > 0) {
-      const after = await snapshot();
-      for (const id of outcome.changed) {
-        const live = after[id]!;
-        expect(live.metadata.annotations?.['meta.helm.sh/release-name']).toBe('coredns');
-        expect((live.metadata.managedFields ?? []).map((m) => m.manager)).not.toContain('eks');
-        // Nothing that runs changes: the same object (uid), spec, Service address and Corefile.
-        expect(live.metadata.uid).toBe(before[id]!.metadata.uid);
-        expect(asRun(live)!.spec).toEqual(asRun(before[id])!.spec);
-        expect(live.data).toEqual(before[id]!.data);
+describeHistories(histories, {
+  admin,
+  addon: COREDNS,
+  reset: resetCoreDns,
+  adopt: ADOPT,
+  after: async (action, before, changed) => {
+    const after = await snapshot();
+    if (action === 'adopt') {
+      // Nothing that runs changes: the same object (uid), spec, Service address and Corefile.
+      for (const id of changed) {
+        expect(after[id]!.metadata.uid).toBe(before[id]!.metadata.uid);
+        expect(asRun(after[id])!.spec).toEqual(asRun(before[id])!.spec);
+        expect(after[id]!.data).toEqual(before[id]!.data);
       }
       expect(after[SERVICE]!.spec.clusterIP).toBe(KUBE_DNS_IP);
     }
-    if (name === 'remove' && outcome.changed.length > 0) {
-      expect(result.recoveryCopy).toBe(COPY.id);
-      for (const id of outcome.changed) expect((await snapshot())[id]).toBeUndefined();
-    }
-    if (name === 'disable' && outcome.changed.length > 0) {
-      expect((await snapshot())[DEPLOYMENT]!.spec.template.spec.nodeSelector).toEqual({ 'cdk-vpc-cni-ownership/disabled': 'true' });
-    }
-    // Converged: the same action again writes nothing.
-    expect((await engine(action)).plan.writes).toEqual([]);
-  });
+    if (action === 'disable') expect(after[DEPLOYMENT]!.spec.template.spec.nodeSelector).toEqual({ 'cdk-vpc-cni-ownership/disabled': 'true' });
+  },
 });
 
 describe('remove, then restore from the recovery copy', () => {
@@ -195,7 +141,7 @@ describe('remove, then restore from the recovery copy', () => {
     await resetCoreDns();
     eksCoreDns(cli, '--set', 'podDisruptionBudget=true');
     const before = await snapshot();
-    await run(admin, { addon: COREDNS, action: ACTIONS.remove });
+    await run(admin, { addon: COREDNS, action: REMOVE });
     expect(Object.values(await snapshot()).every((o) => o === undefined)).toBe(true);
 
     const restored = await run(admin, { addon: COREDNS, action: { type: 'RESTORE' } });
@@ -285,7 +231,7 @@ describe('the handler\'s identity with exactly the synthesized access for CoreDN
     eksCoreDns(cli);
     const before = await snapshot();
     await access.apply(CniAction.remove());
-    await run(handler, { addon: COREDNS, action: ACTIONS.remove });
+    await run(handler, { addon: COREDNS, action: REMOVE });
     expect(Object.values(await snapshot()).every((o) => o === undefined)).toBe(true);
     await access.apply(CniAction.restore());
     await run(handler, { addon: COREDNS, action: { type: 'RESTORE' } });
