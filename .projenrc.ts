@@ -204,10 +204,11 @@ bench.spawn(project.tasks.tryFind('bundle')!);
 bench.spawn(project.compileTask);
 bench.exec('ts-node -T --project test/tsconfig.json test/bench/bench.ts', { receiveArgs: true });
 
-// Release-time check of the takeover against the real aws-vpc-cni chart versions: not part of build or test either;
-// SKIPPED when the repository cannot be reached, or given archives with --charts-dir (docs/takeover.md).
+// Release-time check of the takeovers against the real aws-vpc-cni and coredns chart versions: not part of build or test
+// either; SKIPPED when a repository cannot be reached, or given archives with --charts-dir (docs/takeover.md).
 project.addTask('takeover:check', {
-  description: 'Adopt and install the real aws-vpc-cni chart versions with the derived values on a local control plane: nothing that runs may change (needs the chart repository, or --charts-dir)',
+  description: 'Adopt and install the real aws-vpc-cni and coredns chart versions with the derived values on a local control plane, Helm 4 and 3: '
+    + 'nothing that runs may change but what the values name (needs the chart repositories, or --charts-dir; --addon for one)',
   exec: 'ts-node -T --project test/tsconfig.json test/takeover/check.ts',
   receiveArgs: true,
 });

@@ -1,7 +1,7 @@
 import { App, Aspects, Stack, aws_eks as eks, aws_eks_v2 as eksv2 } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagPackSuppression, NagSuppressions } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { ClusterNetworkSetup, VpcCniOwnership } from '../src';
+import { ClusterNetworkSetup, HelmManagedCoreDns, PreinstalledAddonOwnership } from '../src';
 
 /** The id of the stack-level handler (one Lambda function and one Provider) every VpcCniOwnership shares. */
 const HANDLER_ID = 'VpcCniOwnershipHandler';
@@ -56,7 +56,7 @@ const THIRD_PARTY_RULES = ['AwsSolutions-EKS1', 'AwsSolutions-EKS2', 'AwsSolutio
   'AwsSolutions-VPC7', 'AwsSolutions-SF1', 'AwsSolutions-SF2'];
 
 function isOurs(c: IConstruct): boolean {
-  return c instanceof VpcCniOwnership || c instanceof ClusterNetworkSetup || c.node.id === HANDLER_ID;
+  return c instanceof PreinstalledAddonOwnership || c instanceof ClusterNetworkSetup || c instanceof HelmManagedCoreDns || c.node.id === HANDLER_ID;
 }
 
 function containsOurs(c: IConstruct): boolean {

@@ -5,7 +5,7 @@
 import type { Action } from './engine/types';
 
 export const RESOURCE_TYPE = 'Custom::VpcCniOwnership';
-/** The custom resource that returns the aws-vpc-cni chart values reproducing the running install, in parts. */
+/** The custom resource that returns the chart values reproducing a running add-on (the Addon property; absent: the VPC CNI), in parts. */
 export const CHART_VALUES_RESOURCE_TYPE = 'Custom::VpcCniChartValues';
 /**
  * The custom resource that waits until the admission policies limiting the handler are in force,
@@ -91,6 +91,8 @@ export const CHART_VALUES_PARTS = 5;
 /** Properties of the chart values custom resource (see CHART_VALUES_RESOURCE_TYPE). */
 export interface ChartValuesResourceProperties {
   readonly ClusterName: string;
+  /** The add-on whose chart values these are (`coredns`); absent: the VPC CNI (resources of earlier versions have none). */
+  readonly Addon?: string;
   /** "0": the summary (version, digest, notes); "1" to Parts: that part of the values' JSON text. */
   readonly Part: string;
   readonly Parts: string;

@@ -263,6 +263,13 @@ export class CniAction {
   }
 }
 
+/** @internal The chart values custom resources' answer: the chart version, the values' JSON, and the notes (changes first). */
+export interface ChartValuesAttributes {
+  readonly version: string;
+  readonly valuesJson: string;
+  readonly notes: string;
+}
+
 /** Properties of VpcCniOwnership. */
 export interface VpcCniOwnershipProps {
   /** The cluster whose VPC CNI is handled. */
@@ -377,6 +384,8 @@ export class PreinstalledAddonOwnership extends Construct {
   protected readonly _provider: cr.Provider;
   /** @internal */
   protected readonly _clusterName: string;
+  /** @internal */
+  protected readonly _addon: AddonDefinition;
 
   constructor(scope: Construct, id: string, props: PreinstalledAddonOwnershipProps) {
     super(scope, id);
@@ -442,6 +451,43 @@ export class PreinstalledAddonOwnership extends Construct {
     this.plan = this._resource.getAttString(ATTRIBUTE.plan);
     this.installedVersion = this._resource.getAttString(ATTRIBUTE.installedVersion);
     this._clusterName = target.clusterName;
+    this._addon = addon;
+  }
+
+  /**
+   * @internal The add-on's chart values that reproduce the running install, with `userValues` merged
+   * over them (the chart's fixed paths keep theirs), and the chart version (unless `version` is given:
+   * the installed one for the VPC CNI, the add-on chart's own otherwise): read at deploy time, after
+   * this construct's action, by custom resources whose responses each carry a part of the values' JSON
+   * (CloudFormation limits a response to 4,096 bytes).
+   */
+  public _chartValues(userValues: Record<string, any>, version?: string): ChartValuesAttributes {
+    const common = {
+      ClusterName: this._clusterName,
+      // Resources of the VPC CNI carry no Addon property, as before there were other add-ons.
+      ...this._addon === definitions.VPC_CNI ? {} : { Addon: this._addon.name },
+      Parts: String(CHART_VALUES_PARTS),
+      UserValues: Stack.of(this).toJsonString(userValues),
+      ...(version ? { Version: version } : {}),
+    };
+    const part = (index: number, extra: Record<string, string> = {}) => {
+      const resource = new CustomResource(this, `ChartValues${index}`, {
+        serviceToken: this._provider.serviceToken,
+        resourceType: CHART_VALUES_RESOURCE_TYPE,
+        properties: { ...common, Part: String(index), ...extra },
+      });
+      // Read what the action left (an adoption hands eks's fields to Helm's manager first).
+      resource.node.addDependency(this._resource);
+      return resource;
+    };
+    const summary = part(0);
+    const digest = summary.getAttString(CHART_VALUES_ATTRIBUTE.digest);
+    const parts = Array.from({ length: CHART_VALUES_PARTS }, (_, i) => part(i + 1, { ExpectedDigest: digest }));
+    return {
+      version: summary.getAttString(CHART_VALUES_ATTRIBUTE.version),
+      valuesJson: Fn.join('', parts.map((p) => p.getAttString(CHART_VALUES_ATTRIBUTE.chunk))),
+      notes: summary.getAttString(CHART_VALUES_ATTRIBUTE.notes),
+    };
   }
 }
 
@@ -478,38 +524,6 @@ export class VpcCniOwnership extends PreinstalledAddonOwnership {
 
   constructor(scope: Construct, id: string, props: VpcCniOwnershipProps) {
     super(scope, id, { ...props, addon: PreinstalledAddon.VPC_CNI });
-  }
-
-  /**
-   * @internal The aws-vpc-cni chart values that reproduce the running install, with `userValues`
-   * merged over them, and the chart version (the installed one unless `version` is given): read at
-   * deploy time, after this construct's action, by custom resources whose responses each carry a
-   * part of the values' JSON (CloudFormation limits a response to 4,096 bytes).
-   */
-  public _chartValues(userValues: Record<string, any>, version?: string): { readonly version: string; readonly valuesJson: string } {
-    const common = {
-      ClusterName: this._clusterName,
-      Parts: String(CHART_VALUES_PARTS),
-      UserValues: Stack.of(this).toJsonString(userValues),
-      ...(version ? { Version: version } : {}),
-    };
-    const part = (index: number, extra: Record<string, string> = {}) => {
-      const resource = new CustomResource(this, `ChartValues${index}`, {
-        serviceToken: this._provider.serviceToken,
-        resourceType: CHART_VALUES_RESOURCE_TYPE,
-        properties: { ...common, Part: String(index), ...extra },
-      });
-      // Read what the action left (an adoption hands eks's fields to Helm's manager first).
-      resource.node.addDependency(this._resource);
-      return resource;
-    };
-    const summary = part(0);
-    const digest = summary.getAttString(CHART_VALUES_ATTRIBUTE.digest);
-    const parts = Array.from({ length: CHART_VALUES_PARTS }, (_, i) => part(i + 1, { ExpectedDigest: digest }));
-    return {
-      version: summary.getAttString(CHART_VALUES_ATTRIBUTE.version),
-      valuesJson: Fn.join('', parts.map((p) => p.getAttString(CHART_VALUES_ATTRIBUTE.chunk))),
-    };
   }
 }
 

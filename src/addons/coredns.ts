@@ -2,6 +2,7 @@
  * CoreDNS as EKS preinstalls it (bootstrap-addons facts). How EKS writes it is not documented: the
  * engine decides its owner from managedFields (docs/ownership.md).
  */
+import { COREDNS_CHART } from './coredns-values';
 import { AddonDefinition, addonObject } from '../engine/objects';
 
 const NAMESPACE = 'kube-system';
@@ -42,4 +43,5 @@ export const COREDNS: AddonDefinition = {
   ],
   imageRepositories: ['eks/coredns'],
   neverTouch: [],
+  chart: COREDNS_CHART,
 };

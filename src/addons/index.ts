@@ -20,3 +20,6 @@ export function addonNamed(name: string): AddonDefinition | undefined {
   return ADDONS.find((a) => a.name === name);
 }
 export * from './vpc-cni-values';
+export { COREDNS_CHART, COREDNS_CHART_VERSION, COREDNS_CHART_VERSIONS_CHECKED, chartCorefile, deriveCorednsValues } from './coredns-values';
+export type { DerivedCorednsValues } from './coredns-values';
+export { corefileDirectives, parseCorefile } from './corefile';

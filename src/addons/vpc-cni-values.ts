@@ -8,31 +8,16 @@
  * (docs/takeover.md lists the versions checked). Only what somebody applied counts: the parts of the
  * live objects their managedFields cover, not the defaults the API server filled in.
  */
+import { AppliedView, appliedView, installedEntries, registryOf } from './applied';
+import { AddonChart, ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
 import { DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from '../engine/helm';
-import { HelmValues, isPlainMap } from '../engine/helm-values';
-import { deepEqual, FieldSet, fieldKey, fieldSetOf, namedItemKey, ownsPath, project } from '../engine/managed-fields';
-import { managerRole } from '../engine/managers';
+import { HelmValues, setAt } from '../engine/helm-values';
+import { deepEqual, fieldKey, namedItemKey } from '../engine/managed-fields';
 import { KubeObject, Observation } from '../engine/types';
 
 export { mergeValues } from '../engine/helm-values';
 export type { HelmValues } from '../engine/helm-values';
-
-/** The derived values, and what they cannot reproduce. */
-export interface DerivedChartValues {
-  /** The installed VPC CNI as a chart version (`v1.19.2-eksbuild.1` → `1.19.2`); undefined when it cannot be told. */
-  readonly version?: string;
-  /** The aws-node image's registry, e.g. `602401143452.dkr.ecr.us-east-1.amazonaws.com`. */
-  readonly imageRegistry?: string;
-  /** Values for the aws-vpc-cni chart of `version`. */
-  readonly values: HelmValues;
-  /** Customisations left to their owners, and anything the chart cannot express (the first install would change it). */
-  readonly notes: readonly string[];
-  /**
-   * The notes that say installing the chart with the values changes what runs (adds, drops, sets,
-   * reorders or restarts something, or may: what the values cannot tell): `values --strict` fails on any.
-   */
-  readonly changes: readonly string[];
-}
+export type { ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
 
 export interface DeriveOptions {
   /** Managers of imperative edits that an adopt hands over: what they added is the install's too. */
@@ -89,37 +74,6 @@ const CONFIG_MAP_KEYS: Record<string, string> = {
 const POD_SPEC: readonly string[] = ['f:spec', 'f:template', 'f:spec'];
 const POD_METADATA: readonly string[] = ['f:spec', 'f:template', 'f:metadata'];
 
-/**
- * What somebody applied to an object, and whether a part of it is the install's (an applier's, or a
- * handed-over manager's) rather than an imperative addition on top.
- */
-interface AppliedView {
-  readonly applied: any;
-  installed(path: readonly string[]): boolean;
-}
-
-function appliedView(live: KubeObject, installers: readonly string[]): AppliedView {
-  const entries = live.metadata.managedFields ?? [];
-  // Objects written before managedFields existed (or stripped of them): take them as they are.
-  if (entries.length === 0) return { applied: live, installed: () => true };
-  const written: FieldSet = fieldSetOf(entries, (e) => managerRole(e) !== 'SYSTEM');
-  // Our own writes count as the install's: we only ever add the disable key (left out by name), but
-  // writing into an atomic map (nodeSelector) makes us the owner of all of it.
-  const installer: FieldSet = fieldSetOf(entries, (e) => ['APPLIER', 'OURS'].includes(managerRole(e)) || installers.includes(e.manager ?? ''));
-  return { applied: project(live, written), installed: (path) => ownsPath(installer, path) };
-}
-
-/** Sets `value` at a dotted path, creating maps on the way. */
-function setAt(values: HelmValues, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = values;
-  for (const key of keys.slice(0, -1)) {
-    if (!isPlainMap(node[key])) node[key] = {};
-    node = node[key];
-  }
-  node[keys[keys.length - 1]] = value;
-}
-
 /** An ECR image reference split into the chart's parts: `<account>.dkr.<endpoint>.<region>.<domain>/<repository>:<tag>`. */
 export function imageValues(reference: string, repository: string): HelmValues {
   const registry = /^(\d{12})\.dkr\.([a-z0-9-]+)\.([a-z0-9-]+)\.([a-z0-9.-]+)$/;
@@ -139,12 +93,6 @@ export function chartVersionOfTag(tag: string | undefined): string | undefined {
   return /^v?(\d+\.\d+\.\d+)(?:-eksbuild\.\d+)?$/.exec(tag ?? '')?.[1];
 }
 
-/** The registry part of an image reference (before the first `/`), when it names a host. */
-function registryOf(reference: string | undefined): string | undefined {
-  const first = reference?.split('/')[0];
-  return first && /[.:]/.test(first) ? first : undefined;
-}
-
 /** The installed VPC CNI's chart version and image registry, from the aws-node image (or the helm.sh/chart label). */
 export function installedVersionOf(observation: Observation): { readonly version?: string; readonly imageRegistry?: string } {
   const daemonSet = observation.objects.find((s) => s.object.kind === 'DaemonSet')?.live;
@@ -159,16 +107,13 @@ export function deriveChartValues(observation: Observation, options: DeriveOptio
   const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind && !s.object.crd)?.live;
   const daemonSet = liveOf('DaemonSet');
   if (!daemonSet) {
-    const absent = 'the aws-node DaemonSet is absent: there is no running VPC CNI to reproduce';
-    return { values: {}, notes: [absent], changes: [absent] };
+    return { values: {}, notes: ['the aws-node DaemonSet is absent: there is no running VPC CNI to reproduce'], changes: [] };
   }
   const installers = [...(options.handOver ?? []), options.fieldManager ?? 'helm'];
   const notes: string[] = [];
   const changes: string[] = [];
-  const change = (text: string) => {
-    notes.push(text);
-    changes.push(text);
-  };
+  // What the install would change in what runs goes apart from the other notes (customisations kept, what cannot be told).
+  const change = (text: string) => changes.push(text);
   const values: HelmValues = { originalMatchLabels: true };
   const ds = appliedView(daemonSet, installers);
   const podSpec = ds.applied.spec?.template?.spec ?? {};
@@ -325,20 +270,6 @@ function envValues(
   return { env: Object.keys(env).length > 0 ? env : undefined, ...(extraEnv.length > 0 ? { extraEnv } : {}) };
 }
 
-/** The entries of a map that the install wrote; the rest are customisations (noted). */
-function installedEntries(
-  map: Record<string, string> | undefined, path: readonly string[], view: AppliedView, what: string, notes: string[],
-  include: (key: string) => boolean = () => true,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(map ?? {})) {
-    if (!include(key)) continue;
-    if (view.installed([...path, fieldKey(key)])) out[key] = value;
-    else notes.push(`${what} ${key} was added by an imperative edit: kept as a customisation, not in the values`);
-  }
-  return out;
-}
-
 /** ConfigMap amazon-vpc-cni: each key the chart renders, from its value. */
 function configMapValues(live: KubeObject | undefined, values: HelmValues, change: (text: string) => void): void {
   if (!live) {
@@ -373,19 +304,6 @@ function serviceAccountValues(live: KubeObject | undefined, installers: readonly
   if (Object.keys(annotations).length > 0) values.serviceAccount = { annotations };
 }
 
-/** What to install: the release the chart is installed as, and a chart version (default: the installed one). */
-export interface ChartValuesRequest {
-  readonly releaseName: string;
-  readonly chartVersion?: string;
-}
-
-export interface ChartValuesToInstall extends DerivedChartValues {
-  /** The chart version to install: the one asked for, else the installed one; undefined when neither is known. */
-  readonly chartVersion?: string;
-  /** Whether aws-node runs at all: without it, there is no install to reproduce. */
-  readonly running: boolean;
-}
-
 /**
  * The values to install a chart version with (the CLI's `values`, the construct's chart values): those
  * that reproduce the running install, or for another version than the installed one, the same without
@@ -402,7 +320,6 @@ export function chartValuesToInstall(observation: Observation, request: ChartVal
     running,
     chartVersion: request.chartVersion,
     values: withoutVersionPins(derived.values),
-    notes: [...derived.notes, otherVersion],
     changes: [...derived.changes, otherVersion],
   };
 }
@@ -420,3 +337,13 @@ export function withoutVersionPins(values: HelmValues): HelmValues {
   if (copy.env) delete copy.env.VPC_CNI_VERSION;
   return copy;
 }
+
+/** The aws-vpc-cni chart (eks-charts): the VPC CNI's default chart, installed with `originalMatchLabels` always true. */
+export const VPC_CNI_CHART: AddonChart = {
+  name: 'aws-vpc-cni',
+  repository: 'https://aws.github.io/eks-charts',
+  repositoryAlias: 'eks',
+  // The aws-node DaemonSet's selector is immutable: only originalMatchLabels renders EKS's.
+  fixedValuePaths: ['originalMatchLabels'],
+  valuesToInstall: chartValuesToInstall,
+};

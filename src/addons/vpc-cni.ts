@@ -3,6 +3,7 @@
  * `originalMatchLabels=true` and applied server-side as field manager `eks` (vpc-cni facts).
  */
 import { AWS_NODE_RULES } from './aws-node-rules';
+import { VPC_CNI_CHART } from './vpc-cni-values';
 import { AddonDefinition, addonObject, crdObject } from '../engine/objects';
 
 const NAMESPACE = 'kube-system';
@@ -40,4 +41,5 @@ export const VPC_CNI: AddonDefinition = {
   bindingRoleRules: AWS_NODE_RULES,
   imageRepositories: ['amazon-k8s-cni', 'amazon-k8s-cni-init', 'amazon/aws-network-policy-agent'],
   neverTouch: [],
+  chart: VPC_CNI_CHART,
 };

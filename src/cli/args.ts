@@ -1,6 +1,6 @@
 import { parseArgs as parseArgv } from 'util';
 import { DRY_RUN_REFUSED_NOTE, EXIT, EXIT_MEANINGS, ExitCode, SKIP_NOTE } from './exit-codes';
-import { ADDON_NAMES, addonNamed, VPC_CNI } from '../addons';
+import { ADDON_NAMES, ADDONS, addonNamed, COREDNS_CHART_VERSION, VPC_CNI } from '../addons';
 import {
   Action, AddonDefinition, adoptFieldManagerProblems, adoptReleaseNamespaceProblems, CRD_POLICIES, CrdPolicy, handOverProblems,
   OWNED_BY_OTHERS, OwnedByOthers, releaseNameProblems,
@@ -128,7 +128,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
     placeholder: 'VERSION',
     help: 'the aws-vpc-cni chart version you will install (default: the installed one).\n'
       + 'Another version leaves the image tags to that chart: the install then updates\n'
-      + 'the VPC CNI (its pods restart)',
+      + 'the VPC CNI (its pods restart). With --addon coredns: the coredns chart version\n'
+      + `(default ${COREDNS_CHART_VERSION}, the newest checked; the image tag stays the running one)`,
   },
   'strict': {
     type: 'boolean',
@@ -215,7 +216,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   values: {
-    summary: 'the aws-vpc-cni chart values that reproduce the running install (for Helm, Argo CD, Flux)',
+    summary: 'the chart values that reproduce the running add-on (aws-vpc-cni, or coredns with --addon coredns)',
     description: 'Prints the aws-vpc-cni chart values under which the chart renders what runs now: the cluster\'s\n'
       + 'own images and tags, every env var, the network policy agent\'s flags, resources, scheduling, with\n'
       + 'the chart version to install and, as comments, what stays a customisation or what the first install\n'
@@ -225,7 +226,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
       + '  cdk-vpc-cni-ownership values --strict > values.yaml\n'
       + '  helm install aws-vpc-cni eks/aws-vpc-cni --version <version> -n kube-system -f values.yaml\n'
       + 'Nothing restarts: the install renders the pod template that runs; --strict stops (exit 5) where a note\n'
-      + 'says the install would change something. Reads only (GET requests).',
+      + 'says the install would change something. Reads only (GET requests).\n'
+      + 'With --addon coredns: the coredns chart\'s values (EKS\'s names, both selectors, the Service\'s address,\n'
+      + 'replicas, image, scheduling, the Corefile as servers). That chart renders some of the pod template\n'
+      + 'whatever the values say: the header lists each change (so --strict always stops); CoreDNS rolls once,\n'
+      + 'one pod at a time:\n'
+      + '  helm install coredns coredns/coredns --version <version> -n kube-system -f values.yaml',
     options: ['release-name', 'chart-version', 'strict'],
     outputs: ['yaml', 'json'],
     withoutClusterOptions: ['managed-addon'],
@@ -437,8 +443,9 @@ function parseTokens(tokens: readonly Token[], positional: readonly string[]): P
   const addonName = str(values, 'addon');
   const addon = addonName === undefined ? VPC_CNI : addonNamed(addonName);
   if (!addon) throw new UsageError(`--addon must be one of ${ADDON_NAMES.join(', ')}, not "${addonName}"`);
-  if (command === 'values' && addon !== VPC_CNI) {
-    throw new UsageError(`values derives chart values for the VPC CNI (the aws-vpc-cni chart) only; there is none for ${addon.name} yet`);
+  if (command === 'values' && !addon.chart) {
+    const withChart = ADDONS.filter((a) => a.chart).map((a) => `${a.name} (the ${a.chart!.name} chart)`);
+    throw new UsageError(`values derives chart values for ${withChart.join(' and ')}; no chart renders ${addon.name} as EKS installs it`);
   }
   if (addonName === undefined && command === 'inspect' && values['managed-addon'] === true) {
     throw new UsageError('--managed-addon says one add-on is managed: name it with --addon');
@@ -448,7 +455,7 @@ function parseTokens(tokens: readonly Token[], positional: readonly string[]): P
     addon,
     allAddons: command === 'inspect' && addonName === undefined,
     action: spec.action(values, addon),
-    ...(command === 'values' ? { values: valuesRequest(values), strict: values.strict === true } : {}),
+    ...(command === 'values' ? { values: valuesRequest(values, addon), strict: values.strict === true } : {}),
     dryRun: isPlan || values['dry-run'] === true,
     ifOwnedByOthers,
     managedAddon: values['managed-addon'] === true,
@@ -461,12 +468,12 @@ function parseTokens(tokens: readonly Token[], positional: readonly string[]): P
 /** A chart version as Helm takes it (`1.19.2`), not an image tag (`v1.19.2-eksbuild.1`). */
 const CHART_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
-function valuesRequest(values: OptionValues): ValuesRequest {
-  const releaseName = str(values, 'release-name') ?? DEFAULTS.releaseName;
+function valuesRequest(values: OptionValues, addon: AddonDefinition): ValuesRequest {
+  const releaseName = str(values, 'release-name') ?? addon.defaultReleaseName;
   const chartVersion = str(values, 'chart-version');
   const problems = releaseNameProblems(releaseName, '--release-name');
   if (chartVersion !== undefined && !CHART_VERSION.test(chartVersion)) {
-    problems.push(`--chart-version "${chartVersion}" must be an aws-vpc-cni chart version such as 1.19.2 (not an image tag such as v1.19.2-eksbuild.1)`);
+    problems.push(`--chart-version "${chartVersion}" must be an ${addon.chart!.name} chart version such as 1.19.2 (not an image tag such as v1.19.2-eksbuild.1)`);
   }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   return { releaseName, ...(chartVersion ? { chartVersion } : {}) };

@@ -8,7 +8,7 @@ import { EXIT } from './exit-codes';
 import { ClusterUnreachableError, CredentialsRejectedError, explainFailure, ServerNotTrustedError } from './failures';
 import { InterruptedError, Interruption, WriteGate } from './interrupt';
 import { connect, KubeconfigError, KubeTarget, kubeconfigFiles, loadKubeconfig, proxyOf, resolveContext, UnknownContextError } from './kubeconfig';
-import { NoRunningVpcCniError, valuesDocument, valuesYaml } from './values';
+import { NoRunningAddonError, valuesDocument, valuesYaml } from './values';
 import { ADDONS, VPC_CNI } from '../addons';
 import {
   AddonDefinition, observe, OwnedByOthersError, PartialApplyError, PreflightRefusedError, run, UnexpectedClusterStateError, withoutUrlCredentials,
@@ -239,12 +239,12 @@ async function printValues(line: CommandLine, io: CliIo): Promise<number> {
     const doc = await new WriteGate(io.interruption).guard((async () => {
       const client = new CliKubeClient(await connect(reached, io.env), reached.server, progressTo(io));
       try {
-        return valuesDocument(await observe(client, VPC_CNI, {}), request);
+        return valuesDocument(line.addon, await observe(client, line.addon, {}), request);
       } finally {
         client.close();
       }
     })());
-    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : valuesYaml(doc, request));
+    io.stdout.write(line.output === 'json' ? `${JSON.stringify(doc, undefined, 2)}\n` : valuesYaml(line.addon, doc, request));
     if (!line.strict || doc.changes.length === 0) return EXIT.OK;
     io.stderr.write(`${errorTitle(EXIT.WOULD_CHANGE)}: installing the chart with these values would change what runs:\n`
       + `${doc.changes.map((c) => `- ${c}`).join('\n')}\n`);
@@ -266,7 +266,7 @@ export function exitCodeOf(e: unknown): number {
   if (e instanceof InterruptedError || (e instanceof PartialApplyError && e.cause instanceof InterruptedError)) return EXIT.INTERRUPTED;
   if (e instanceof UnknownContextError) return EXIT.USAGE;
   if (e instanceof OwnedByOthersError || e instanceof ManagedAddonRefusal) return EXIT.REFUSED;
-  if (e instanceof UnexpectedClusterStateError || e instanceof NoRunningVpcCniError) return EXIT.UNEXPECTED_STATE;
+  if (e instanceof UnexpectedClusterStateError || e instanceof NoRunningAddonError) return EXIT.UNEXPECTED_STATE;
   return EXIT.ERROR;
 }
 

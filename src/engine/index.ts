@@ -1,6 +1,7 @@
 // The ownership engine: observe an add-on's objects (from its definition), plan writes, apply them. Pure of AWS and of any one add-on.
 export * from './types';
 export * from './objects';
+export * from './addon-chart';
 export * from './kube-client';
 export * from './managed-fields';
 export * from './managers';
@@ -16,4 +17,4 @@ export type { RunOptions, RunResult, EngineLog } from './run';
 export { formatObservation, formatPlan, table } from './format';
 export { probePolicies, waitForPoliciesInForce, PolicyNotInForceError } from './policy-probe';
 export type { PolicyProbeTarget, ProbeOutcome } from './policy-probe';
-export { withoutUrlCredentials } from './redact';
+export { pathsWithUrlCredentials, withoutUrlCredentials } from './redact';

@@ -1,3 +1,5 @@
+import type { AddonChart } from './addon-chart';
+
 /**
  * What the engine knows of a preinstalled add-on: its definition. The engine reads definitions and
  * names no add-on's objects itself; each add-on's definition lives in `src/addons/`.
@@ -74,6 +76,8 @@ export interface AddonDefinition {
   readonly imageRepositories: readonly string[];
   /** Objects of Kubernetes itself that its bindings point at and that nothing may ever change (`system:node-proxier`). */
   readonly neverTouch: readonly AddonObject[];
+  /** The chart it is adopted into by default, and the values that reproduce it; none where no chart renders it (kube-proxy). */
+  readonly chart?: AddonChart;
 }
 
 export interface PolicyRule {

@@ -40,6 +40,7 @@ export function plan(observation: Observation, action: Action, options: PlanOpti
   const present = observation.objects.filter((s) => s.live);
   const writes = writesFor(observation, present, action, notes);
   notes.push(...customisationNotes(present, action));
+  if (action.type === 'ADOPT') notes.push(...takeoverChanges(observation, action));
   const waitingFor = action.type === 'RESTORE' && action.recreate !== false ? beingDeletedFromCopy(observation) : [];
   const base = { action, owner: observation.owner, notes, ...waitingFor.length > 0 ? { waitingFor } : {} };
   if (writes.length === 0) return { ...base, writes };
@@ -273,7 +274,10 @@ function recreateWrites(observation: Observation, notes: string[]): Write[] {
     return [];
   }
   const writes: Write[] = [];
-  for (const state of [...absent].reverse()) {
+  // Roles before everything else: creating a binding passes RBAC's escalation check only once its role exists.
+  const isRole = (s: ObjectState) => ['ClusterRole', 'Role'].includes(s.object.kind);
+  const ordered = [...absent].reverse().sort((a, b) => Number(isRole(b)) - Number(isRole(a)));
+  for (const state of ordered) {
     const kept = copy.objects.find((r) => r.id === state.object.id);
     if (!kept) continue;
     writes.push({
@@ -361,6 +365,19 @@ function nodeSelectorWrites(addon: AddonDefinition, state: ObjectState, disable:
     ? `disable: nodeSelector ${DISABLED_NODE_SELECTOR_KEY}=true matches no node, so no ${addon.workload.name} pod runs`
     : `restore: remove nodeSelector ${DISABLED_NODE_SELECTOR_KEY}`;
   return [patch(state, { spec: nodeSelectorPatch(disable ? 'true' : null) }, reason, OWN_FIELD_MANAGER)];
+}
+
+/**
+ * What installing the add-on's chart after this adopt would change in what runs, even with the values
+ * that reproduce it (`values`, the presets' chart values): said where the user acts, not only by `values`.
+ */
+function takeoverChanges(observation: Observation, action: Extract<Action, { type: 'ADOPT' }>): string[] {
+  const chart = observation.addon.chart;
+  if (!chart) return [];
+  const toInstall = chart.valuesToInstall(observation, { releaseName: action.releaseName });
+  if (!toInstall.running) return [];
+  const version = toInstall.chartVersion ? ` ${toInstall.chartVersion}` : '';
+  return toInstall.changes.map((change) => `installing the ${chart.name} chart${version} with the values that reproduce what runs still changes it: ${change}`);
 }
 
 /** Imperative edits are the user's customisations: say whose they are, and what the action does with them. */

@@ -6,3 +6,14 @@
 export function withoutUrlCredentials(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>`]*@/gi, '$1…@');
 }
+
+/**
+ * The dotted paths of the string values in `values` that hold a URL with userinfo (credentials), e.g.
+ * `env.HTTPS_PROXY`; the values themselves are never returned.
+ */
+export function pathsWithUrlCredentials(values: unknown, at: readonly string[] = []): string[] {
+  if (typeof values === 'string') return values !== withoutUrlCredentials(values) ? [at.join('.')] : [];
+  if (Array.isArray(values)) return values.flatMap((v, i) => pathsWithUrlCredentials(v, [...at, String(i)]));
+  if (values && typeof values === 'object') return Object.entries(values).flatMap(([k, v]) => pathsWithUrlCredentials(v, [...at, k]));
+  return [];
+}

@@ -158,7 +158,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
     // The API server checks the whole plan (RBAC, admission webhooks and policies, validation,
     // preconditions) before anything is changed.
     checkDeadline('the preflight');
-    const checks = await Promise.all(plan.writes.map((w) => preflightOne(client, w)));
+    const checks = await Promise.all(plan.writes.map((w) => preflightOne(client, w, plan.writes)));
     const preflight = checks.map((c) => c.result);
     const conflicts = checks.filter((c) => c.conflict);
     if (conflicts.length > 0 && attempt < maxAttempts) {
@@ -169,6 +169,7 @@ export async function run(client: KubeClient, options: RunOptions): Promise<RunR
       step: 'preflight',
       accepted: preflight.filter((p) => p.accepted).map((p) => `${p.verb} ${p.objectId}`),
       refused: preflight.filter((p) => !p.accepted).map((p) => `${p.verb} ${p.objectId}: ${p.refusal}`),
+      unchecked: preflight.filter((p) => p.uncheckedBecause).map((p) => `${p.verb} ${p.objectId}: ${p.uncheckedBecause}`),
     });
     if (options.dryRun) return result(preflight);
     const refusals = preflight.filter((p) => !p.accepted);
@@ -231,16 +232,33 @@ function effectSeen(observation: Observation, plan: Plan, id: string, verb: Writ
 }
 
 /** One write sent with `dryRun=All`: accepted, refused (with the API server's reason), or a conflict to re-plan on. */
-async function preflightOne(client: KubeClient, write: Write): Promise<{ result: PreflightResult; conflict?: KubeApiError }> {
+async function preflightOne(
+  client: KubeClient, write: Write, writes: readonly Write[],
+): Promise<{ result: PreflightResult; conflict?: KubeApiError }> {
   const base = { objectId: write.objectId, verb: write.verb };
   try {
     await execute(client, write, true);
     return { result: { ...base, accepted: true } };
   } catch (e) {
+    const role = roleCreatedBefore(write, writes);
+    if (role && e instanceof KubeApiError && e.status === 404) {
+      // The dry run of the role stored nothing, so RBAC cannot find it for the binding: checked when written, after the role.
+      return { result: { ...base, accepted: true, uncheckedBecause: `its role ${role} is re-created by this plan first; the API server checks it when it is written` } };
+    }
     if (e instanceof KubeApiError && e.status === 409) return { result: { ...base, accepted: false, refusal: refusalOf(write, e) }, conflict: e };
     if (e instanceof KubeApiError || e instanceof HandOverNotKeptError) return { result: { ...base, accepted: false, refusal: refusalOf(write, e) } };
     throw e;
   }
+}
+
+/** The role (`ClusterRole/name`) a binding's creation refers to when an earlier write of the same plan creates that role. */
+function roleCreatedBefore(write: Write, writes: readonly Write[]): string | undefined {
+  const body = write.body as KubeObject;
+  if (write.verb !== 'APPLY' || !['ClusterRoleBinding', 'RoleBinding'].includes(body.kind ?? '') || !body.roleRef) return undefined;
+  const before = writes.slice(0, writes.indexOf(write));
+  const role = before.find((w) => w.verb === 'APPLY' && (w.body as KubeObject).kind === body.roleRef.kind
+    && (w.body as KubeObject).metadata?.name === body.roleRef.name && (w.body as KubeObject).metadata?.namespace === body.metadata.namespace);
+  return role ? `${body.roleRef.kind}/${body.roleRef.name}` : undefined;
 }
 
 /** The API server's reason, bounded, and what would let the write through. */

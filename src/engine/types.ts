@@ -149,6 +149,11 @@ export interface PreflightResult {
   readonly accepted: boolean;
   /** Why it was refused: the API server's answer (bounded) and what to grant or exempt. */
   readonly refusal?: string;
+  /**
+   * Accepted without the API server's word, and why: a binding whose role the same plan re-creates
+   * first cannot be checked before that role exists (RBAC looks the role up).
+   */
+  readonly uncheckedBecause?: string;
 }
 
 export interface Plan {

@@ -6,7 +6,7 @@ import { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { eksToken } from './eks-token';
 import { boundedMessage, cutToSerialized, DATA_BUDGET, serializedBytes, splitForResponse } from './response';
-import { addonNamed, ADDON_NAMES, chartValuesToInstall, installedVersionOf, VPC_CNI } from '../addons';
+import { addonNamed, ADDON_NAMES, ADDONS, installedVersionOf, VPC_CNI } from '../addons';
 import {
   ACCESS_CHECK_RESOURCE_TYPE, AccessCheckResourceProperties, ATTRIBUTE, CHART_VALUES_ATTRIBUTE, CHART_VALUES_RESOURCE_TYPE,
   ChartValuesResourceProperties, OwnershipResourceProperties,
@@ -14,9 +14,9 @@ import {
 import {
   Action, actionProblems, AddonDefinition, KubeClient, KubeNetworkError,
   observe, OWNED_BY_OTHERS, OwnedByOthers, PartialApplyError, PolicyProbeTarget, PreflightRefusedError, run, RunResult,
-  waitForPoliciesInForce,
+  pathsWithUrlCredentials, waitForPoliciesInForce,
 } from '../engine';
-import { mergeValues } from '../engine/helm-values';
+import { valuesWithFixed } from '../engine/helm-values';
 
 /** The cluster's API server could not be reached (after the client's retries). */
 export class ClusterUnreachableError extends Error {
@@ -387,11 +387,19 @@ async function onAccessCheckEvent(event: CloudFormationCustomResourceEvent, deps
   }
 }
 
+/** The value at a dotted path, or undefined. */
+function valueAt(values: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), values);
+}
+
 /** Reads and checks the chart values resource's properties. */
 export function parseChartValuesProperties(raw: Partial<ChartValuesResourceProperties> | undefined) {
   const props = raw ?? {};
   const problems: string[] = [];
   if (!props.ClusterName) problems.push('ClusterName is required');
+  const addon = addonNamed(props.Addon ?? VPC_CNI.name);
+  const withChart = ADDONS.filter((a) => a.chart).map((a) => a.name);
+  if (!addon?.chart) problems.push(`Addon "${props.Addon}" must be one of ${withChart.join(', ')} (the add-ons with a chart)`);
   const part = Number(props.Part);
   const parts = Number(props.Parts);
   if (!Number.isInteger(parts) || parts < 1) problems.push(`Parts "${props.Parts}" must be a whole number of at least 1`);
@@ -404,19 +412,30 @@ export function parseChartValuesProperties(raw: Partial<ChartValuesResourcePrope
     problems.push('UserValues is not JSON');
   }
   if (problems.length > 0) throw new Error(`Invalid properties: ${problems.join('; ')}`);
-  return { clusterName: props.ClusterName!, part, parts, userValues, version: props.Version || undefined, expectedDigest: props.ExpectedDigest };
+  return {
+    clusterName: props.ClusterName!,
+    addon: addon!,
+    part,
+    parts,
+    userValues,
+    version: props.Version || undefined,
+    expectedDigest: props.ExpectedDigest,
+  };
 }
 
 /**
- * The aws-vpc-cni chart values that reproduce what runs, with the user's values merged over them.
- * The JSON text goes out in parts (CloudFormation limits each response to 4,096 bytes); part 0 is
- * the summary the others check their digest against, so a change between reads cannot splice two
- * different documents into one.
+ * The add-on's chart values that reproduce what runs, with the user's values merged over them (the
+ * chart's fixed paths keep theirs). The JSON text goes out in parts (CloudFormation limits each
+ * response to 4,096 bytes); part 0 is the summary the others check their digest against, so a change
+ * between reads cannot splice two different documents into one.
  */
 async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps: HandlerDependencies): Promise<HandlerResponse> {
   const props = parseChartValuesProperties(event.ResourceProperties as Partial<ChartValuesResourceProperties>);
-  const physicalResourceId = `${props.clusterName}/vpc-cni-chart-values/${props.part}`;
-  deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, chartValuesPart: props.part });
+  const { addon } = props;
+  const chart = addon.chart!;
+  // The VPC CNI's keeps the id of the resources deployed before there were other add-ons.
+  const physicalResourceId = `${props.clusterName}/${addon === VPC_CNI ? 'vpc-cni' : addon.name}-chart-values/${props.part}`;
+  deps.log({ step: 'event', requestType: event.RequestType, cluster: props.clusterName, addon: addon.name, chartValuesPart: props.part });
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId, Data: {} };
 
   const cluster = await describeCluster(deps, props.clusterName);
@@ -424,35 +443,54 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   const client = await kubeClient(deps, props.clusterName, cluster);
   let observation;
   try {
-    observation = await observe(client, VPC_CNI, {});
+    observation = await observe(client, addon, {});
   } catch (e) {
     if (unreachable(e)) throw new ClusterUnreachableError(props.clusterName, cluster.endpoint, e);
     throw e;
   } finally {
     client.close();
   }
-  // helmManagedVpcCni() installs the release EKS rendered the chart as.
-  const derived = chartValuesToInstall(observation, { releaseName: VPC_CNI.defaultReleaseName, chartVersion: props.version });
+  // The presets install the release EKS's objects are adopted into.
+  const derived = chart.valuesToInstall(observation, { releaseName: addon.defaultReleaseName, chartVersion: props.version });
   if (!derived.running) {
-    throw new Error(`Cluster "${props.clusterName}" has no aws-node DaemonSet in ${VPC_CNI.namespace}: there is no running VPC CNI whose values could be derived`);
+    throw new Error(`Cluster "${props.clusterName}" has no ${addon.workload.name} ${addon.workload.kind} in ${addon.namespace}: `
+      + `there is no running ${addon.title.replace(/^the /, '')} whose values could be derived`);
   }
   const version = derived.chartVersion;
   if (!version) throw new Error(`${derived.notes.join('; ')}: give the chart version to install (version)`);
-  const values = { ...mergeValues(derived.values, props.userValues), originalMatchLabels: true };
+  // Credentials the cluster holds must not move into the HelmChart resource (its kubectl provider logs
+  // its properties) unless the user puts them there: a value the user gives is the user's choice.
+  const leaking = pathsWithUrlCredentials(derived.values).filter((p) => valueAt(props.userValues, p) === undefined);
+  if (leaking.length > 0) {
+    throw new Error(`${capitalized(addon.title)} of cluster "${props.clusterName}" runs with credentials in a URL (${leaking.join(', ')}). `
+      + 'The chart values would carry them into the HelmChart resource, whose kubectl provider logs its properties, so nothing was installed. '
+      + `Give ${leaking.join(', ')} in the preset's values yourself (then it is your choice what the template holds), `
+      + 'or take the credentials out of the URL (a proxy that authenticates otherwise).');
+  }
+  const values = valuesWithFixed(derived.values, props.userValues, chart.fixedValuePaths);
   const json = JSON.stringify(values);
   const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
   const pieces = splitForResponse(json, CHART_VALUES_PART_BUDGET);
-  // Only their size and digest: the values copy aws-node's env as it runs, credentials included.
+  // Only their size and digest: the values copy the workload's env as it runs, credentials included.
   deps.log({
-    step: 'chartValues', part: props.part, version, installedVersion: derived.version, bytes: Buffer.byteLength(json), pieces: pieces.length, digest, notes: derived.notes,
+    step: 'chartValues',
+    addon: addon.name,
+    part: props.part,
+    version,
+    installedVersion: derived.version,
+    bytes: Buffer.byteLength(json),
+    pieces: pieces.length,
+    digest,
+    notes: derived.notes,
+    changes: derived.changes,
   });
   if (pieces.length > props.parts) {
-    throw new Error(`The aws-vpc-cni chart values of cluster "${props.clusterName}" take ${Buffer.byteLength(json)} bytes, more than `
+    throw new Error(`The ${chart.name} chart values of cluster "${props.clusterName}" take ${Buffer.byteLength(json)} bytes, more than `
       + `${props.parts} custom resource responses can carry (CloudFormation limits each to 4,096 bytes). Give version and values `
-      + 'yourself: cdk-vpc-cni-ownership values prints the values that reproduce the running install.');
+      + `yourself: cdk-vpc-cni-ownership values${addon === VPC_CNI ? '' : ` --addon ${addon.name}`} prints the values that reproduce the running install.`);
   }
   if (props.part > 0 && props.expectedDigest && props.expectedDigest !== digest) {
-    throw new Error(`The VPC CNI of cluster "${props.clusterName}" changed while its chart values were read (digest ${digest}, expected `
+    throw new Error(`${capitalized(addon.title)} of cluster "${props.clusterName}" changed while its chart values were read (digest ${digest}, expected `
       + `${props.expectedDigest}); nothing was installed. Deploy again.`);
   }
   if (props.part > 0) {
@@ -471,7 +509,9 @@ async function onChartValuesEvent(event: CloudFormationCustomResourceEvent, deps
   const notesBudget = DATA_BUDGET - serializedBytes({ ...summary, [CHART_VALUES_ATTRIBUTE.notes]: '' });
   return {
     PhysicalResourceId: physicalResourceId,
-    Data: { ...summary, [CHART_VALUES_ATTRIBUTE.notes]: boundedMessage(derived.notes.join('\n'), notesBudget) },
+    Data: { ...summary, [CHART_VALUES_ATTRIBUTE.notes]: boundedMessage([...derived.changes, ...derived.notes].join('\n'), notesBudget) },
     NoEcho: true,
   };
 }
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

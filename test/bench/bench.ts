@@ -10,9 +10,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { formatBytes, formatMs, formatRatio, summarize, Summary, time } from './stats';
-import { KUBE_PROXY, VPC_CNI, deriveChartValues } from '../../src/addons';
-import { Action, AddonDefinition, dryRunKey, KubeClient, objectPath, observe, resourcePath, run } from '../../src/engine';
+import { COREDNS, deriveCorednsValues, KUBE_PROXY, VPC_CNI, deriveChartValues } from '../../src/addons';
+import { Action, AddonDefinition, deepEqual, dryRunKey, KubeClient, KubeObject, objectPath, observe, resourcePath, run } from '../../src/engine';
+import { snapshotOf } from '../support/addon-state';
 import { CHART, Cli, connection, Fixtures, RELEASE, resetCluster, waitUntil } from '../support/cluster';
+import { COREDNS_CHART, eksCoreDns, valuesFile } from '../support/coredns';
 import { EksStandin } from '../support/eks-standin';
 import { scratchUntilExit } from '../support/scratch';
 import { TokenWebhook } from '../support/token-webhook';
@@ -275,6 +277,7 @@ async function measure(b: Bench): Promise<string> {
   const cliParts = await cliPhases(b);
   const requests = await requestCounts(b);
   const takeover = await takeoverRestarts(b);
+  const coredns = await corednsTakeover(b);
   const asset = assetSizes();
   const cold = await coldStart(b);
   const synth = await synthTimes();
@@ -282,7 +285,20 @@ async function measure(b: Bench): Promise<string> {
   const adoptRead = summarize(adoptReads.slice(1));
   const adoptPreflight = summarize(adoptPreflights.slice(1));
   return render({
-    b, adopt, adoptRead, adoptPreflight, cliParts, remove, kubeProxy, requests, takeover, asset, cold, synth, server: (await b.admin.request('GET', '/version')).gitVersion,
+    b,
+    adopt,
+    adoptRead,
+    adoptPreflight,
+    cliParts,
+    remove,
+    kubeProxy,
+    requests,
+    takeover,
+    coredns,
+    asset,
+    cold,
+    synth,
+    server: (await b.admin.request('GET', '/version')).gitVersion,
   });
 }
 
@@ -312,6 +328,7 @@ if (process.env.BENCH_BUNDLED) {
 } else {
   const kubeconfig = require(process.env.BENCH_LIB + '/cli/kubeconfig.js');
   const engine = require(process.env.BENCH_LIB + '/engine/index.js');
+  const addons = require(process.env.BENCH_LIB + '/addons/index.js');
   require(process.env.BENCH_LIB + '/cli/cli.js');
   t.load = performance.now();
   (async () => {
@@ -320,7 +337,7 @@ if (process.env.BENCH_BUNDLED) {
     t.kubeconfig = performance.now();
     const action = JSON.parse(process.env.BENCH_ACTION);
     const log = (e) => { if (e.step === 'plan' || e.step === 'preflight') t[e.step === 'plan' ? 'read' : 'preflight'] = performance.now(); };
-    const result = await engine.run(client, { addon: VPC_CNI, action, log });
+    const result = await engine.run(client, { addon: addons.VPC_CNI, action, log });
     t.writes = performance.now();
     client.close();
     report({ code: result.changed.length === ${VPC_CNI.objects.length} ? 0 : 1 });
@@ -491,6 +508,71 @@ async function takeoverRestarts(b: Bench): Promise<TakeoverRow[]> {
   return rows;
 }
 
+interface CorednsTakeoverRow {
+  readonly helm: string;
+  /** How often CoreDNS's pod template changed (each change rolls CoreDNS): by the adoption, and by helm install with the derived values. */
+  readonly adoptChanges: number;
+  readonly installChanges: number;
+  /** Objects deleted and re-created (another uid) or gone. */
+  readonly recreated: number;
+  readonly clusterIpKept: boolean;
+  /** Pod template changes of a later helm upgrade that only changes replicaCount. */
+  readonly upgradeChanges: number;
+  /** The same install without the derived values: its error, or what it changed. */
+  readonly withoutValues: string;
+}
+
+/**
+ * A CoreDNS takeover: from CoreDNS as EKS installs it (our fixture, with a PDB), the engine adopts, then
+ * `helm install` of the coredns chart (our fixture of its value structure) with the derived values;
+ * then a `helm upgrade` of replicaCount; and, for contrast, the install without the values. There are
+ * no nodes here: a change of the Deployment's pod template is what rolls CoreDNS, so each step's
+ * template is compared with the one before; an object re-created has another uid.
+ */
+async function corednsTakeover(b: Bench): Promise<CorednsTakeoverRow[]> {
+  const rows: CorednsTakeoverRow[] = [];
+  const template = (objects: Record<string, KubeObject | undefined>) => objects[COREDNS.workload.id]?.spec.template;
+  for (const pkg of LAYER_PACKAGES) {
+    const cli = new Cli(layerTools(pkg), STATE);
+    const install = (values?: object) => ['install', COREDNS.defaultReleaseName, COREDNS_CHART, '--namespace', 'kube-system',
+      ...(values ? ['-f', valuesFile(values)] : [])];
+    await resetCluster(b.admin, [COREDNS]);
+    eksCoreDns(cli, '--set', 'podDisruptionBudget=true');
+    const before = await snapshotOf(b.admin, COREDNS);
+    const derived = deriveCorednsValues(await observe(b.admin, COREDNS, {}), { releaseName: COREDNS.defaultReleaseName });
+    await run(b.admin, { addon: COREDNS, action: { type: 'ADOPT', releaseName: COREDNS.defaultReleaseName, releaseNamespace: 'kube-system', fieldManager: 'helm' } });
+    const adopted = await snapshotOf(b.admin, COREDNS);
+    cli.helm(install(derived.values));
+    const installed = await snapshotOf(b.admin, COREDNS);
+    cli.helm(['upgrade', ...install(derived.values).slice(1), '--set', 'replicaCount=3']);
+    const upgraded = await snapshotOf(b.admin, COREDNS);
+    const recreated = COREDNS.objects.filter((o) => before[o.id] && installed[o.id]?.metadata.uid !== before[o.id]!.metadata.uid).length;
+
+    await resetCluster(b.admin, [COREDNS]);
+    eksCoreDns(cli, '--set', 'podDisruptionBudget=true');
+    await run(b.admin, { addon: COREDNS, action: { type: 'ADOPT', releaseName: COREDNS.defaultReleaseName, releaseNamespace: 'kube-system', fieldManager: 'helm' } });
+    let withoutValues: string;
+    try {
+      cli.helm(install());
+      withoutValues = 'succeeded';
+    } catch (e: any) {
+      withoutValues = `fails: ${String(e.stderr ?? e).split('\n').find((l: string) => /Error/.test(l)) ?? 'failed'}`;
+    }
+    rows.push({
+      helm: cli.tools.label,
+      adoptChanges: deepEqual(template(adopted), template(before)) ? 0 : 1,
+      installChanges: deepEqual(template(installed), template(adopted)) ? 0 : 1,
+      recreated,
+      clusterIpKept: installed['Service/kube-system/kube-dns']?.spec.clusterIP === before['Service/kube-system/kube-dns']!.spec.clusterIP,
+      upgradeChanges: deepEqual(template(upgraded), template(installed)) ? 0 : 1,
+      withoutValues,
+    });
+    log(`CoreDNS takeover with ${cli.tools.label}: ${rows[rows.length - 1].installChanges} pod template change(s), ${recreated} object(s) re-created`);
+  }
+  await resetCluster(b.admin, [COREDNS]);
+  return rows;
+}
+
 interface AssetSizes { readonly zipped: number; readonly unzipped: number; readonly layerZip: number; readonly layerPackage: string }
 
 /** The Lambda asset zipped as CDK zips assets (deflate), against the kubectl layer's layer.zip. */
@@ -625,6 +707,7 @@ interface Results {
   readonly kubeProxy: KubeProxyResults;
   readonly requests: { engine: RequestRow[]; manual: RequestRow[] };
   readonly takeover: TakeoverRow[];
+  readonly coredns: CorednsTakeoverRow[];
   readonly asset: AssetSizes;
   readonly cold: ColdStart;
   readonly synth: { with: Summary; without: Summary };
@@ -708,6 +791,10 @@ function render(r: Results): string {
     `| the same without the preflight's dry-run writes | ${Math.max(...r.requests.engine.map(perObjectWithout)).toFixed(2)} | – | – | at most 2: ${verdict(r.requests.engine.every((row) => perObjectWithout(row) <= 2))} |`,
     ...r.takeover.map((t) => `| aws-node pod template changes (pods restarted) by a takeover: adopt, then \`helm install\` with the derived values, ${t.helm} | ${restarts(t)} | `
       + `the same install without them: ${t.withoutValues === 'install failed' ? 'fails' : `${t.withoutValues} (every pod restarts)`} | – | 0: ${verdict(restarts(t) === 0)} |`),
+    ...r.coredns.map((t) => `| CoreDNS pod template changes (rolls) by a takeover: adopt, then \`helm install\` of the coredns chart with the derived values, ${t.helm} | `
+      + `${t.adoptChanges + t.installChanges} | the same install without them: ${t.withoutValues.startsWith('fails') ? 'fails' : t.withoutValues} | – | `
+      + `1 (the chart renders its labels and config checksum whatever the values say): ${verdict(t.adoptChanges + t.installChanges <= 1)} |`),
+    ...r.coredns.map((t) => `| CoreDNS objects deleted and re-created by that takeover, ${t.helm} | ${t.recreated} | – | – | 0: ${verdict(t.recreated === 0)} |`),
     `| Lambda asset, zipped | ${formatBytes(r.asset.zipped)} (${r.asset.zipped} bytes) | the kubectl layer's layer.zip: ${formatBytes(r.asset.layerZip)} | 1/${Math.round(r.asset.layerZip / r.asset.zipped)} | at most 1 MB: ${verdict(r.asset.zipped <= MB)} |`,
     `| cold start: fresh Node process, load the bundled handler, one Create (adopt) | ${formatMs(r.cold.process)} | an empty Node process: ${formatMs(r.cold.emptyNode)} | ${formatRatio(r.cold.process.median / r.cold.emptyNode.median)} | – |`,
     `| \`cdk synth\` of the stack with a cluster and the construct | ${formatMs(r.synth.with)} | the same stack without the construct: ${formatMs(r.synth.without)} | ${formatRatio(synthRatio)} | at most 1.10: ${verdict(synthRatio <= 1.1)} |`,
@@ -778,6 +865,20 @@ function render(r: Results): string {
     '| Helm | template changes with the derived values | without them |',
     '|---|---|---|',
     ...r.takeover.map((t) => `| ${t.helm} | ${t.withValues} | ${t.withoutValues === 'install failed' ? `the install fails: ${t.withoutDetail}` : `${t.withoutValues}: ${t.withoutDetail}`} |`),
+    '',
+    '## A CoreDNS takeover',
+    '',
+    'From CoreDNS as EKS installs it (our fixture: 2 replicas, maxUnavailable 1, a PodDisruptionBudget), the engine adopts it into release `coredns`, '
+      + 'then `helm install` runs our fixture of the coredns chart (its value structure) with the values derived from what runs; then a `helm upgrade` '
+      + 'that changes `replicaCount`; and, for contrast, the install without the values. There are no nodes here: a change of the Deployment\'s pod '
+      + 'template is what rolls CoreDNS (one pod at a time: maxUnavailable 1), so each step\'s template is compared with the one before; an object '
+      + 're-created has another uid. The chart renders its pod labels, a config checksum and its port names whatever the values say: one roll is the '
+      + 'least a takeover into the stock chart can do (docs/takeover.md).',
+    '',
+    '| Helm | template changes: adopt | template changes: helm install | objects re-created | kube-dns clusterIP kept | a later upgrade of replicaCount: template changes | without the values |',
+    '|---|---|---|---|---|---|---|',
+    ...r.coredns.map((t) => `| ${t.helm} | ${t.adoptChanges} | ${t.installChanges} | ${t.recreated} | ${t.clusterIpKept ? 'yes' : '**no**'} | ${t.upgradeChanges}`
+      + `${t.upgradeChanges > 0 ? ' (Helm 3 renames the UDP port again on every upgrade: docs/takeover.md)' : ''} | ${t.withoutValues} |`),
     '',
     '## Cold start, in parts',
     '',

@@ -9,8 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { EXIT, runCli } from '../../src/cli/cli';
+import { EXIT } from '../../src/cli/cli';
 import { KubeClient } from '../../src/engine';
+import { Outcome, runCliCaptured } from '../support/cli-run';
 import { awsNodeEnv, CHART, Cli, connection, DS, EKS_REGION, Fixtures, getLive, RELEASE, resetCluster, snapshot } from '../support/cluster';
 import { ConnectProxy } from '../support/connect-proxy';
 import { blackHole, closedPort, FaultProxy } from '../support/fault-proxy';
@@ -42,18 +43,7 @@ afterAll(() => {
 });
 beforeEach(async () => resetCluster(admin));
 
-interface Outcome { code: number; stdout: string; stderr: string }
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { PATH: process.env.PATH, HOME: home, ...env },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> => runCliCaptured(args, home, env);
 
 /** Runs with --output json; the document must parse whatever the exit code. */
 async function cliJson(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -175,7 +165,7 @@ describe('usage', () => {
     }
     for (const text of ['--managed-addon', 'table', '--dry-run', '\n  3  ']) expect(out.stdout).not.toContain(text);
     expect((await cli(['help', 'values'])).stdout).toBe(out.stdout);
-    expect((await cli(['--help'])).stdout).toMatch(/^ {2}values +the aws-vpc-cni chart values that reproduce the running install/m);
+    expect((await cli(['--help'])).stdout).toMatch(/^ {2}values +the chart values that reproduce the running add-on \(aws-vpc-cni, or coredns with --addon coredns\)/m);
   });
 
   test('one order everywhere: adopt before values, in the overview, values --help and the README\'s takeover', async () => {
@@ -802,7 +792,7 @@ describe('values: the chart values that reproduce the running install', () => {
       expect(image.region).toBe(EKS_REGION.region);
     }
     expect(other.json.values.env ?? {}).not.toHaveProperty('VPC_CNI_VERSION');
-    expect(other.json.notes).toContainEqual(expect.stringMatching(/^chart 1\.21\.1 is not the installed version \(1\.20\.4\): the image tags and VPC_CNI_VERSION are left to that chart/));
+    expect(other.json.changes).toContainEqual(expect.stringMatching(/^chart 1\.21\.1 is not the installed version \(1\.20\.4\): the image tags and VPC_CNI_VERSION are left to that chart/));
     const yaml = await cli(['values', ...K, '--chart-version', '1.21.1']);
     expect(yaml.stdout).toMatch(/^# aws-vpc-cni chart version: 1\.21\.1\n/m);
     expect(yaml.stdout).toContain('--version 1.21.1 -n kube-system');
@@ -811,7 +801,7 @@ describe('values: the chart values that reproduce the running install', () => {
   test('--release-name other than the pods\' instance label: a note that the first install would restart them', async () => {
     fixtures.newEksCluster();
     const { json } = await cliJson(['values', ...K, '--release-name', 'vpc-cni']);
-    expect(json.notes).toContainEqual(expect.stringMatching(/app\.kubernetes\.io\/instance=aws-vpc-cni, and the chart labels them with the release name "vpc-cni"/));
+    expect(json.changes).toContainEqual(expect.stringMatching(/app\.kubernetes\.io\/instance=aws-vpc-cni, and the chart labels them with the release name "vpc-cni"/));
     expect((await cli(['values', ...K, '--release-name', 'vpc-cni'])).stdout).toContain('helm install vpc-cni eks/aws-vpc-cni');
   });
 
@@ -1114,7 +1104,7 @@ describe('values --strict: fails where the install would change what runs', () =
     kube.kubectl(['patch', 'configmap/amazon-vpc-cni', '-n', 'kube-system', '--type', 'merge', '-p', '{"data":{"enable-network-policy-controller":"true"}}']);
     const lenient = await cli(['values', ...K]);
     expect(lenient.code).toBe(EXIT.OK);
-    expect(lenient.stdout).toMatch(/^# Note \(the install changes this\): ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true" but the node agent runs with false/m);
+    expect(lenient.stdout).toMatch(/^# Changes: ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true" but the node agent runs with false/m);
 
     const strict = await cli(['values', '--strict', ...K]);
     expect(strict.code).toBe(EXIT.WOULD_CHANGE);
@@ -1125,6 +1115,10 @@ describe('values --strict: fails where the install would change what runs', () =
     const { code, json } = await cliJson(['values', '--strict', ...K]);
     expect(code).toBe(EXIT.WOULD_CHANGE);
     expect(json.changes).toEqual([expect.stringMatching(/^ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true"/)]);
+    // Where the user acts: adopt's plan says it too.
+    const planned = await cliJson(['plan', 'adopt', ...K]);
+    expect(planned.json.plan.notes).toContainEqual(expect.stringMatching(
+      /^installing the aws-vpc-cni chart [0-9.]+ with the values that reproduce what runs still changes it: ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true"/));
   });
 
   test('a customisation is no change (kept as it is): exit 0; another chart version is one: exit 5', async () => {

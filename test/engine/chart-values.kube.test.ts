@@ -155,7 +155,7 @@ describe('derived values reproduce the running install (helm template + server-s
     const handed = await derive({ handOver: ['kubectl-set'] });
     expect(handed.values.env.USER_ADDED).toBe('kept');
     // kubectl set env appended it after the chart's field refs: rendering it sorted moves it, which restarts the pods.
-    expect(handed.notes.join('\n')).toMatch(/renders its env in the order .* restarts the pods/);
+    expect(handed.changes.join('\n')).toMatch(/renders its env in the order .* restarts the pods/);
   });
 
   test('a disabled DaemonSet: the values leave the disable key out and say so', async () => {
@@ -163,13 +163,13 @@ describe('derived values reproduce the running install (helm template + server-s
     await run(admin, { addon: VPC_CNI, action: { type: 'DISABLE' } });
     const derived = await derive();
     expect(derived.values.nodeSelector).toBeUndefined();
-    expect(derived.notes.join('\n')).toMatch(/the DaemonSet is disabled/);
+    expect(derived.changes.join('\n')).toMatch(/the DaemonSet is disabled/);
   });
 
   test('a release name other than the pods\' instance label is a restart, and the notes say so', async () => {
     fixtures.newEksCluster();
-    expect((await derive({ releaseName: 'aws-vpc-cni' })).notes.join('\n')).not.toMatch(/instance/);
-    expect((await derive({ releaseName: 'vpc-cni' })).notes.join('\n')).toMatch(/app.kubernetes.io\/instance=aws-vpc-cni.*restarts every aws-node pod/);
+    expect((await derive({ releaseName: 'aws-vpc-cni' })).changes.join('\n')).not.toMatch(/instance/);
+    expect((await derive({ releaseName: 'vpc-cni' })).changes.join('\n')).toMatch(/app.kubernetes.io\/instance=aws-vpc-cni.*restarts every aws-node pod/);
   });
 });
 

@@ -5,15 +5,13 @@
  * handler's access for kube-proxy as the handler's own identity.
  */
 import * as path from 'path';
-import { CniAction, PreinstalledAddon, PreinstalledAddonOwnership } from '../../src';
+import { CniAction, PreinstalledAddon } from '../../src';
 import { KUBE_PROXY, VPC_CNI } from '../../src/addons';
-import { KUBERNETES_GROUP, KUBERNETES_USERNAME } from '../../src/contract';
-import {
-  Action, AddonDefinition, KubeApiError, KubeClient, KubeObject, objectPath, OwnedByOthersError, OwnerKind, PartialApplyError,
-  recoveryCopyObject, run, RunResult,
-} from '../../src/engine';
-import { Cli, connection, Fixtures, KUBE_PROXY_CHART, resetCluster, waitUntil } from '../support/cluster';
-import { certificateIdentity } from '../support/identity';
+import { Action, KubeClient, objectPath, PartialApplyError, recoveryCopyObject, run } from '../../src/engine';
+import { asRun, snapshotOf as snapshotIn } from '../support/addon-state';
+import { Cli, connection, Fixtures, KUBE_PROXY_CHART, resetCluster } from '../support/cluster';
+import { HandlerAccess, refusal } from '../support/handler-access';
+import { AddonHistory, describeHistories } from '../support/histories';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const CHART = KUBE_PROXY_CHART;
@@ -35,46 +33,15 @@ const apply = (args: string[], manifests: string) => cli.kubectl(['apply', ...ar
 /** Every kube-proxy object, the recovery copy and Helm's records gone (system:node-proxier is never touched). */
 const resetKubeProxy = () => resetCluster(admin, [KUBE_PROXY]);
 
-async function snapshotOf(addon: AddonDefinition): Promise<Record<string, KubeObject | undefined>> {
-  const out: Record<string, KubeObject | undefined> = {};
-  for (const o of addon.objects) out[o.id] = await admin.get<KubeObject>(objectPath(o));
-  return out;
-}
+const snapshotOf = (addon: typeof KUBE_PROXY) => snapshotIn(admin, addon);
 
-/** What restore must give back: the spec (and a ConfigMap's data, a binding's roleRef and subjects), labels, annotations. */
-function asRun(live: KubeObject | undefined) {
-  if (!live) return undefined;
-  const annotations = { ...live.metadata.annotations };
-  delete annotations['deprecated.daemonset.template.generation'];
-  return {
-    labels: live.metadata.labels, annotations, spec: live.spec, data: live.data, roleRef: live.roleRef, subjects: live.subjects,
-  };
-}
-
-const ADOPT: Action = { type: 'ADOPT', releaseName: 'kube-proxy', releaseNamespace: 'kube-system', fieldManager: 'helm' };
-const ACTIONS: Record<'adopt' | 'remove' | 'disable', Action> = {
-  adopt: ADOPT,
-  remove: { type: 'REMOVE', crdPolicy: 'KEEP' },
-  disable: { type: 'DISABLE' },
-};
-
-type Outcome = 'REFUSED' | { readonly changed: readonly string[] };
-
-interface History {
-  readonly name: string;
-  readonly make: () => void;
-  readonly managedAddon?: boolean;
-  readonly owner: OwnerKind;
-  readonly ownerDescription?: RegExp;
-  readonly adopt: Outcome;
-  readonly remove: Outcome;
-  readonly disable: Outcome;
-}
+const ADOPT = { type: 'ADOPT', releaseName: 'kube-proxy', releaseNamespace: 'kube-system', fieldManager: 'helm' } as const;
+const REMOVE: Action = { type: 'REMOVE', crdPolicy: 'KEEP' };
 
 const eksOutcomes = { adopt: { changed: REQUIRED }, remove: { changed: REQUIRED }, disable: { changed: [DS] } };
 const refused = { adopt: 'REFUSED', remove: 'REFUSED', disable: 'REFUSED' } as const;
 
-const histories: History[] = [
+const histories: AddonHistory[] = [
   {
     name: 'EKS applies it server-side as "eks" (as it does the VPC CNI)',
     make: () => apply(['--server-side', '--field-manager', 'eks'], render()),
@@ -163,51 +130,7 @@ const histories: History[] = [
   },
 ];
 
-describe.each(histories.map((h) => [h.name, h]))('kube-proxy history: %s', (_name, history) => {
-  const engine = (action: Action, extra: { dryRun?: boolean; ifOwnedByOthers?: 'TAKE_OVER' } = {}) =>
-    run(admin, { addon: KUBE_PROXY, action, facts: { managedAddon: history.managedAddon }, ...extra });
-
-  beforeEach(async () => {
-    await resetKubeProxy();
-    history.make();
-  });
-
-  test('owner', async () => {
-    const { previousOwner } = await engine({ ...ADOPT, readReleaseRecords: true } as Action, { dryRun: true, ifOwnedByOthers: 'TAKE_OVER' });
-    expect(previousOwner.kind).toBe(history.owner);
-    if (history.ownerDescription) expect(previousOwner.description).toMatch(history.ownerDescription);
-  });
-
-  test.each(Object.keys(ACTIONS).map((a) => [a]))('%s', async (name) => {
-    const outcome = history[name as keyof typeof ACTIONS];
-    const action = ACTIONS[name as keyof typeof ACTIONS];
-    if (outcome === 'REFUSED') {
-      const before = await snapshotOf(KUBE_PROXY);
-      const error = await engine(action).then(() => undefined, (e) => e);
-      expect(error).toBeInstanceOf(OwnedByOthersError);
-      // What was seen, and which option overrides it.
-      expect(error.message).toMatch(new RegExp(`Refusing to ${name} kube-proxy: it is owned by .*TAKE_OVER`));
-      expect(await snapshotOf(KUBE_PROXY)).toEqual(before);
-      expect(await admin.get(objectPath(COPY))).toBeUndefined();
-      return;
-    }
-    const result: RunResult = await engine(action);
-    expect(result.changed).toEqual(outcome.changed);
-    if (name === 'adopt' && outcome.changed.length > 0) {
-      for (const id of outcome.changed) {
-        const live = (await snapshotOf(KUBE_PROXY))[id]!;
-        expect(live.metadata.annotations?.['meta.helm.sh/release-name']).toBe('kube-proxy');
-        expect((live.metadata.managedFields ?? []).map((m) => m.manager)).not.toContain('eks');
-      }
-    }
-    if (name === 'remove' && outcome.changed.length > 0) {
-      expect(result.recoveryCopy).toBe(COPY.id);
-      for (const id of outcome.changed) expect((await snapshotOf(KUBE_PROXY))[id]).toBeUndefined();
-    }
-    // Converged: the same action again writes nothing.
-    expect((await engine(action)).plan.writes).toEqual([]);
-  });
-});
+describeHistories(histories, { admin, addon: KUBE_PROXY, reset: resetKubeProxy, adopt: ADOPT });
 
 describe('adopt kube-proxy into a chart that renders EKS\'s names', () => {
   beforeEach(resetKubeProxy);
@@ -233,7 +156,7 @@ describe('remove, then restore from the recovery copy', () => {
     await resetKubeProxy();
     apply(['--server-side', '--field-manager', 'eks'], render('--set', 'windows=true'));
     const before = await snapshotOf(KUBE_PROXY);
-    const removed = await run(admin, { addon: KUBE_PROXY, action: ACTIONS.remove });
+    const removed = await run(admin, { addon: KUBE_PROXY, action: REMOVE });
     expect(removed.plan.writes[0]).toMatchObject({ verb: 'APPLY', objectId: COPY.id });
     expect(Object.values(await snapshotOf(KUBE_PROXY)).every((o) => o === undefined)).toBe(true);
     // Kubernetes's own role is never touched.
@@ -266,7 +189,7 @@ describe('remove, then restore from the recovery copy', () => {
     apply(['--server-side', '--field-manager', 'eks'], render());
     const before = await snapshotOf(KUBE_PROXY);
     await run(admin, { addon: KUBE_PROXY, action: { type: 'DISABLE' } });
-    await run(admin, { addon: KUBE_PROXY, action: ACTIONS.remove });
+    await run(admin, { addon: KUBE_PROXY, action: REMOVE });
     await run(admin, { addon: KUBE_PROXY, action: { type: 'RESTORE' } });
     expect((await snapshotOf(KUBE_PROXY))[DS]!.spec.template).toEqual(before[DS]!.spec.template);
   });
@@ -285,7 +208,7 @@ describe('remove, then restore from the recovery copy', () => {
     let deletes = 0;
     const failing = run(admin, {
       addon: KUBE_PROXY,
-      action: ACTIONS.remove,
+      action: REMOVE,
       beforeWrite: (w) => {
         if (w.verb === 'DELETE' && ++deletes === 3) throw new Error('injected failure before the third delete');
       },
@@ -293,7 +216,7 @@ describe('remove, then restore from the recovery copy', () => {
     await expect(failing).rejects.toThrow(PartialApplyError);
     expect(await admin.get(objectPath(COPY))).toBeDefined();
     // The rest is removed by a second run; the copy still holds everything, including what the first run deleted.
-    await run(admin, { addon: KUBE_PROXY, action: ACTIONS.remove });
+    await run(admin, { addon: KUBE_PROXY, action: REMOVE });
     expect(Object.values(await snapshotOf(KUBE_PROXY)).every((o) => o === undefined)).toBe(true);
     await run(admin, { addon: KUBE_PROXY, action: { type: 'RESTORE' } });
     const after = await snapshotOf(KUBE_PROXY);
@@ -305,48 +228,16 @@ describe('remove, then restore from the recovery copy', () => {
     apply(['--server-side', '--field-manager', 'eks'], render());
     cli.kubectl(['create', 'configmap', COPY.name, '-n', 'kube-system', '--from-literal=mine=true']);
     const before = await snapshotOf(KUBE_PROXY);
-    await expect(run(admin, { addon: KUBE_PROXY, action: ACTIONS.remove })).rejects.toThrow(/is not the library's recovery copy/);
+    await expect(run(admin, { addon: KUBE_PROXY, action: REMOVE })).rejects.toThrow(/is not the library's recovery copy/);
     expect(await snapshotOf(KUBE_PROXY)).toEqual(before);
   });
 });
 
 describe('the handler\'s identity with exactly the synthesized access for kube-proxy', () => {
-  const identity = certificateIdentity(KUBERNETES_USERNAME, [KUBERNETES_GROUP]);
-  const handler = new KubeClient(identity.connection, { maxAttempts: 1 });
-  const docs = (manifest: readonly unknown[]) => manifest.map((m) => JSON.stringify(m)).join('\n---\n');
-  const ALL_ACTIONS = [CniAction.inspect(), CniAction.disable(), CniAction.remove(), CniAction.restore(), CniAction.adoptIntoHelm()];
-  const manifestOf = (action: CniAction) => PreinstalledAddonOwnership.rbacManifestFor(PreinstalledAddon.KUBE_PROXY, action);
-  afterAll(() => {
-    cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(ALL_ACTIONS.flatMap(manifestOf)));
-    handler.close();
-  });
-
-  async function applyAccess(action: CniAction): Promise<void> {
-    cli.kubectl(['delete', '--ignore-not-found', '-f', '-'], docs(ALL_ACTIONS.flatMap(manifestOf)));
-    cli.kubectl(['apply', '-f', '-'], docs(manifestOf(action)));
-    const name = manifestOf(action).find((m) => m.kind === 'ClusterRole').metadata.name.replace(/^cdk-vpc-cni-ownership-/, '');
-    // Wait until the policy applied last answers for this action (its messages name it): a dry-run apply
-    // of kube-proxy with another image is an update where it runs and a creation where it was removed.
-    const probe = {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'kube-proxy', namespace: 'kube-system' },
-      spec: { selector: { matchLabels: { 'k8s-app': 'kube-proxy' } }, template: { metadata: { labels: { 'k8s-app': 'kube-proxy' } }, spec: { containers: [{ name: 'kube-proxy', image: 'probe.example/kube-proxy:1' }] } } },
-    };
-    await waitUntil('the admission policy in force', async () => {
-      const error = await handler.request('PATCH', objectPath(KUBE_PROXY.workload), {
-        body: probe, contentType: 'application/apply-patch+yaml', query: { fieldManager: 'access-test', force: 'true', dryRun: 'All' },
-      }).then(() => undefined, (e) => e);
-      return error instanceof KubeApiError && error.message.includes(`cdk-vpc-cni-ownership (${name}):`);
-    });
-  }
-
-  const refusal = async (request: Promise<unknown>) => {
-    const error = await request.then(() => undefined, (e) => e);
-    if (!(error instanceof KubeApiError)) throw new Error(`expected a refusal, got ${error === undefined ? 'success' : error}`);
-    expect(error.status).toBe(403);
-    return error;
-  };
+  const access = new HandlerAccess(cli, PreinstalledAddon.KUBE_PROXY);
+  const { handler } = access;
+  afterAll(() => access.close());
+  const applyAccess = (action: CniAction) => access.apply(action);
 
   test.each([
     ['inspect', CniAction.inspect()], ['disable', CniAction.disable()], ['adopt', CniAction.adoptIntoHelm()],
@@ -373,7 +264,7 @@ describe('the handler\'s identity with exactly the synthesized access for kube-p
     apply(['--server-side', '--field-manager', 'eks'], render());
     const before = await snapshotOf(KUBE_PROXY);
     await applyAccess(CniAction.remove());
-    await run(handler, { addon: KUBE_PROXY, action: ACTIONS.remove });
+    await run(handler, { addon: KUBE_PROXY, action: REMOVE });
     expect(Object.values(await snapshotOf(KUBE_PROXY)).every((o) => o === undefined)).toBe(true);
 
     await applyAccess(CniAction.restore());

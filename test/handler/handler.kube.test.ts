@@ -640,6 +640,16 @@ describe('the Cilium switch with kube-proxy replacement: the VPC CNI disabled, C
   });
 });
 
+describe('a takeover that cannot reproduce what runs says so where the user acts', () => {
+  test('the network policy agent and the ConfigMap disagree: the Plan attribute of an adopt names what the chart install will change', async () => {
+    fixtures.newEksCluster();
+    cli.kubectl(['patch', 'configmap/amazon-vpc-cni', '-n', 'kube-system', '--type', 'merge', '-p', '{"data":{"enable-network-policy-controller":"true"}}']);
+    const adopted = await onEvent(create({ action: ADOPT }), deps());
+    expect(JSON.parse(adopted.Data[ATTRIBUTE.plan]).notes).toContainEqual(expect.stringMatching(
+      /^installing the aws-vpc-cni chart .* still changes it: ConfigMap amazon-vpc-cni: enable-network-policy-controller is "true" but the node agent runs with false/));
+  });
+});
+
 describe('logs', () => {
   test('a Create, Update and Delete log each step, without the token', async () => {
     fixtures.newEksCluster();

@@ -49,19 +49,34 @@ function chartValuesEvent(part: number, extra: Record<string, string> = {}): Clo
   } as CloudFormationCustomResourceEvent;
 }
 
+/**
+ * The user's values: the proxy given again (with its credential), as the refusal below asks: the values
+ * then hold the credential because the user put it there.
+ */
+const USER_VALUES = JSON.stringify({ env: { HTTPS_PROXY: PROXY } });
+
 /** Every part of the chart values, with everything the handler logged. */
-async function chartValues() {
+async function chartValues(userValues = USER_VALUES) {
   const logs: unknown[] = [];
   const deps = handlerDeps({ log: (e) => logs.push(e) });
-  const summary = await onEvent(chartValuesEvent(0), deps);
+  const summary = await onEvent(chartValuesEvent(0, { UserValues: userValues }), deps);
   const parts: HandlerResponse[] = [];
   for (let part = 1; part <= CHART_VALUES_PARTS; part++) {
-    parts.push(await onEvent(chartValuesEvent(part, { ExpectedDigest: summary.Data[CHART_VALUES_ATTRIBUTE.digest] }), deps));
+    parts.push(await onEvent(chartValuesEvent(part, { UserValues: userValues, ExpectedDigest: summary.Data[CHART_VALUES_ATTRIBUTE.digest] }), deps));
   }
   return { summary, parts, logs, values: JSON.parse(parts.map((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk]).join('')) };
 }
 
-test('chart values that carry a proxy credential: answered with NoEcho; the handler logs their size and digest, never them', async () => {
+test('aws-node runs with a proxy credential the user did not give: the chart values refuse, naming the value and not the secret; nothing is answered', async () => {
+  fixtures.newEksCluster('--set-string', `env.HTTPS_PROXY=${PROXY}`);
+  const logs: unknown[] = [];
+  const error = await onEvent(chartValuesEvent(0), handlerDeps({ log: (e) => logs.push(e) })).then(() => undefined, (e) => e);
+  expect(error?.message).toMatch(/^The VPC CNI of cluster "secrets-test-cluster" runs with credentials in a URL \(env\.HTTPS_PROXY\)\..*Give env\.HTTPS_PROXY in the preset's values yourself/);
+  expect(error.message).not.toContain(SECRET);
+  expect(JSON.stringify(logs)).not.toContain(SECRET);
+});
+
+test('chart values that carry a proxy credential (given by the user): answered with NoEcho; the handler logs their size and digest, never them', async () => {
   fixtures.newEksCluster('--set-string', `env.HTTPS_PROXY=${PROXY}`);
   const { summary, parts, logs, values } = await chartValues();
   // The install must reproduce what runs: the credential is in the values.
@@ -114,6 +129,7 @@ describe('aws-cdk-lib\'s Provider framework (its own code) with that response', 
     const { parts } = await chartValues();
     const withSecret = parts.findIndex((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk].includes(SECRET));
     expect(withSecret).toBeGreaterThanOrEqual(0);
+    // The event as the framework gets it (the handler's answer is replaced below): the response is what is under test.
     const event = chartValuesEvent(withSecret + 1);
     const { lines, sent } = await throughFramework(event, parts[withSecret]);
 
