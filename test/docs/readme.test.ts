@@ -52,3 +52,50 @@ test('the install lines name the package of every jsii target', () => {
   expect(README).toContain(`using ${targets.dotnet.namespace};`);
   expect(README).toContain(`go get ${targets.go.moduleName}/`);
 });
+
+describe('every TypeScript example compiles as pasted', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts: typeof import('typescript') = require('typescript');
+  const blocks = [...README.matchAll(/```ts([^\n]*)\n([\s\S]*?)```/g)].map((m, i) => ({ index: i + 1, info: m[1].trim(), code: m[2] }));
+
+  test('there are examples, and each is a whole file: its imports, no fixture (rosetta compiles it as it is too)', () => {
+    expect(blocks.length).toBeGreaterThan(5);
+    for (const block of blocks) {
+      expect({ block: block.index, info: block.info }).toEqual({ block: block.index, info: 'nofixture' });
+      expect({ block: block.index, imports: /^import /m.test(block.code) }).toEqual({ block: block.index, imports: true });
+    }
+  });
+
+  test('type-checked as files of an app that installed this package (and the kubectl layer), with strict settings', () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.readme-examples-'));
+    try {
+      const files = blocks.map((b) => {
+        const file = path.join(dir, `example-${b.index}.ts`);
+        fs.writeFileSync(file, b.code);
+        return file;
+      });
+      const program = ts.createProgram(files, {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        esModuleInterop: true,
+        skipLibCheck: true,
+        types: [],
+        baseUrl: ROOT,
+        // The package as a user's app resolves it: its name, to this repository's sources.
+        paths: { [PACKAGE.name]: ['src/index.ts'] },
+      });
+      const problems = ts.getPreEmitDiagnostics(program)
+        .filter((d) => d.file && files.includes(path.resolve(d.file.fileName)))
+        .map((d) => {
+          const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+          return `${path.basename(d.file!.fileName)}:${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+        });
+      expect(problems).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
