@@ -2,6 +2,7 @@ import { CfnJson, CfnResource, Fn, RemovalPolicy, Stack, Token, aws_eks_v2 as ek
 import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { ClusterNetwork } from './cluster-network';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
+import { requireKubectlProvider } from './kubectl-provider';
 import { mergeValues, valuesAt } from './network-spec';
 import { OwnedByOthers, VpcCniOwnership } from './vpc-cni-ownership';
 
@@ -72,10 +73,7 @@ export class ClusterNetworkSetup extends Construct {
   constructor(scope: Construct, id: string, props: ClusterNetworkSetupProps) {
     super(scope, id);
     const cluster = props.cluster;
-    if (!cluster.kubectlProvider) {
-      throw new Error(`${this.node.path}: cluster ${cluster.node.path} has no kubectl provider, which installs the CNI chart: `
-        + 'create it with kubectlProviderOptions, or import it with kubectlProvider (Cluster.fromClusterAttributes)');
-    }
+    requireKubectlProvider(this, cluster, 'the CNI chart');
     this.cluster = cluster;
     const spec = props.network._spec;
     this.nodegroupTaints = spec.nodegroupTaints ?? [];

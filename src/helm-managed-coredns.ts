@@ -3,6 +3,7 @@ import { Construct, IDependable } from 'constructs';
 import { COREDNS, COREDNS_CHART_VERSION, COREDNS_CHART_VERSIONS_CHECKED } from './addons';
 import { ClusterTarget, HandlerNetworkOptions } from './cluster-target';
 import { valueAt } from './engine/helm-values';
+import { requireKubectlProvider } from './kubectl-provider';
 import { KubernetesAccess } from './kubernetes-access';
 import { HelmValues } from './network-spec';
 import { CniAction, OwnedByOthers, PreinstalledAddon, PreinstalledAddonOwnership } from './vpc-cni-ownership';
@@ -81,10 +82,7 @@ export class HelmManagedCoreDns extends Construct {
   constructor(scope: Construct, id: string, props: HelmManagedCoreDnsProps) {
     super(scope, id);
     const cluster = props.cluster;
-    if (!cluster.kubectlProvider) {
-      throw new Error(`${this.node.path}: cluster ${cluster.node.path} has no kubectl provider, which installs the coredns chart: `
-        + 'create it with kubectlProviderOptions, or import it with kubectlProvider (Cluster.fromClusterAttributes)');
-    }
+    requireKubectlProvider(this, cluster, 'the coredns chart');
     const values = props.values ?? {};
     const version = props.version ?? HelmManagedCoreDns.CHART_VERSION;
     validate(this, values, version);
