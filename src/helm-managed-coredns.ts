@@ -62,9 +62,15 @@ export interface HelmManagedCoreDnsProps {
  *
  * One ownership construct per cluster in a stack: put this in a stack without another one for the
  * same cluster (e.g. ClusterNetworkSetup's).
+ *
+ * @example
+ * declare const cluster: eksv2.Cluster; // node groups (not Auto Mode), with a kubectl provider
+ *
+ * const coreDns = new HelmManagedCoreDns(this, 'CoreDns', { cluster, values: { replicaCount: 3 } });
+ * new CfnOutput(this, 'CoreDnsChanges', { value: coreDns.chartNotes });
  */
 export class HelmManagedCoreDns extends Construct {
-  /** The newest `coredns` chart version this library was checked with (docs/takeover.md): the default. */
+  /** The newest `coredns` chart version this library was checked with (https://github.com/cdk-vpc-cni-ownership/cdk-vpc-cni-ownership/blob/main/docs/takeover.md): the default. */
   public static readonly CHART_VERSION = COREDNS_CHART_VERSION;
 
   /** The custom resource that adopts CoreDNS into the release. */
