@@ -63,6 +63,18 @@ const histories: AddonHistory[] = [
     disable: { changed: [DEPLOYMENT] },
   },
   {
+    name: 'partly removed: only the Deployment deleted by hand (a removal that stopped after its first delete)',
+    make: () => {
+      eksCoreDns(cli);
+      cli.kubectl(['delete', '-n', 'kube-system', 'deployment/coredns']);
+    },
+    owner: 'EKS_BOOTSTRAP',
+    adopt: { changed: REQUIRED.filter((id) => id !== DEPLOYMENT) },
+    // The removal is finished: EKS's objects left behind are deleted (a recovery copy first).
+    remove: { changed: REQUIRED.filter((id) => id !== DEPLOYMENT) },
+    disable: { changed: [] },
+  },
+  {
     name: 'EKS, then an administrator scaled it to 3 (kubectl scale: the scale subresource, not an owner)',
     make: () => {
       eksCoreDns(cli);
