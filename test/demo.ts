@@ -2,13 +2,16 @@
  * The local demo: a real kube-apiserver + etcd seeded like a new EKS cluster, then the
  * `cdk-vpc-cni-ownership` CLI (the compiled lib/cli/main.js, what `npx cdk-vpc-cni-ownership` runs):
  * inspect → plan → adopt → values → helm install with them (nothing restarts), then remove on a lived-in
- * cluster (a CRD another controller owns). Run: npx projen demo [--keep]
+ * cluster (a CRD another controller owns); kube-proxy removed for a kube-proxy replacement and restored
+ * from its recovery copy; CoreDNS into the coredns chart with its Service address kept. Run: npx projen demo [--keep]
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { deepEqual, KubeClient } from '../src/engine';
+import { COREDNS } from '../src/addons';
+import { deepEqual, KubeClient, objectPath } from '../src/engine';
 import { CHART, Cli, connection, DS, Fixtures, getLive, RELEASE, resetCluster } from './support/cluster';
+import { COREDNS_CHART, eksCoreDns } from './support/coredns';
 import { scratchUntilExit } from './support/scratch';
 import { LAYER_PACKAGES, layerTools } from './support/tools';
 
@@ -107,6 +110,51 @@ async function main() {
     heading('Remove');
     expectExit(0, 'remove', '--crd-policy', 'DELETE_IF_UNUSED');
     heading('Inspect after remove: the ENIConfig CRD stays (in use), so does the PolicyEndpoint CRD (not the VPC CNI\'s)');
+    expectExit(0, 'inspect', '--addon', 'vpc-cni');
+
+    heading('kube-proxy as EKS installs it: remove it for a kube-proxy replacement (Cilium), keeping a recovery copy');
+    fixtures.eksKubeProxy();
+    expectExit(0, 'plan', 'remove', '--addon', 'kube-proxy');
+    expectExit(0, 'remove', '--addon', 'kube-proxy');
+    heading('Inspect kube-proxy: absent, and the recovery copy the removal kept');
+    expectExit(0, 'inspect', '--addon', 'kube-proxy');
+    heading('Restore kube-proxy from the copy: every object back as it ran, applied as "eks" again');
+    expectExit(0, 'restore', '--addon', 'kube-proxy');
+    expectExit(0, 'inspect', '--addon', 'kube-proxy');
+
+    heading('CoreDNS as EKS installs it, into the coredns chart: the values (the header names what the chart changes), adopt, helm install');
+    eksCoreDns(cli, '--set', 'podDisruptionBudget=true');
+    const service = objectPath(COREDNS.objects.find((o) => o.kind === 'Service')!);
+    const deployment = objectPath(COREDNS.workload);
+    const dnsBefore = { service: await admin.get(service), deployment: await admin.get(deployment) };
+    const coreDnsValues = spawnSync(process.execPath, [bin, 'values', '--addon', 'coredns'],
+      { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
+    if (coreDnsValues.status !== 0) throw new Error(`cdk-vpc-cni-ownership values --addon coredns exited ${coreDnsValues.status}: ${coreDnsValues.stderr}`);
+    const coreDnsValuesFile = path.join(state, 'coredns-values.yaml');
+    fs.writeFileSync(coreDnsValuesFile, coreDnsValues.stdout);
+    console.log(`$ npx cdk-vpc-cni-ownership values --addon coredns > ${path.relative(ROOT, coreDnsValuesFile)}`);
+    console.log(coreDnsValues.stdout.split('\n').filter((l) => l.startsWith('#')).join('\n'));
+    expectExit(0, 'adopt', '--addon', 'coredns');
+    const coreDnsInstall = ['install', 'coredns', COREDNS_CHART, '--namespace', 'kube-system', '-f', coreDnsValuesFile];
+    console.log(`$ helm ${coreDnsInstall.join(' ').replace(COREDNS_CHART, path.relative(ROOT, COREDNS_CHART)).replace(coreDnsValuesFile, path.relative(ROOT, coreDnsValuesFile))}`);
+    console.log(cli.helm(coreDnsInstall).trim());
+    const dnsAfter = { service: await admin.get(service), deployment: await admin.get(deployment) };
+    const same = (what: string, a: unknown, b: unknown) => `${what} ${deepEqual(a, b) ? 'unchanged' : 'CHANGED'}`;
+    console.log([
+      same('Service kube-dns: uid', dnsBefore.service?.metadata.uid, dnsAfter.service?.metadata.uid),
+      same('clusterIP', dnsBefore.service?.spec.clusterIP, dnsAfter.service?.spec.clusterIP) + ` (${dnsAfter.service?.spec.clusterIP})`,
+      same('Deployment coredns: uid', dnsBefore.deployment?.metadata.uid, dnsAfter.deployment?.metadata.uid),
+      same('selector', dnsBefore.deployment?.spec.selector, dnsAfter.deployment?.spec.selector),
+      same('replicas', dnsBefore.deployment?.spec.replicas, dnsAfter.deployment?.spec.replicas),
+      `pod template ${deepEqual(dnsBefore.deployment?.spec.template, dnsAfter.deployment?.spec.template) ? 'unchanged' : 'changed: CoreDNS rolls once, '
+        + 'one pod at a time (what the header names)'}; generation ${dnsBefore.deployment?.metadata.generation} → ${dnsAfter.deployment?.metadata.generation}`,
+    ].join('; '));
+    const serviceKept = dnsAfter.service?.spec.clusterIP === dnsBefore.service?.spec.clusterIP
+      && dnsAfter.service?.metadata.uid === dnsBefore.service?.metadata.uid;
+    if (!serviceKept) {
+      throw new Error('the CoreDNS takeover changed the Service every pod resolves through');
+    }
+    heading('Inspect all three add-ons');
     expectExit(0, 'inspect');
   } finally {
     admin.close();
