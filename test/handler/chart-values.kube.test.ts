@@ -5,44 +5,25 @@
  * the Provider framework would send it.
  */
 import { EKSClient } from '@aws-sdk/client-eks';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
+import { CHART_VALUES_ATTRIBUTE } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
-import { HandlerResponse, onEvent } from '../../src/handler/handler';
+import { onEvent } from '../../src/handler/handler';
 import { RESPONSE_LIMIT } from '../../src/handler/response';
-import { handlerDeps, LONGEST_EVENT, mockEksCluster, successBytes } from '../support/cfn-events';
+import { chartValuesEvent, chartValuesParts, handlerDeps, mockEksCluster, successBytes } from '../support/cfn-events';
 import { Cli, connection, EKS_REGION, Fixtures, resetCluster } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
 const CLUSTER = 'values-test-cluster';
-const PARTS = CHART_VALUES_PARTS;
 const eksMock = mockClient(EKSClient);
 const admin = new KubeClient(connection());
 const fixtures = new Fixtures(new Cli(layerTools(LAYER_PACKAGES[0])));
 afterAll(() => admin.close());
 
-const COMMON = { ...LONGEST_EVENT, ResourceType: CHART_VALUES_RESOURCE_TYPE };
 const deps = () => handlerDeps();
-
-function event(part: number, extra: Record<string, string> = {}): CloudFormationCustomResourceEvent {
-  return {
-    ...COMMON,
-    RequestType: 'Create',
-    ResourceProperties: { ServiceToken: COMMON.ServiceToken, ClusterName: CLUSTER, Part: String(part), Parts: String(PARTS), UserValues: '{}', ...extra },
-  } as CloudFormationCustomResourceEvent;
-}
-
+const event = (part: number, extra: Record<string, string> = {}) => chartValuesEvent(CLUSTER, part, extra);
 /** Every part, as CloudFormation would gather them: the summary, then the parts checked against its digest. */
-async function allParts(extra: Record<string, string> = {}) {
-  const summary = await onEvent(event(0, extra), deps());
-  const parts: HandlerResponse[] = [];
-  for (let part = 1; part <= PARTS; part++) {
-    parts.push(await onEvent(event(part, { ...extra, ExpectedDigest: summary.Data[CHART_VALUES_ATTRIBUTE.digest] }), deps()));
-  }
-  const json = parts.map((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk]).join('');
-  return { summary, parts, json, values: JSON.parse(json) };
-}
+const allParts = (extra: Record<string, string> = {}) => chartValuesParts(CLUSTER, extra, deps);
 
 beforeEach(async () => {
   mockEksCluster(eksMock, CLUSTER);

@@ -5,14 +5,13 @@
  * 4,096-byte limit; add-ons without a chart refused by name.
  */
 import { EKSClient } from '@aws-sdk/client-eks';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { COREDNS } from '../../src/addons';
-import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
+import { CHART_VALUES_ATTRIBUTE } from '../../src/contract';
 import { KubeClient } from '../../src/engine';
 import { onEvent } from '../../src/handler/handler';
 import { RESPONSE_LIMIT } from '../../src/handler/response';
-import { handlerDeps, LONGEST_EVENT, mockEksCluster, successBytes } from '../support/cfn-events';
+import { chartValuesEvent, chartValuesParts, handlerDeps, mockEksCluster, successBytes } from '../support/cfn-events';
 import { Cli, connection, resetCluster } from '../support/cluster';
 import { eksCoreDns, KUBE_DNS_IP } from '../support/coredns';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
@@ -23,16 +22,7 @@ const admin = new KubeClient(connection());
 const cli = new Cli(layerTools(LAYER_PACKAGES[0]));
 afterAll(() => admin.close());
 
-function event(part: number, extra: Record<string, string> = {}): CloudFormationCustomResourceEvent {
-  return {
-    ...LONGEST_EVENT,
-    ResourceType: CHART_VALUES_RESOURCE_TYPE,
-    RequestType: 'Create',
-    ResourceProperties: {
-      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: CLUSTER, Addon: 'coredns', Part: String(part), Parts: String(CHART_VALUES_PARTS), UserValues: '{}', ...extra,
-    },
-  } as CloudFormationCustomResourceEvent;
-}
+const event = (part: number, extra: Record<string, string> = {}) => chartValuesEvent(CLUSTER, part, { Addon: 'coredns', ...extra });
 
 beforeEach(async () => {
   mockEksCluster(eksMock, CLUSTER);
@@ -48,18 +38,12 @@ test('the coredns chart values: the checked chart version, the running image tag
     service: { clusterIP: '10.96.0.99', annotations: { extra: 'yes' } },
     deployment: { selector: { matchLabels: { app: 'dns' } } },
   });
-  const summary = await onEvent(event(0, { UserValues: user }), handlerDeps());
+  const { summary, parts, values } = await chartValuesParts(CLUSTER, { Addon: 'coredns', UserValues: user });
   expect(summary.PhysicalResourceId).toBe(`${CLUSTER}/coredns-chart-values/0`);
   expect(summary.Data[CHART_VALUES_ATTRIBUTE.version]).toBe('1.46.2');
   expect(summary.Data[CHART_VALUES_ATTRIBUTE.installedVersion]).toBe('v1.12.4-eksbuild.1');
   expect(summary.Data[CHART_VALUES_ATTRIBUTE.notes]).toMatch(/^the pod template, once, because the chart renders it whatever the values say/);
-  const digest = summary.Data[CHART_VALUES_ATTRIBUTE.digest];
-  const parts = [];
-  for (let part = 1; part <= CHART_VALUES_PARTS; part++) {
-    parts.push(await onEvent(event(part, { UserValues: user, ExpectedDigest: digest }), handlerDeps()));
-  }
   for (const response of [summary, ...parts]) expect(successBytes(response)).toBeLessThanOrEqual(RESPONSE_LIMIT);
-  const values = JSON.parse(parts.map((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk]).join(''));
   expect(values.replicaCount).toBe(3);
   expect(values.podAnnotations).toEqual({ team: 'dns' });
   expect(values.service).toMatchObject({ name: 'kube-dns', clusterIP: KUBE_DNS_IP, annotations: { 'prometheus.io/port': '9153', 'extra': 'yes' } });

@@ -11,11 +11,11 @@ import * as path from 'path';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE } from '../../src/contract';
+import { CHART_VALUES_ATTRIBUTE } from '../../src/contract';
 import { KubeClient, withoutUrlCredentials } from '../../src/engine';
 import { HandlerResponse, onEvent } from '../../src/handler/handler';
 import { responseSafeError } from '../../src/handler/response';
-import { handlerDeps, LONGEST_EVENT, mockEksCluster } from '../support/cfn-events';
+import { chartValuesEvent as chartValuesEventOf, chartValuesParts, handlerDeps, mockEksCluster } from '../support/cfn-events';
 import { Cli, connection, Fixtures, resetCluster } from '../support/cluster';
 import { LAYER_PACKAGES, layerTools } from '../support/tools';
 
@@ -38,16 +38,7 @@ beforeEach(async () => {
   await resetCluster(admin);
 });
 
-function chartValuesEvent(part: number, extra: Record<string, string> = {}): CloudFormationCustomResourceEvent {
-  return {
-    ...LONGEST_EVENT,
-    ResourceType: CHART_VALUES_RESOURCE_TYPE,
-    RequestType: 'Create',
-    ResourceProperties: {
-      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: CLUSTER, Part: String(part), Parts: String(CHART_VALUES_PARTS), UserValues: '{}', ...extra,
-    },
-  } as CloudFormationCustomResourceEvent;
-}
+const chartValuesEvent = (part: number, extra: Record<string, string> = {}) => chartValuesEventOf(CLUSTER, part, extra);
 
 /**
  * The user's values: the proxy given again (with its credential), as the refusal below asks: the values
@@ -58,13 +49,8 @@ const USER_VALUES = JSON.stringify({ env: { HTTPS_PROXY: PROXY } });
 /** Every part of the chart values, with everything the handler logged. */
 async function chartValues(userValues = USER_VALUES) {
   const logs: unknown[] = [];
-  const deps = handlerDeps({ log: (e) => logs.push(e) });
-  const summary = await onEvent(chartValuesEvent(0, { UserValues: userValues }), deps);
-  const parts: HandlerResponse[] = [];
-  for (let part = 1; part <= CHART_VALUES_PARTS; part++) {
-    parts.push(await onEvent(chartValuesEvent(part, { UserValues: userValues, ExpectedDigest: summary.Data[CHART_VALUES_ATTRIBUTE.digest] }), deps));
-  }
-  return { summary, parts, logs, values: JSON.parse(parts.map((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk]).join('')) };
+  const parts = await chartValuesParts(CLUSTER, { UserValues: userValues }, () => handlerDeps({ log: (e) => logs.push(e) }));
+  return { ...parts, logs };
 }
 
 test('aws-node runs with a proxy credential the user did not give: the chart values refuse, naming the value and not the secret; nothing is answered', async () => {

@@ -7,9 +7,9 @@ import { ClusterStatus, DescribeAddonCommand, DescribeClusterCommand, EKSClient,
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { connection } from './cluster';
-import { actionProperties, RESOURCE_TYPE } from '../../src/contract';
+import { actionProperties, CHART_VALUES_ATTRIBUTE, CHART_VALUES_PARTS, CHART_VALUES_RESOURCE_TYPE, RESOURCE_TYPE } from '../../src/contract';
 import type { Action } from '../../src/engine';
-import type { HandlerDependencies, HandlerResponse } from '../../src/handler/handler';
+import { HandlerDependencies, HandlerResponse, onEvent } from '../../src/handler/handler';
 import { serializedBytes } from '../../src/handler/response';
 
 /** The fields of an event that are CloudFormation's, each as long as CloudFormation makes it. */
@@ -94,4 +94,29 @@ export function mockEksCluster(eks: AwsClientStub<EKSClient>, name: string, opti
     },
   });
   eks.on(DescribeAddonCommand).rejects(new ResourceNotFoundException({ message: 'no add-on', $metadata: {} }));
+}
+
+/** A Create of the chart values resource's part `part` (0: the summary) for `clusterName`; `extra` adds or replaces properties. */
+export function chartValuesEvent(clusterName: string, part: number, extra: Record<string, string> = {}): CloudFormationCustomResourceEvent {
+  return {
+    ...LONGEST_EVENT,
+    ResourceType: CHART_VALUES_RESOURCE_TYPE,
+    RequestType: 'Create',
+    ResourceProperties: {
+      ServiceToken: LONGEST_EVENT.ServiceToken, ClusterName: clusterName, Part: String(part), Parts: String(CHART_VALUES_PARTS), UserValues: '{}', ...extra,
+    },
+  } as CloudFormationCustomResourceEvent;
+}
+
+/** Every part of the chart values, as CloudFormation gathers them: the summary, then the parts checked against its digest. */
+export async function chartValuesParts(
+  clusterName: string, extra: Record<string, string> = {}, deps: () => HandlerDependencies = () => handlerDeps(),
+) {
+  const summary = await onEvent(chartValuesEvent(clusterName, 0, extra), deps());
+  const parts: HandlerResponse[] = [];
+  for (let part = 1; part <= CHART_VALUES_PARTS; part++) {
+    parts.push(await onEvent(chartValuesEvent(clusterName, part, { ...extra, ExpectedDigest: summary.Data[CHART_VALUES_ATTRIBUTE.digest] }), deps()));
+  }
+  const json = parts.map((p) => p.Data[CHART_VALUES_ATTRIBUTE.chunk]).join('');
+  return { summary, parts, json, values: JSON.parse(json) };
 }
