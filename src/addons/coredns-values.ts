@@ -13,7 +13,7 @@
  */
 import { appliedView, AppliedView, installedEntries, registryOf } from './applied';
 import { Corefile, CorefileDirective, corefileDirectives, CorefileSyntaxError, parseCorefile, parseServerKey } from './corefile';
-import { AddonChart, ChartValuesRequest, ChartValuesToInstall } from '../engine/addon-chart';
+import { AddonChart, ChartDeriveOptions, ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
 import {
   DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 } from '../engine/helm';
@@ -57,25 +57,8 @@ const MULTICLUSTER_RULE = { apiGroups: ['multicluster.x-k8s.io'], resources: ['s
 const POD_SPEC: readonly string[] = ['f:spec', 'f:template', 'f:spec'];
 const POD_METADATA: readonly string[] = ['f:spec', 'f:template', 'f:metadata'];
 
-export interface CorednsDeriveOptions {
-  /** The Helm release the chart is installed as: it labels the pods with it. Default `coredns`. */
-  readonly releaseName?: string;
-  /** The field manager the install was (or will be) handed to. Default `helm`. */
-  readonly fieldManager?: string;
-  /** Managers of imperative edits an adopt hands over: what they added is the install's too. */
-  readonly handOver?: readonly string[];
-}
-
-/** The values, what the first install changes anyway, and what stays a customisation. */
-export interface DerivedCorednsValues {
-  /** The running CoreDNS's image tag, e.g. `v1.12.4-eksbuild.1`. */
-  readonly version?: string;
-  readonly imageRegistry?: string;
-  readonly values: HelmValues;
-  readonly changes: readonly string[];
-  readonly notes: readonly string[];
-  readonly running: boolean;
-}
+/** The values, what the first install changes anyway, what stays a customisation, and whether CoreDNS runs at all. */
+export type DerivedCorednsValues = DerivedChartValues & { readonly running: boolean };
 
 /** `live` with null for each key of the chart's default map it lacks (Helm merges value maps with the chart's; null removes a key). */
 function overDefaults(live: unknown, defaults: unknown): unknown {
@@ -214,7 +197,7 @@ const sortedRules = (rules: readonly any[]) => rules.map((r) => JSON.stringify({
   nonResourceURLs: [...r.nonResourceURLs ?? []].sort(),
 })).sort();
 
-export function deriveCorednsValues(observation: Observation, options: CorednsDeriveOptions = {}): DerivedCorednsValues {
+export function deriveCorednsValues(observation: Observation, options: ChartDeriveOptions = {}): DerivedCorednsValues {
   const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind)?.live;
   const deployment = liveOf('Deployment');
   if (!deployment) {

@@ -9,7 +9,7 @@
  * live objects their managedFields cover, not the defaults the API server filled in.
  */
 import { AppliedView, appliedView, installedEntries, registryOf } from './applied';
-import { AddonChart, ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
+import { AddonChart, ChartDeriveOptions, ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
 import { DISABLED_NODE_SELECTOR_KEY, LAST_APPLIED_ANNOTATION, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from '../engine/helm';
 import { HelmValues, setAt } from '../engine/helm-values';
 import { deepEqual, fieldKey, namedItemKey } from '../engine/managed-fields';
@@ -17,16 +17,8 @@ import { KubeObject, Observation } from '../engine/types';
 
 export { mergeValues } from '../engine/helm-values';
 export type { HelmValues } from '../engine/helm-values';
-export type { ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
+export type { ChartDeriveOptions, ChartValuesRequest, ChartValuesToInstall, DerivedChartValues } from '../engine/addon-chart';
 
-export interface DeriveOptions {
-  /** Managers of imperative edits that an adopt hands over: what they added is the install's too. */
-  readonly handOver?: readonly string[];
-  /** The field manager the install was (or will be) handed to: whatever it wrote is the install's. Default `helm`. */
-  readonly fieldManager?: string;
-  /** The Helm release the chart is installed as: it labels the pods with it. */
-  readonly releaseName?: string;
-}
 
 /** The chart's three images: value path, container, repository (after the registry). */
 const IMAGES = {
@@ -103,7 +95,7 @@ export function installedVersionOf(observation: Observation): { readonly version
   return { version, imageRegistry: registryOf(image) };
 }
 
-export function deriveChartValues(observation: Observation, options: DeriveOptions = {}): DerivedChartValues {
+export function deriveChartValues(observation: Observation, options: ChartDeriveOptions = {}): DerivedChartValues {
   const liveOf = (kind: string) => observation.objects.find((s) => s.object.kind === kind && !s.object.crd)?.live;
   const daemonSet = liveOf('DaemonSet');
   if (!daemonSet) {

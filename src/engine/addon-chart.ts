@@ -22,6 +22,16 @@ export interface DerivedChartValues {
   readonly changes: readonly string[];
 }
 
+/** Whose writes are the install's when values are derived from what was applied. */
+export interface ChartDeriveOptions {
+  /** The Helm release the chart is installed as: it labels the pods with it. */
+  readonly releaseName?: string;
+  /** The field manager the install was (or will be) handed to: whatever it wrote is the install's. Default `helm`. */
+  readonly fieldManager?: string;
+  /** Managers of imperative edits an adopt hands over: what they added is the install's too. */
+  readonly handOver?: readonly string[];
+}
+
 /** What to install: the release the chart is installed as, and a chart version (default: the add-on chart's own choice). */
 export interface ChartValuesRequest {
   readonly releaseName: string;
